@@ -1,0 +1,3 @@
+module github.com/vigilwiki/vigil
+
+go 1.26

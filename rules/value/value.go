@@ -1,0 +1,198 @@
+// Package value implements the values of AbuseFilter's rule language with
+// PHP's exact semantics: the seven types (undefined, null, bool, int, float,
+// string, array), PHP 8's conversions between them, loose and strict
+// equality through string forms, ordering through PHP's string comparison,
+// and arithmetic with PHP's int-to-float overflow rules.
+//
+// Values are immutable. Arrays have value semantics: operations that change
+// an array return a new one.
+package value
+
+import (
+	"math"
+	"unsafe"
+)
+
+// Kind is the type tag of a Value, as AbuseFilter's AFPData names them.
+type Kind uint8
+
+const (
+	Undefined Kind = iota // AFPData::DUNDEFINED: the result of reading a skipped variable
+	Null
+	Bool
+	Int
+	Float
+	String
+	Array
+)
+
+var kindNames = [...]string{"undefined", "null", "bool", "int", "float", "string", "array"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "invalid"
+}
+
+// Value is one rule-language value. It is 24 bytes so that it passes in
+// registers through the evaluator's hot path: ptr holds a string's bytes or
+// an array's slice, bits holds an int, a float's bits, a bool or a string's
+// length.
+type Value struct {
+	ptr  unsafe.Pointer
+	bits uint64
+	kind Kind
+	// phpFloat marks a value whose PHP payload is a float although its tag
+	// is null, bool, int or string. AbuseFilter's unary minus produces these
+	// (AFPData::unaryMinus keeps the type tag: -"5" is a string holding
+	// float -5.0), and PHP then treats the payload as the float it is.
+	phpFloat bool
+}
+
+// Constructors.
+
+var (
+	UndefinedValue = Value{kind: Undefined}
+	NullValue      = Value{kind: Null}
+	True           = Value{kind: Bool, bits: 1}
+	False          = Value{kind: Bool}
+)
+
+func NewBool(b bool) Value {
+	if b {
+		return True
+	}
+	return False
+}
+
+func NewInt(i int64) Value     { return Value{kind: Int, bits: uint64(i)} }
+func NewFloat(f float64) Value { return Value{kind: Float, bits: math.Float64bits(f)} }
+
+func NewString(s string) Value {
+	return Value{kind: String, ptr: unsafe.Pointer(unsafe.StringData(s)), bits: uint64(len(s))}
+}
+
+// NewArray returns an array value holding elems. The caller must not modify
+// elems afterwards.
+func NewArray(elems []Value) Value {
+	return Value{kind: Array, ptr: unsafe.Pointer(&elems)}
+}
+
+// NewStrings returns an array of strings.
+func NewStrings(ss []string) Value {
+	elems := make([]Value, len(ss))
+	for i, s := range ss {
+		elems[i] = NewString(s)
+	}
+	return NewArray(elems)
+}
+
+// taggedFloat returns a value with tag k whose PHP payload is the float f.
+func taggedFloat(k Kind, f float64) Value {
+	if k == Float {
+		return NewFloat(f)
+	}
+	return Value{kind: k, bits: math.Float64bits(f), phpFloat: true}
+}
+
+// Accessors. They return the payload without conversion; use the To*
+// methods for PHP conversions.
+
+func (v Value) Kind() Kind { return v.kind }
+
+// IsPHPFloat reports whether the value's payload is a float although its tag
+// says otherwise (see Value).
+func (v Value) IsPHPFloat() bool { return v.phpFloat }
+
+func (v Value) IsUndefined() bool { return v.kind == Undefined }
+
+// Str returns the bytes of a string value (no conversion).
+func (v Value) Str() string {
+	if v.kind != String || v.phpFloat {
+		return ""
+	}
+	return unsafe.String((*byte)(v.ptr), int(v.bits))
+}
+
+// Int returns the payload of an int value.
+func (v Value) Int() int64 { return int64(v.bits) }
+
+// Float returns the payload of a float value (or of a tagged float).
+func (v Value) Float() float64 { return math.Float64frombits(v.bits) }
+
+// BoolPayload returns the payload of a bool value.
+func (v Value) BoolPayload() bool { return v.bits != 0 }
+
+// Elems returns the elements of an array value. Callers must not modify them.
+func (v Value) Elems() []Value {
+	if v.kind != Array || v.ptr == nil {
+		return nil
+	}
+	return *(*[]Value)(v.ptr)
+}
+
+// Len returns the element count of an array value.
+func (v Value) Len() int { return len(v.Elems()) }
+
+// HasUndefined reports whether v is undefined or an array containing an
+// undefined value at any depth (AFPData::hasUndefined).
+func (v Value) HasUndefined() bool {
+	switch v.kind {
+	case Undefined:
+		return true
+	case Array:
+		for _, e := range v.Elems() {
+			if e.HasUndefined() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// UndefinedToNull returns a copy of v with every undefined replaced by null
+// (AFPData::cloneAsUndefinedReplacedWithNull).
+func (v Value) UndefinedToNull() Value {
+	switch v.kind {
+	case Undefined:
+		return NullValue
+	case Array:
+		elems := v.Elems()
+		out := make([]Value, len(elems))
+		for i, e := range elems {
+			out[i] = e.UndefinedToNull()
+		}
+		return NewArray(out)
+	}
+	return v
+}
+
+// Identical reports whether a and b have the same tag and the same payload,
+// the way PHP's serialize() would tell them apart. AbuseFilter keys its
+// function-result cache on serialize(args), so this is the cache's equality.
+func Identical(a, b Value) bool {
+	if a.kind != b.kind || a.phpFloat != b.phpFloat {
+		return false
+	}
+	switch {
+	case a.phpFloat || a.kind == Float:
+		fa, fb := a.Float(), b.Float()
+		return fa == fb && math.Signbit(fa) == math.Signbit(fb) || fa != fa && fb != fb
+	case a.kind == String:
+		return a.bits == b.bits && (a.ptr == b.ptr || a.Str() == b.Str())
+	case a.kind == Array:
+		ea, eb := a.Elems(), b.Elems()
+		if len(ea) != len(eb) {
+			return false
+		}
+		for i := range ea {
+			if !Identical(ea[i], eb[i]) {
+				return false
+			}
+		}
+		return true
+	default:
+		return a.bits == b.bits
+	}
+}
