@@ -196,3 +196,8 @@ func Identical(a, b Value) bool {
 		return a.bits == b.bits
 	}
 }
+
+// Identity returns a number that identifies the payload of a string or
+// array value while the value is alive, for memoising work per value. Two
+// values with the same identity and the same length hold the same payload.
+func (v Value) Identity() uintptr { return uintptr(v.ptr) }

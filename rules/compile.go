@@ -1,0 +1,670 @@
+package rules
+
+import (
+	"fmt"
+
+	"github.com/vigilwiki/vigil/rules/pcre"
+	"github.com/vigilwiki/vigil/rules/syntax"
+	"github.com/vigilwiki/vigil/rules/value"
+)
+
+// A checked syntax tree is planned into a tree of closures, one per node,
+// with variables bound to slots, builtin functions bound to their
+// implementations, constant regex patterns compiled once, and
+// condition-free constant subtrees folded with the evaluator's own
+// operators (a fold that fails, such as 1/0, stays a runtime error).
+
+// evalFn evaluates one node.
+type evalFn func(s *State) (value.Value, error)
+
+// Scope assigns slots to user variables. Filters run together share one
+// scope, because AbuseFilter shares one variable holder across the filters
+// of an action.
+type Scope struct {
+	names []string
+	index map[string]int
+}
+
+// NewScope returns an empty scope.
+func NewScope() *Scope { return &Scope{index: map[string]int{}} }
+
+func (sc *Scope) slot(name string) int {
+	name = syntax.Lower(name)
+	if i, ok := sc.index[name]; ok {
+		return i
+	}
+	sc.index[name] = len(sc.names)
+	sc.names = append(sc.names, name)
+	return len(sc.names) - 1
+}
+
+// Len returns the number of user variables.
+func (sc *Scope) Len() int { return len(sc.names) }
+
+// node is a planned node: its closure and, when it is a constant, its value.
+type node struct {
+	fn    evalFn
+	konst bool
+	val   value.Value
+}
+
+func constant(v value.Value) node {
+	return node{fn: func(*State) (value.Value, error) { return v, nil }, konst: true, val: v}
+}
+
+type compiler struct {
+	scope *Scope
+	src   string
+	sites []*regexSite // constant regexes, for the prefilter
+	err   error
+}
+
+// runtimeError builds an evaluation error at node x.
+func runtimeError(x syntax.Expr, code, format string, args ...any) *syntax.Error {
+	return &syntax.Error{Pos: x.Pos(), Offset: x.AFOffset(), Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+var (
+	errConditionLimit = &syntax.Error{Code: syntax.ErrConditionLimit, Msg: "the condition limit was reached"}
+	errBudget         = &syntax.Error{Code: syntax.ErrBudget, Msg: "the runtime budget of the action was used up"}
+	errTooBig         = &syntax.Error{Code: syntax.ErrTooComplex, Msg: "a value grew beyond the size limit"}
+)
+
+// fold evaluates a condition-free node whose operands are constants, once,
+// at compile time. If that fails the node is kept as it is.
+func fold(n node) node {
+	var s State
+	s.Reset(nil, nil, EvalOptions{})
+	v, err := n.fn(&s)
+	if err != nil || s.conds != 0 {
+		return n
+	}
+	return constant(v)
+}
+
+func (c *compiler) expr(x syntax.Expr) node {
+	switch x := x.(type) {
+	case *syntax.Lit:
+		return c.lit(x)
+	case *syntax.Ident:
+		return c.ident(x)
+	case *syntax.Unary:
+		return c.unary(x)
+	case *syntax.Binary:
+		return c.binary(x)
+	case *syntax.Index:
+		return c.index(x)
+	case *syntax.Call:
+		return c.call(x)
+	case *syntax.ArrayLit:
+		return c.arrayLit(x)
+	case *syntax.Cond:
+		return c.cond(x)
+	case *syntax.Assign:
+		return c.assign(x)
+	case *syntax.Seq:
+		return c.seq(x)
+	}
+	panic(fmt.Sprintf("rules: unknown node %T", x))
+}
+
+func (c *compiler) lit(x *syntax.Lit) node {
+	switch x.Kind {
+	case syntax.LitString:
+		return constant(value.NewString(x.Str))
+	case syntax.LitInt:
+		return constant(value.NewInt(x.Int))
+	case syntax.LitFloat:
+		return constant(value.NewFloat(x.Float))
+	case syntax.LitTrue:
+		return constant(value.True)
+	case syntax.LitFalse:
+		return constant(value.False)
+	}
+	return constant(value.NullValue)
+}
+
+func (c *compiler) ident(x *syntax.Ident) node {
+	name := syntax.Canonical(x.Name)
+	if i, ok := builtinIndex[name]; ok {
+		return node{fn: func(s *State) (value.Value, error) { return s.builtinVar(i), nil }}
+	}
+	slot := c.scope.slot(name)
+	return node{fn: func(s *State) (value.Value, error) {
+		if s.trackVars {
+			s.trackVar(name)
+		}
+		return s.user[slot], nil
+	}}
+}
+
+func (c *compiler) unary(x *syntax.Unary) node {
+	arg := c.expr(x.X)
+	var n node
+	switch x.Op {
+	case syntax.Not:
+		n.fn = func(s *State) (value.Value, error) {
+			v, err := arg.fn(s)
+			if err != nil {
+				return v, err
+			}
+			return value.Not(v), nil
+		}
+	case syntax.Sub:
+		n.fn = func(s *State) (value.Value, error) {
+			v, err := arg.fn(s)
+			if err != nil {
+				return v, err
+			}
+			return value.Neg(v), nil
+		}
+	default: // unary plus returns its operand unchanged
+		return arg
+	}
+	if arg.konst {
+		return fold(n)
+	}
+	return n
+}
+
+// toBoolUndef is how &, |, if and ?: read a value: undefined is false.
+func toBoolUndef(v value.Value) bool {
+	return v.Kind() != value.Undefined && v.ToBool()
+}
+
+func (c *compiler) binary(x *syntax.Binary) node {
+	switch x.Op {
+	case syntax.And, syntax.Or:
+		return c.logic(x)
+	}
+	if x.Op.IsKeywordOperator() {
+		return c.keyword(x)
+	}
+	l, r := c.expr(x.X), c.expr(x.Y)
+	var n node
+	switch x.Op {
+	case syntax.Xor:
+		n.fn = func(s *State) (value.Value, error) {
+			a, err := l.fn(s)
+			if err != nil {
+				return a, err
+			}
+			b, err := r.fn(s)
+			if err != nil {
+				return b, err
+			}
+			return value.NewBool(toBoolUndef(a) != toBoolUndef(b)), nil
+		}
+	case syntax.Add, syntax.Sub, syntax.Mul, syntax.Pow:
+		op := map[syntax.Token]func(a, b value.Value) value.Value{
+			syntax.Add: value.Add, syntax.Sub: value.Sub, syntax.Mul: value.Mul, syntax.Pow: value.Pow,
+		}[x.Op]
+		isAdd := x.Op == syntax.Add
+		n.fn = func(s *State) (value.Value, error) {
+			a, err := l.fn(s)
+			if err != nil {
+				return a, err
+			}
+			b, err := r.fn(s)
+			if err != nil {
+				return b, err
+			}
+			v := op(a, b)
+			if isAdd && (v.Kind() == value.String || v.Kind() == value.Array) {
+				if err := s.alloc(sizeOf(v)); err != nil {
+					return value.UndefinedValue, err
+				}
+			}
+			return v, nil
+		}
+	case syntax.Div, syntax.Mod:
+		op := value.Div
+		if x.Op == syntax.Mod {
+			op = value.Mod
+		}
+		n.fn = func(s *State) (value.Value, error) {
+			a, err := l.fn(s)
+			if err != nil {
+				return a, err
+			}
+			b, err := r.fn(s)
+			if err != nil {
+				return b, err
+			}
+			v, err := op(a, b)
+			if err != nil {
+				return v, runtimeError(x, syntax.ErrDivideByZero, "division by zero")
+			}
+			return v, nil
+		}
+	default:
+		return c.compare(x, l, r)
+	}
+	if l.konst && r.konst {
+		return fold(n)
+	}
+	return n
+}
+
+// sizeOf estimates the bytes a built value holds, for the allocation budget.
+func sizeOf(v value.Value) int {
+	switch v.Kind() {
+	case value.String:
+		return len(v.Str())
+	case value.Array:
+		return 24 * v.Len()
+	}
+	return 0
+}
+
+func (c *compiler) compare(x *syntax.Binary, l, r node) node {
+	var cmp func(a, b value.Value) bool
+	switch x.Op {
+	case syntax.Eq, syntax.EqSingle:
+		cmp = func(a, b value.Value) bool { return value.Equal(a, b, false) }
+	case syntax.NotEq:
+		cmp = func(a, b value.Value) bool { return !value.Equal(a, b, false) }
+	case syntax.EqStrict:
+		cmp = func(a, b value.Value) bool { return value.Equal(a, b, true) }
+	case syntax.NotEqStrict:
+		cmp = func(a, b value.Value) bool { return !value.Equal(a, b, true) }
+	case syntax.Less:
+		cmp = func(a, b value.Value) bool { return value.Compare(a, b) < 0 }
+	case syntax.Greater:
+		// PHP evaluates a > b as b < a.
+		cmp = func(a, b value.Value) bool { return value.Compare(b, a) < 0 }
+	case syntax.LessEq:
+		cmp = func(a, b value.Value) bool { return value.Compare(a, b) <= 0 }
+	case syntax.GreaterEq:
+		cmp = func(a, b value.Value) bool { return value.Compare(b, a) <= 0 }
+	default:
+		panic("rules: unknown comparison " + x.Op.String())
+	}
+	return node{fn: func(s *State) (value.Value, error) {
+		a, err := l.fn(s)
+		if err != nil {
+			return a, err
+		}
+		b, err := r.fn(s)
+		if err != nil {
+			return b, err
+		}
+		if err := s.countCondition(); err != nil {
+			return value.UndefinedValue, err
+		}
+		if a.Kind() == value.Undefined || b.Kind() == value.Undefined {
+			return value.UndefinedValue, nil
+		}
+		return value.NewBool(cmp(a, b)), nil
+	}}
+}
+
+// logic compiles & and |: the left operand decides whether the right one
+// runs; a short-circuit returns the left operand itself, not a bool.
+func (c *compiler) logic(x *syntax.Binary) node {
+	l, r := c.expr(x.X), c.expr(x.Y)
+	isAnd := x.Op == syntax.And
+	return node{fn: func(s *State) (value.Value, error) {
+		a, err := l.fn(s)
+		if err != nil {
+			return a, err
+		}
+		av := toBoolUndef(a)
+		if av != isAnd {
+			if s.check {
+				// Check-syntax mode evaluates the skipped side for its
+				// errors and discards its value.
+				if _, err := r.fn(s); err != nil {
+					return value.UndefinedValue, err
+				}
+			}
+			return a, nil
+		}
+		b, err := r.fn(s)
+		if err != nil {
+			return b, err
+		}
+		if isAnd {
+			return value.NewBool(av && toBoolUndef(b)), nil
+		}
+		return value.NewBool(av || toBoolUndef(b)), nil
+	}}
+}
+
+func (c *compiler) index(x *syntax.Index) node {
+	arr, idx := c.expr(x.X), c.expr(x.Index)
+	return node{fn: func(s *State) (value.Value, error) {
+		a, err := arr.fn(s)
+		if err != nil {
+			return a, err
+		}
+		i, err := idx.fn(s)
+		if err != nil {
+			return i, err
+		}
+		if i.Kind() == value.Undefined {
+			return i, nil
+		}
+		offset := i.ToInt()
+		if a.Kind() == value.Undefined {
+			return a, nil
+		}
+		return elementAt(x, a, offset)
+	}}
+}
+
+// elementAt reads a[offset] with AbuseFilter's errors.
+func elementAt(x syntax.Expr, a value.Value, offset int64) (value.Value, error) {
+	if a.Kind() != value.Array {
+		return value.UndefinedValue, runtimeError(x, syntax.ErrNotArray, "indexing a value that is not an array")
+	}
+	elems := a.Elems()
+	if int64(len(elems)) <= offset {
+		return value.UndefinedValue, runtimeError(x, syntax.ErrOutOfBounds, "index %d is out of bounds for an array of %d elements", offset, len(elems))
+	}
+	if offset < 0 {
+		return value.UndefinedValue, runtimeError(x, syntax.ErrNegativeIndex, "negative index %d", offset)
+	}
+	return elems[offset], nil
+}
+
+func (c *compiler) arrayLit(x *syntax.ArrayLit) node {
+	elems := make([]node, len(x.Elems))
+	allConst := true
+	for i, e := range x.Elems {
+		elems[i] = c.expr(e)
+		allConst = allConst && elems[i].konst
+	}
+	n := node{fn: func(s *State) (value.Value, error) {
+		out := make([]value.Value, len(elems))
+		for i, e := range elems {
+			v, err := e.fn(s)
+			if err != nil {
+				return v, err
+			}
+			out[i] = v
+		}
+		return value.NewArray(out), nil
+	}}
+	if allConst {
+		return fold(n)
+	}
+	return n
+}
+
+func (c *compiler) cond(x *syntax.Cond) node {
+	cond, then := c.expr(x.Cond), c.expr(x.Then)
+	var els node
+	hasElse := x.Else != nil
+	if hasElse {
+		els = c.expr(x.Else)
+	}
+	return node{fn: func(s *State) (value.Value, error) {
+		v, err := cond.fn(s)
+		if err != nil {
+			return v, err
+		}
+		if toBoolUndef(v) {
+			if s.check && hasElse {
+				if _, err := els.fn(s); err != nil {
+					return value.UndefinedValue, err
+				}
+			}
+			return then.fn(s)
+		}
+		if s.check {
+			if _, err := then.fn(s); err != nil {
+				return value.UndefinedValue, err
+			}
+		}
+		if !hasElse {
+			return value.NullValue, nil
+		}
+		return els.fn(s)
+	}}
+}
+
+func (c *compiler) seq(x *syntax.Seq) node {
+	list := make([]node, len(x.List))
+	for i, e := range x.List {
+		list[i] = c.expr(e)
+	}
+	return node{fn: func(s *State) (value.Value, error) {
+		var v value.Value
+		var err error
+		for _, n := range list {
+			if v, err = n.fn(s); err != nil {
+				return v, err
+			}
+		}
+		return v, nil
+	}}
+}
+
+func (c *compiler) assign(x *syntax.Assign) node {
+	name := syntax.Lower(x.Name)
+	slot := c.scope.slot(name)
+	val := c.expr(x.Value)
+	switch {
+	case x.Append:
+		return node{fn: func(s *State) (value.Value, error) {
+			if s.trackVars {
+				s.trackVar(name)
+			}
+			arr := s.user[slot]
+			v, err := val.fn(s)
+			if err != nil {
+				return v, err
+			}
+			if arr.Kind() == value.Undefined {
+				return v, nil
+			}
+			if arr.Kind() != value.Array {
+				return value.UndefinedValue, runtimeError(x, syntax.ErrNotArray, "appending to %s, which is not an array", name)
+			}
+			old := arr.Elems()
+			if err := s.alloc(24 * (len(old) + 1)); err != nil {
+				return value.UndefinedValue, err
+			}
+			out := make([]value.Value, len(old)+1)
+			copy(out, old)
+			out[len(old)] = v
+			s.user[slot] = value.NewArray(out)
+			return v, nil
+		}}
+	case x.Index != nil:
+		idx := c.expr(x.Index)
+		return node{fn: func(s *State) (value.Value, error) {
+			if s.trackVars {
+				s.trackVar(name)
+			}
+			arr := s.user[slot]
+			if arr.Kind() != value.Array && arr.Kind() != value.Undefined {
+				return value.UndefinedValue, runtimeError(x, syntax.ErrNotArray, "indexing %s, which is not an array", name)
+			}
+			i, err := idx.fn(s)
+			if err != nil {
+				return i, err
+			}
+			if arr.Kind() == value.Undefined {
+				return val.fn(s)
+			}
+			if i.Kind() == value.Undefined {
+				v, err := val.fn(s)
+				if err != nil {
+					return v, err
+				}
+				s.user[slot] = value.UndefinedValue
+				return v, nil
+			}
+			offset := i.ToInt()
+			if _, err := elementAt(x, arr, offset); err != nil {
+				return value.UndefinedValue, err
+			}
+			v, err := val.fn(s)
+			if err != nil {
+				return v, err
+			}
+			out := append([]value.Value(nil), arr.Elems()...)
+			out[offset] = v
+			s.user[slot] = value.NewArray(out)
+			return v, nil
+		}}
+	}
+	return node{fn: func(s *State) (value.Value, error) {
+		v, err := val.fn(s)
+		if err != nil {
+			return v, err
+		}
+		s.user[slot] = v
+		return v, nil
+	}}
+}
+
+// keyword compiles the keyword operators. Each evaluation costs a
+// condition; an undefined operand still runs the operator (with null) for
+// its errors, and the result is undefined.
+func (c *compiler) keyword(x *syntax.Binary) node {
+	l, r := c.expr(x.X), c.expr(x.Y)
+	var op func(s *State, a, b value.Value) (value.Value, error)
+	switch x.Op {
+	case syntax.In:
+		op = func(s *State, a, b value.Value) (value.Value, error) {
+			return value.NewBool(s.contains(b, a)), nil
+		}
+	case syntax.Contains:
+		op = func(s *State, a, b value.Value) (value.Value, error) {
+			return value.NewBool(s.contains(a, b)), nil
+		}
+	case syntax.Like, syntax.Matches:
+		site := c.likeSite(r)
+		op = func(s *State, a, b value.Value) (value.Value, error) {
+			return value.NewBool(site.like(s, s.str(a), s.str(b))), nil
+		}
+	case syntax.Rlike, syntax.Regex, syntax.Irlike:
+		site := c.regexSite(x, r, x.Op == syntax.Irlike)
+		op = func(s *State, a, b value.Value) (value.Value, error) {
+			return site.match(s, a, b)
+		}
+	}
+	return node{fn: func(s *State) (value.Value, error) {
+		a, err := l.fn(s)
+		if err != nil {
+			return a, err
+		}
+		b, err := r.fn(s)
+		if err != nil {
+			return b, err
+		}
+		if err := s.countCondition(); err != nil {
+			return value.UndefinedValue, err
+		}
+		if a.HasUndefined() || b.HasUndefined() {
+			if _, err := op(s, a.UndefinedToNull(), b.UndefinedToNull()); err != nil {
+				return value.UndefinedValue, err
+			}
+			return value.UndefinedValue, nil
+		}
+		return op(s, a, b)
+	}}
+}
+
+// regexSite is one use of a regex: its pattern compiled once when it is a
+// constant, and the literals for the prefilter.
+type regexSite struct {
+	x        syntax.Expr
+	caseless bool
+	konst    bool
+	re       *pcre.Regexp
+	err      error
+	lits     literalSet
+}
+
+func (c *compiler) regexSite(x syntax.Expr, pattern node, caseless bool) *regexSite {
+	site := &regexSite{x: x, caseless: caseless}
+	if pattern.konst && pattern.val.Kind() == value.String {
+		site.konst = true
+		site.re, site.err = cachedRegex(pattern.val.Str(), caseless)
+		if site.re != nil {
+			site.lits = newLiteralSet(site.re.Literals())
+			c.sites = append(c.sites, site)
+		}
+	}
+	return site
+}
+
+// compile returns the regex for a pattern value.
+func (site *regexSite) compile(s *State, pattern value.Value) (*pcre.Regexp, error) {
+	if site.konst && pattern.Kind() == value.String {
+		return site.re, site.err
+	}
+	return cachedRegex(s.str(pattern), site.caseless)
+}
+
+func (site *regexSite) fail(format string, args ...any) error {
+	return runtimeError(site.x, syntax.ErrRegexFailure, format, args...)
+}
+
+// match is rlike / irlike / regex.
+func (site *regexSite) match(s *State, subject, pattern value.Value) (value.Value, error) {
+	re, err := site.compile(s, pattern)
+	if err != nil {
+		return value.UndefinedValue, site.fail("invalid regular expression: %v", err)
+	}
+	if s.check && pattern.Kind() != value.Undefined && re.MatchesEmpty() {
+		s.warn(site.x, "match-empty-regex", "this regular expression matches the empty string")
+	}
+	str := s.str(subject)
+	if site.konst && !site.lits.empty() && !s.pre.mayContain(str, &site.lits) {
+		return value.False, nil
+	}
+	ok, err := re.Match(str, s.regexLim)
+	if err != nil {
+		return value.UndefinedValue, site.fail("the regular expression failed: %v", err)
+	}
+	return value.NewBool(ok), nil
+}
+
+func (s *State) warn(x syntax.Expr, code, msg string) {
+	s.warnings = append(s.warnings, &syntax.Error{Pos: x.Pos(), Offset: x.AFOffset(), Code: code, Msg: msg})
+}
+
+// contains is AbuseFilter's containment test: haystack and needle as
+// strings; false when either is empty.
+func (s *State) contains(haystack, needle value.Value) bool {
+	h, n := s.str(haystack), s.str(needle)
+	if h == "" || n == "" {
+		return false
+	}
+	return stringsContains(h, n)
+}
+
+// likeSite is one use of like/matches with its glob compiled once when
+// constant.
+type likeSite struct {
+	konst bool
+	re    *pcre.Regexp
+}
+
+func (c *compiler) likeSite(pattern node) *likeSite {
+	site := &likeSite{}
+	if pattern.konst && pattern.val.Kind() == value.String {
+		site.konst = true
+		site.re, _ = cachedGlob(pattern.val.Str())
+	}
+	return site
+}
+
+// like matches str against a glob; any regex error makes it false, as
+// AbuseFilter silences them.
+func (site *likeSite) like(s *State, str, pattern string) bool {
+	re := site.re
+	if !site.konst {
+		re, _ = cachedGlob(pattern)
+	}
+	if re == nil {
+		return false
+	}
+	ok, err := re.Match(str, s.regexLim)
+	return err == nil && ok
+}

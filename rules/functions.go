@@ -1,0 +1,475 @@
+package rules
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/vigilwiki/vigil/rules/ipaddr"
+	"github.com/vigilwiki/vigil/rules/pcre"
+	"github.com/vigilwiki/vigil/rules/syntax"
+	"github.com/vigilwiki/vigil/rules/textfunc"
+	"github.com/vigilwiki/vigil/rules/value"
+)
+
+// funcImpl computes a builtin function from evaluated arguments.
+type funcImpl func(s *State, site *callSite, args []value.Value) (value.Value, error)
+
+// function is a builtin: its implementation and the id of AbuseFilter's
+// handler, which keys the function-result cache (length and strlen share
+// one handler, so they share cache entries).
+type function struct {
+	handler uint8
+	impl    funcImpl
+}
+
+const handlerSet = 29 // set and set_var: never served from the cache
+
+var functions = map[string]function{
+	"lcase":               {1, fnLcase},
+	"ucase":               {2, fnUcase},
+	"length":              {3, fnLength},
+	"strlen":              {3, fnLength},
+	"string":              {4, castTo(value.String)},
+	"int":                 {5, castTo(value.Int)},
+	"float":               {6, castTo(value.Float)},
+	"bool":                {7, castTo(value.Bool)},
+	"norm":                {8, fnNorm},
+	"ccnorm":              {9, fnCcnorm},
+	"ccnorm_contains_any": {10, containsFn(true, true)},
+	"ccnorm_contains_all": {11, containsFn(false, true)},
+	"specialratio":        {12, fnSpecialRatio},
+	"rmspecials":          {13, stringFn(textfunc.RmSpecials)},
+	"rmdoubles":           {14, stringFn(textfunc.RmDoubles)},
+	"rmwhitespace":        {15, stringFn(textfunc.RmWhitespace)},
+	"count":               {16, fnCount},
+	"rcount":              {17, fnRcount},
+	"get_matches":         {18, fnGetMatches},
+	"ip_in_range":         {19, fnIPInRange},
+	"ip_in_ranges":        {20, fnIPInRanges},
+	"contains_any":        {21, containsFn(true, false)},
+	"contains_all":        {22, containsFn(false, false)},
+	"equals_to_any":       {23, fnEqualsToAny},
+	"substr":              {24, fnSubstr},
+	"strpos":              {25, fnStrpos},
+	"str_replace":         {26, fnStrReplace},
+	"str_replace_regexp":  {27, fnStrReplaceRegexp},
+	"rescape":             {28, stringFn(func(s string) string { return pcre.Quote(s, 0) })},
+	"set":                 {handlerSet, fnSet},
+	"set_var":             {handlerSet, fnSet},
+	"sanitize":            {30, stringFn(func(s string) string { return textfunc.DecodeCharReferences(textfunc.HTMLEntityDecode(s)) })},
+}
+
+// callSite is one call in a rule: the node, the slot set() writes, and the
+// regex compiled once when the pattern argument is a constant.
+type callSite struct {
+	x     *syntax.Call
+	fn    function
+	slot  int
+	regex *regexSite
+}
+
+func (c *compiler) call(x *syntax.Call) node {
+	fn, ok := functions[x.Name]
+	if !ok {
+		// The checker refuses unknown functions before we get here.
+		panic("rules: unknown function " + x.Name)
+	}
+	args := make([]node, len(x.Args))
+	for i, a := range x.Args {
+		args[i] = c.expr(a)
+	}
+	site := &callSite{x: x, fn: fn}
+	switch x.Name {
+	case "set", "set_var":
+		site.slot = c.scope.slot(x.Args[0].(*syntax.Lit).Str)
+	case "rcount", "get_matches":
+		if len(args) == 2 {
+			site.regex = c.regexSite(x, args[0], false)
+		}
+	case "str_replace_regexp":
+		site.regex = c.regexSite(x, args[1], false)
+	}
+	return node{fn: func(s *State) (value.Value, error) {
+		base := len(s.args)
+		for _, a := range args {
+			v, err := a.fn(s)
+			if err != nil {
+				s.args = s.args[:base]
+				return v, err
+			}
+			s.args = append(s.args, v)
+		}
+		v, err := s.callFunc(site, s.args[base:])
+		s.args = s.args[:base]
+		return v, err
+	}}
+}
+
+// callFunc calls a builtin as AbuseFilter's FilterEvaluator::callFunc does:
+// a repeated call with identical arguments comes from the cache and costs
+// nothing; otherwise it costs a condition, undefined arguments are replaced
+// by null for the call (which still runs, for its errors) and make the
+// result undefined, and the result is cached.
+func (s *State) callFunc(site *callSite, args []value.Value) (value.Value, error) {
+	fn := site.fn
+	key := cacheKey{fn: fn.handler, hash: hashArgs(fn.handler, args)}
+	if fn.handler != handlerSet {
+		if v, ok := s.cache.get(key, args); ok {
+			return v, nil
+		}
+	}
+	if err := s.countCondition(); err != nil {
+		return value.UndefinedValue, err
+	}
+	original := args
+	undefined := false
+	for i, a := range args {
+		if a.HasUndefined() {
+			if !undefined {
+				original = append([]value.Value(nil), args...)
+				undefined = true
+			}
+			args[i] = a.UndefinedToNull()
+		}
+	}
+	v, err := fn.impl(s, site, args)
+	if err != nil {
+		return value.UndefinedValue, err
+	}
+	if undefined {
+		v = value.UndefinedValue
+	}
+	if v.Kind() == value.String {
+		if err := s.alloc(len(v.Str())); err != nil {
+			return value.UndefinedValue, err
+		}
+	}
+	s.cache.put(key, original, v)
+	return v, nil
+}
+
+func fnLcase(s *State, _ *callSite, args []value.Value) (value.Value, error) {
+	return value.NewString(textfunc.Lower(s.str(args[0]))), nil
+}
+
+func fnUcase(s *State, _ *callSite, args []value.Value) (value.Value, error) {
+	return value.NewString(textfunc.Upper(s.str(args[0]))), nil
+}
+
+func fnLength(s *State, _ *callSite, args []value.Value) (value.Value, error) {
+	if args[0].Kind() == value.Array {
+		return value.NewInt(int64(args[0].Len())), nil
+	}
+	return value.NewInt(int64(textfunc.Len(s.str(args[0])))), nil
+}
+
+func castTo(k value.Kind) funcImpl {
+	return func(s *State, _ *callSite, args []value.Value) (value.Value, error) {
+		if k == value.String && args[0].Kind() == value.Array {
+			return value.NewString(s.str(args[0])), nil
+		}
+		return args[0].Cast(k), nil
+	}
+}
+
+func stringFn(f func(string) string) funcImpl {
+	return func(s *State, _ *callSite, args []value.Value) (value.Value, error) {
+		return value.NewString(f(s.str(args[0]))), nil
+	}
+}
+
+func fnNorm(s *State, _ *callSite, args []value.Value) (value.Value, error) {
+	str := s.ccnorm(s.str(args[0]))
+	str = textfunc.RmWhitespace(textfunc.RmSpecials(textfunc.RmDoubles(str)))
+	return value.NewString(str), nil
+}
+
+func fnCcnorm(s *State, _ *callSite, args []value.Value) (value.Value, error) {
+	return value.NewString(s.ccnorm(textfunc.HTMLEntityDecode(s.str(args[0])))), nil
+}
+
+func fnSpecialRatio(s *State, _ *callSite, args []value.Value) (value.Value, error) {
+	return value.NewFloat(textfunc.SpecialRatio(s.str(args[0]))), nil
+}
+
+// containsFn is contains_any/all and their ccnorm variants: substring tests
+// of every needle in the haystack; empty needles are skipped.
+func containsFn(any, normalize bool) funcImpl {
+	return func(s *State, _ *callSite, args []value.Value) (value.Value, error) {
+		h := s.str(args[0])
+		if h == "" {
+			return value.False, nil
+		}
+		if normalize {
+			h = s.ccnorm(h)
+		}
+		for _, a := range args[1:] {
+			n := s.str(a)
+			if normalize {
+				n = s.ccnorm(n)
+			}
+			if n == "" {
+				continue
+			}
+			if found := stringsContains(h, n); found == any {
+				return value.NewBool(found), nil
+			}
+		}
+		return value.NewBool(!any), nil
+	}
+}
+
+func fnEqualsToAny(_ *State, _ *callSite, args []value.Value) (value.Value, error) {
+	for _, a := range args[1:] {
+		if value.Equal(args[0], a, true) {
+			return value.True, nil
+		}
+	}
+	return value.False, nil
+}
+
+func fnCount(s *State, _ *callSite, args []value.Value) (value.Value, error) {
+	if len(args) == 1 {
+		if args[0].Kind() == value.Array {
+			return value.NewInt(int64(args[0].Len())), nil
+		}
+		return value.NewInt(int64(strings.Count(s.str(args[0]), ",") + 1)), nil
+	}
+	return value.NewInt(int64(textfunc.SubstrCount(s.str(args[1]), s.str(args[0])))), nil
+}
+
+func fnRcount(s *State, site *callSite, args []value.Value) (value.Value, error) {
+	if len(args) == 1 {
+		return value.NewInt(int64(strings.Count(s.str(args[0]), ",") + 1)), nil
+	}
+	re, err := site.regex.compile(s, args[0])
+	if err != nil {
+		return value.UndefinedValue, site.regex.fail("invalid regular expression: %v", err)
+	}
+	s.warnEmpty(site, re, args[0])
+	haystack := s.str(args[1])
+	if !site.regex.lits.empty() && !s.pre.mayContain(haystack, &site.regex.lits) {
+		return value.NewInt(0), nil
+	}
+	n, err := re.Count(haystack, s.regexLim)
+	if err != nil {
+		return value.UndefinedValue, site.regex.fail("the regular expression failed: %v", err)
+	}
+	return value.NewInt(int64(n)), nil
+}
+
+func (s *State) warnEmpty(site *callSite, re *pcre.Regexp, pattern value.Value) {
+	if s.check && pattern.Kind() != value.Undefined && re.MatchesEmpty() {
+		s.warn(site.x, "match-empty-regex", "this regular expression matches the empty string")
+	}
+}
+
+// get_matches counts capturing groups textually, as AbuseFilter does,
+// with these PHP regexes.
+var (
+	escapedParen   = mustPHPRegex(`/((\\\\)*)\\\(/`)
+	nonCaptureOpen = mustPHPRegex(`/\(\?(?!P?<[a-zA-Z_][a-zA-Z0-9_]*>|'[a-zA-Z_][a-zA-Z0-9_]*')/`)
+)
+
+func mustPHPRegex(p string) *pcre.Regexp {
+	re, err := pcre.CompilePHP(p)
+	if err != nil {
+		panic(err)
+	}
+	return re
+}
+
+// groupCount is AbuseFilter's estimate of a pattern's capturing groups.
+func groupCount(pattern string) (int, error) {
+	sanitized, err := escapedParen.ReplaceAll(pattern, "$1", pcre.Limits{})
+	if err != nil {
+		return 0, err
+	}
+	if sanitized, err = nonCaptureOpen.ReplaceAll(sanitized, "", pcre.Limits{}); err != nil {
+		return 0, err
+	}
+	sanitized = strings.ReplaceAll(sanitized, "(*", "")
+	return strings.Count(sanitized, "(") + 1, nil
+}
+
+func fnGetMatches(s *State, site *callSite, args []value.Value) (value.Value, error) {
+	pattern, haystack := s.str(args[0]), s.str(args[1])
+	groups, err := groupCount(pattern)
+	if err != nil {
+		// The counting regexes fail only on invalid UTF-8, and so would the
+		// pattern itself.
+		return value.UndefinedValue, site.regex.fail("invalid regular expression: %v", err)
+	}
+	re, err := site.regex.compile(s, args[0])
+	if err != nil {
+		return value.UndefinedValue, site.regex.fail("invalid regular expression: %v", err)
+	}
+	s.warnEmpty(site, re, args[0])
+	caps, err := re.FindSubmatchIndex(haystack, s.regexLim)
+	if err != nil {
+		return value.UndefinedValue, site.regex.fail("the regular expression failed: %v", err)
+	}
+	// PHP's $matches holds groups up to the last one that took part; the
+	// rest are filled with false.
+	matched := 0
+	for i := 0; i < len(caps)/2; i++ {
+		if caps[2*i] >= 0 {
+			matched = i + 1
+		}
+	}
+	n := max(groups, matched)
+	out := make([]value.Value, n)
+	for i := range out {
+		switch {
+		case i >= matched:
+			out[i] = value.False
+		case caps[2*i] < 0:
+			out[i] = value.NewString("")
+		default:
+			out[i] = value.NewString(haystack[caps[2*i]:caps[2*i+1]])
+		}
+	}
+	return value.NewArray(out), nil
+}
+
+func fnIPInRange(s *State, site *callSite, args []value.Value) (value.Value, error) {
+	ip, r := s.str(args[0]), s.str(args[1])
+	if !ipaddr.ValidRange(r) {
+		return value.UndefinedValue, runtimeError(site.x, syntax.ErrInvalidIPRange, "%q is not a valid IP range", r)
+	}
+	return value.NewBool(ipaddr.InRange(ip, r)), nil
+}
+
+func fnIPInRanges(s *State, site *callSite, args []value.Value) (value.Value, error) {
+	ip := s.str(args[0])
+	ranges := make([]string, 0, len(args)-1)
+	for _, a := range args[1:] {
+		r := s.str(a)
+		if !ipaddr.ValidRange(r) {
+			return value.UndefinedValue, runtimeError(site.x, syntax.ErrInvalidIPRange, "%q is not a valid IP range", r)
+		}
+		ranges = append(ranges, r)
+	}
+	return value.NewBool(ipaddr.InRanges(ip, ranges)), nil
+}
+
+func fnSubstr(s *State, _ *callSite, args []value.Value) (value.Value, error) {
+	var length int64
+	if len(args) > 2 {
+		length = args[2].ToInt()
+	}
+	return value.NewString(textfunc.Substr(s.str(args[0]), args[1].ToInt(), length, len(args) > 2)), nil
+}
+
+func fnStrpos(s *State, _ *callSite, args []value.Value) (value.Value, error) {
+	var offset int64
+	if len(args) > 2 {
+		offset = args[2].ToInt()
+	}
+	return value.NewInt(textfunc.Strpos(s.str(args[0]), s.str(args[1]), offset)), nil
+}
+
+func fnStrReplace(s *State, _ *callSite, args []value.Value) (value.Value, error) {
+	subject, search, replace := s.str(args[0]), s.str(args[1]), s.str(args[2])
+	if search == "" {
+		return value.NewString(subject), nil
+	}
+	if n := strings.Count(subject, search); n > 0 && len(replace) > len(search) {
+		if err := s.alloc(len(subject) + n*(len(replace)-len(search))); err != nil {
+			return value.UndefinedValue, err
+		}
+	}
+	return value.NewString(strings.ReplaceAll(subject, search, replace)), nil
+}
+
+func fnStrReplaceRegexp(s *State, site *callSite, args []value.Value) (value.Value, error) {
+	subject, replace := s.str(args[0]), s.str(args[2])
+	re, err := site.regex.compile(s, args[1])
+	if err != nil {
+		return value.UndefinedValue, site.regex.fail("invalid regular expression: %v", err)
+	}
+	out, err := re.ReplaceAll(subject, replace, s.regexLim)
+	if err != nil {
+		return value.UndefinedValue, site.regex.fail("the regular expression failed: %v", err)
+	}
+	return value.NewString(out), nil
+}
+
+func fnSet(s *State, site *callSite, args []value.Value) (value.Value, error) {
+	s.user[site.slot] = args[1]
+	return args[1], nil
+}
+
+// Regexes built from rule values at run time are compiled once per
+// process and shared.
+var regexCache = struct {
+	sync.Mutex
+	m map[regexKey]regexResult
+}{m: map[regexKey]regexResult{}}
+
+type regexKey struct {
+	pattern string
+	kind    uint8 // 0 rlike, 1 irlike, 2 like (glob)
+}
+
+type regexResult struct {
+	re  *pcre.Regexp
+	err error
+}
+
+const regexCacheMax = 4096
+
+func cachedCompile(key regexKey, compile func() (*pcre.Regexp, error)) (*pcre.Regexp, error) {
+	regexCache.Lock()
+	r, ok := regexCache.m[key]
+	regexCache.Unlock()
+	if ok {
+		return r.re, r.err
+	}
+	re, err := compile()
+	regexCache.Lock()
+	if len(regexCache.m) >= regexCacheMax {
+		clear(regexCache.m)
+	}
+	regexCache.m[key] = regexResult{re, err}
+	regexCache.Unlock()
+	return re, err
+}
+
+func cachedRegex(pattern string, caseless bool) (*pcre.Regexp, error) {
+	var kind uint8
+	if caseless {
+		kind = 1
+	}
+	return cachedCompile(regexKey{pattern, kind}, func() (*pcre.Regexp, error) {
+		return pcre.Compile(pattern, caseless)
+	})
+}
+
+// globReplacer is AbuseFilter's AFPData::WILDCARD_MAP applied with strtr
+// (longest match first) to the preg_quote'd glob.
+var globReplacer = strings.NewReplacer(
+	`\[\!`, `[^`,
+	`\*`, `.*`,
+	`\+`, `\+`,
+	`\-`, `\-`,
+	`\.`, `\.`,
+	`\?`, `.`,
+	`\[`, `[`,
+	`\]`, `]`,
+	`\`, `\\`,
+)
+
+// GlobPattern is the PHP regex AbuseFilter builds for "like": the glob
+// quoted by preg_quote with "#", its wildcards mapped, anchored, /u.
+func GlobPattern(glob string) string {
+	return "#^" + globReplacer.Replace(pcre.Quote(glob, '#')) + "$#u"
+}
+
+func cachedGlob(glob string) (*pcre.Regexp, error) {
+	return cachedCompile(regexKey{glob, 2}, func() (*pcre.Regexp, error) {
+		return pcre.CompilePHP(GlobPattern(glob))
+	})
+}
+
+func stringsContains(h, n string) bool { return strings.Contains(h, n) }

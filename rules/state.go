@@ -1,0 +1,330 @@
+package rules
+
+import (
+	"hash/maphash"
+	"math"
+	"time"
+
+	"github.com/vigilwiki/vigil/rules/equivset"
+	"github.com/vigilwiki/vigil/rules/pcre"
+	"github.com/vigilwiki/vigil/rules/syntax"
+	"github.com/vigilwiki/vigil/rules/value"
+)
+
+// Vars supplies the builtin variables of one action.
+type Vars interface {
+	// Var returns the value of a builtin variable, by its canonical
+	// (lowercase, non-deprecated) name; ok is false when the action does not
+	// set it.
+	Var(name string) (v value.Value, ok bool)
+}
+
+// VarMap is a Vars backed by a map. Keys must be canonical names (see
+// syntax.Canonical); NewVarMap canonicalises them.
+type VarMap map[string]value.Value
+
+func (m VarMap) Var(name string) (value.Value, bool) {
+	v, ok := m[name]
+	return v, ok
+}
+
+// builtinIndex maps each builtin variable to its slot in a State.
+var builtinIndex = func() map[string]int {
+	m := make(map[string]int, len(syntax.Variables))
+	for i, name := range syntax.Variables {
+		m[name] = i
+	}
+	return m
+}()
+
+// Limits on the work of one action, beyond AbuseFilter's condition limit.
+const (
+	// MaxStringBytes bounds one string a rule builds.
+	MaxStringBytes = 64 << 20
+	// MaxAllocBytes bounds what all rules of one action build together.
+	MaxAllocBytes = 512 << 20
+)
+
+// State is the evaluation state of one action: the variables (builtins
+// computed lazily and once, user variables shared by every filter, as
+// AbuseFilter's single VariableHolder is), the condition counter, the
+// function-result cache and the runtime budget. A State is not safe for
+// concurrent use; a Program or Set is.
+type State struct {
+	vars      Vars
+	builtin   []value.Value
+	builtinOK []uint8 // 0 not read yet, 1 set, 2 unset
+	user      []value.Value
+
+	conds     int
+	condLimit int
+	check     bool // AbuseFilter's check-syntax mode
+	ccnorm    func(string) string
+
+	deadline  time.Time
+	regexLim  pcre.Limits
+	allocated int64
+
+	cache   funcCache
+	strMemo [16]strMemoEntry
+	args    []value.Value // argument stack of the calls being evaluated
+
+	trackVars bool
+	used      []string
+	warnings  []*syntax.Error
+	pre       prefilterState
+}
+
+var builtinNames = syntax.Variables
+
+// EvalOptions configures evaluation.
+type EvalOptions struct {
+	// CondLimit is AbuseFilter's condition limit for the whole action
+	// ($wgAbuseFilterConditionLimit); 0 disables it.
+	CondLimit int
+	// CheckSyntax evaluates as AbuseFilter's check-syntax does: no
+	// short-circuit, so runtime errors in every branch are found, and
+	// unset builtin variables read as undefined.
+	CheckSyntax bool
+	// Budget bounds the wall time of the whole action; 0 means none.
+	Budget time.Duration
+	// Deadline, when set, overrides Budget.
+	Deadline time.Time
+	// IdentityEquivset makes ccnorm and norm leave characters unchanged,
+	// as AbuseFilter's parser tests run.
+	IdentityEquivset bool
+	// TrackVars records the variables read, in order of first use.
+	TrackVars bool
+}
+
+// DefaultCondLimit is AbuseFilter's default $wgAbuseFilterConditionLimit.
+const DefaultCondLimit = 1000
+
+// NewState returns a State for one action over vars, with room for the
+// user variables of scope (nil for none).
+func NewState(vars Vars, scope *Scope, opts EvalOptions) *State {
+	s := &State{}
+	s.Reset(vars, scope, opts)
+	return s
+}
+
+// Reset prepares s for a new action, reusing its memory.
+func (s *State) Reset(vars Vars, scope *Scope, opts EvalOptions) {
+	if vars == nil {
+		vars = VarMap(nil)
+	}
+	s.vars = vars
+	if s.builtin == nil {
+		s.builtin = make([]value.Value, len(builtinNames))
+		s.builtinOK = make([]uint8, len(builtinNames))
+	}
+	clear(s.builtinOK)
+	n := 0
+	if scope != nil {
+		n = len(scope.names)
+	}
+	if cap(s.user) < n {
+		s.user = make([]value.Value, n)
+	}
+	s.user = s.user[:n]
+	for i := range s.user {
+		s.user[i] = value.UndefinedValue
+	}
+	s.conds = 0
+	s.condLimit = opts.CondLimit
+	s.check = opts.CheckSyntax
+	s.ccnorm = equivset.Normalize
+	if opts.IdentityEquivset {
+		s.ccnorm = equivset.Identity
+	}
+	s.deadline = opts.Deadline
+	if s.deadline.IsZero() && opts.Budget > 0 {
+		s.deadline = time.Now().Add(opts.Budget)
+	}
+	s.regexLim = pcre.Limits{Deadline: s.deadline}
+	s.allocated = 0
+	s.cache.reset()
+	s.args = s.args[:0]
+	s.strMemo = [16]strMemoEntry{}
+	s.trackVars = opts.TrackVars
+	s.used = s.used[:0]
+	s.warnings = s.warnings[:0]
+	s.pre.reset()
+}
+
+// Conditions returns the conditions used so far (AbuseFilter's count).
+func (s *State) Conditions() int { return s.conds }
+
+// UsedVars returns the variables read so far when TrackVars was set.
+func (s *State) UsedVars() []string { return s.used }
+
+// Warnings returns the warnings found (in check-syntax mode).
+func (s *State) Warnings() []*syntax.Error { return s.warnings }
+
+// builtinVar reads builtin variable i: computed once per action; an unset
+// builtin reads as null (undefined in check-syntax mode).
+func (s *State) builtinVar(i int) value.Value {
+	if s.trackVars {
+		s.trackVar(builtinNames[i])
+	}
+	switch s.builtinOK[i] {
+	case 1:
+		return s.builtin[i]
+	case 0:
+		if v, ok := s.vars.Var(builtinNames[i]); ok {
+			s.builtin[i], s.builtinOK[i] = v, 1
+			return v
+		}
+		s.builtinOK[i] = 2
+	}
+	if s.check {
+		return value.UndefinedValue
+	}
+	return value.NullValue
+}
+
+func (s *State) trackVar(name string) {
+	for _, u := range s.used {
+		if u == name {
+			return
+		}
+	}
+	s.used = append(s.used, name)
+}
+
+// countCondition charges one condition and enforces the limit.
+func (s *State) countCondition() error {
+	s.conds++
+	if s.condLimit > 0 && s.conds > s.condLimit {
+		return errConditionLimit
+	}
+	if s.conds&63 == 0 && !s.deadline.IsZero() && time.Now().After(s.deadline) {
+		return errBudget
+	}
+	return nil
+}
+
+// alloc charges n bytes of built strings or arrays to the action.
+func (s *State) alloc(n int) error {
+	if n > MaxStringBytes {
+		return errTooBig
+	}
+	s.allocated += int64(n)
+	if s.allocated > MaxAllocBytes {
+		return errTooBig
+	}
+	return nil
+}
+
+// strMemoEntry remembers the string form of an array value.
+type strMemoEntry struct {
+	v   value.Value
+	str string
+}
+
+// str converts v to a string as PHP does. Arrays are converted once per
+// action: the same array (e.g. added_lines) is read by many filters.
+func (s *State) str(v value.Value) string {
+	if v.Kind() != value.Array {
+		return v.ToString()
+	}
+	id := v.Identity()
+	slot := &s.strMemo[(id>>4)%uintptr(len(s.strMemo))]
+	if slot.v.Kind() == value.Array && slot.v.Identity() == id {
+		return slot.str
+	}
+	str := v.ToString()
+	*slot = strMemoEntry{v: v, str: str}
+	return str
+}
+
+// funcCache is AbuseFilter's per-action function-result cache: a call with
+// the same function and the same arguments (by type and value) is served
+// from it and costs no condition. Like AbuseFilter's, it is emptied when it
+// grows past 1000 entries.
+type funcCache struct {
+	m map[cacheKey]cacheEntry
+}
+
+type cacheKey struct {
+	fn   uint8
+	hash uint64
+}
+
+type cacheEntry struct {
+	args   []value.Value
+	result value.Value
+}
+
+const funcCacheMax = 1000
+
+func (c *funcCache) reset() {
+	if c.m == nil {
+		c.m = make(map[cacheKey]cacheEntry, 64)
+		return
+	}
+	clear(c.m)
+}
+
+func (c *funcCache) get(key cacheKey, args []value.Value) (value.Value, bool) {
+	e, ok := c.m[key]
+	if !ok || len(e.args) != len(args) {
+		return value.Value{}, false
+	}
+	for i := range args {
+		if !value.Identical(e.args[i], args[i]) {
+			return value.Value{}, false
+		}
+	}
+	return e.result, true
+}
+
+func (c *funcCache) put(key cacheKey, args []value.Value, result value.Value) {
+	c.m[key] = cacheEntry{args: append([]value.Value(nil), args...), result: result}
+	if len(c.m) > funcCacheMax {
+		clear(c.m)
+	}
+}
+
+var hashSeed = maphash.MakeSeed()
+
+// hashArgs hashes a function id and its arguments by type and value.
+func hashArgs(fn uint8, args []value.Value) uint64 {
+	h := uint64(fn) + 0x9E3779B97F4A7C15
+	for _, a := range args {
+		h = mix(h, hashValue(a))
+	}
+	return h
+}
+
+func mix(h, x uint64) uint64 {
+	h ^= x + 0x9E3779B97F4A7C15 + h<<6 + h>>2
+	return h
+}
+
+func hashValue(v value.Value) uint64 {
+	h := uint64(v.Kind()) << 1
+	if v.IsPHPFloat() {
+		h |= 1
+	}
+	switch {
+	case v.IsPHPFloat() || v.Kind() == value.Float:
+		f := v.Float()
+		if f != f {
+			f = math.NaN()
+		}
+		return mix(h, math.Float64bits(f))
+	case v.Kind() == value.String:
+		return mix(h, maphash.String(hashSeed, v.Str()))
+	case v.Kind() == value.Array:
+		for _, e := range v.Elems() {
+			h = mix(h, hashValue(e))
+		}
+		return mix(h, uint64(v.Len()))
+	case v.Kind() == value.Int:
+		return mix(h, uint64(v.Int()))
+	case v.Kind() == value.Bool && v.BoolPayload():
+		return mix(h, 1)
+	}
+	return h
+}

@@ -1,0 +1,403 @@
+// Package textfunc implements the string functions AbuseFilter's rules call,
+// with the results PHP 8.2's mbstring, PCRE and html functions and
+// MediaWiki's Sanitizer give: full Unicode case mapping, character-based
+// lengths and offsets, entity decoding, and the rmspecials family.
+package textfunc
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// mapRunes applies f to every character; bytes that are not valid UTF-8
+// become "?" as mbstring's converter makes them.
+func mapRunes(s string, exceptions map[rune]string, f func(rune) rune) string {
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteByte('?')
+		case r < utf8.RuneSelf:
+			b.WriteRune(f(r))
+		default:
+			if e, ok := exceptions[r]; ok {
+				b.WriteString(e)
+			} else {
+				b.WriteRune(f(r))
+			}
+		}
+	}
+	return b.String()
+}
+
+// Lower is PHP 8.2's mb_strtolower: full Unicode lowercase mapping ("İ" gives
+// "i̇"), without the context-sensitive final sigma.
+func Lower(s string) string {
+	if isASCII(s) {
+		return strings.ToLower(s)
+	}
+	return mapRunes(s, lowerExceptions, unicode.ToLower)
+}
+
+// Upper is PHP 8.2's mb_strtoupper: full Unicode uppercase mapping ("ß"
+// gives "SS").
+func Upper(s string) string {
+	if isASCII(s) {
+		return strings.ToUpper(s)
+	}
+	return mapRunes(s, upperExceptions, unicode.ToUpper)
+}
+
+// utf8Width is the byte length mbstring assumes for a sequence starting with
+// byte c (its mblen table for UTF-8); it decides how invalid input counts.
+func utf8Width(c byte) int {
+	switch {
+	case c < 0xC0:
+		return 1
+	case c < 0xE0:
+		return 2
+	case c < 0xF0:
+		return 3
+	case c < 0xF8:
+		return 4
+	}
+	return 1
+}
+
+// Len is mb_strlen: the number of characters.
+func Len(s string) int {
+	if isASCII(s) {
+		return len(s)
+	}
+	if utf8.ValidString(s) {
+		return utf8.RuneCountInString(s)
+	}
+	n := 0
+	for i := 0; i < len(s); i += utf8Width(s[i]) {
+		n++
+	}
+	return n
+}
+
+// charOffsets returns the byte offset of every character of s, plus len(s).
+func charOffsets(s string) []int {
+	offs := make([]int, 0, len(s)+1)
+	valid := utf8.ValidString(s)
+	for i := 0; i < len(s); {
+		offs = append(offs, i)
+		if valid {
+			_, size := utf8.DecodeRuneInString(s[i:])
+			i += size
+		} else {
+			i += utf8Width(s[i])
+		}
+	}
+	return append(offs, len(s))
+}
+
+// Substr is mb_substr(s, start, length); hasLength=false means no length.
+func Substr(s string, start int64, length int64, hasLength bool) string {
+	offs := charOffsets(s)
+	n := int64(len(offs) - 1)
+	if start < 0 {
+		start += n
+		if start < 0 {
+			start = 0
+		}
+	}
+	if start > n {
+		return ""
+	}
+	end := n
+	if hasLength {
+		if length < 0 {
+			end = n + length
+			if end < start {
+				return ""
+			}
+		} else if length < n-start {
+			end = start + length
+		}
+	}
+	b, e := offs[start], offs[end]
+	if e > len(s) {
+		e = len(s)
+	}
+	return s[b:e]
+}
+
+// Strpos is mb_strpos(haystack, needle, offset) as AbuseFilter calls it: -1
+// when not found, for an empty needle, or when the offset is outside the
+// haystack.
+func Strpos(haystack, needle string, offset int64) int64 {
+	if needle == "" {
+		return -1
+	}
+	offs := charOffsets(haystack)
+	n := int64(len(offs) - 1)
+	if offset > n {
+		return -1
+	}
+	if offset < 0 {
+		// PHP 8 counts a negative offset from the end and throws a
+		// ValueError beyond the start; AbuseFilter would crash, we say -1.
+		offset += n
+		if offset < 0 {
+			return -1
+		}
+	}
+	i := strings.Index(haystack[offs[offset]:], needle)
+	if i < 0 {
+		return -1
+	}
+	// Convert the byte position back to a character position.
+	byteAt := offs[offset] + i
+	lo, hi := int(offset), len(offs)-1
+	for lo < hi {
+		m := (lo + hi) / 2
+		if offs[m] < byteAt {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return int64(lo)
+}
+
+// SubstrCount is PHP's substr_count: non-overlapping occurrences; 0 for an
+// empty needle (AbuseFilter's guard).
+func SubstrCount(haystack, needle string) int {
+	if needle == "" {
+		return 0
+	}
+	return strings.Count(haystack, needle)
+}
+
+// isSpaceUCP is PCRE2's \s with UCP.
+func isSpaceUCP(r rune) bool {
+	switch r {
+	case '\t', '\n', '\v', '\f', '\r', ' ', 0x85, 0xA0, 0x1680, 0x180E, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
+		return true
+	}
+	return r >= 0x2000 && r <= 0x200A || r > 0x7F && unicode.Is(unicode.Z, r)
+}
+
+// RmSpecials is preg_replace('/[^\p{L}\p{N}\s]/u', ”, s). Invalid UTF-8
+// makes preg_replace fail, which AbuseFilter turns into an empty string.
+func RmSpecials(s string) string {
+	if !utf8.ValidString(s) {
+		return ""
+	}
+	return strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsNumber(r) || isSpaceUCP(r) {
+			return r
+		}
+		return -1
+	}, s)
+}
+
+// RmWhitespace is preg_replace('/\s+/u', ”, s).
+func RmWhitespace(s string) string {
+	if !utf8.ValidString(s) {
+		return ""
+	}
+	return strings.Map(func(r rune) rune {
+		if isSpaceUCP(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// RmDoubles is preg_replace('/(.)\1+/us', '\1', s): runs of one character
+// collapse to one.
+func RmDoubles(s string) string {
+	if !utf8.ValidString(s) {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	prev := rune(-1)
+	for _, r := range s {
+		if r != prev {
+			b.WriteRune(r)
+		}
+		prev = r
+	}
+	return b.String()
+}
+
+// SpecialRatio is 1 - mb_strlen(rmspecials(s)) / mb_strlen(s), or 0 for "".
+func SpecialRatio(s string) float64 {
+	if s == "" {
+		return 0
+	}
+	return 1 - float64(Len(RmSpecials(s)))/float64(Len(s))
+}
+
+// html401Allowed is PHP's unicode_cp_is_allowed for the HTML 4.01 doctype.
+func html401Allowed(cp int64) bool {
+	return cp >= 0x20 && cp <= 0x7E || cp == 0x0A || cp == 0x09 || cp == 0x0D ||
+		cp >= 0xA0 && cp <= 0xD7FF ||
+		cp >= 0xE000 && cp <= 0x10FFFF && cp&0xFFFF < 0xFFFE && (cp < 0xFDD0 || cp > 0xFDEF)
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// HTMLEntityDecode is html_entity_decode(s, ENT_QUOTES, 'UTF-8'): the HTML
+// 4.01 named entities and numeric references; anything else stays.
+func HTMLEntityDecode(s string) string {
+	if strings.IndexByte(s, '&') < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		if s[i] != '&' {
+			j := strings.IndexByte(s[i:], '&')
+			if j < 0 {
+				j = len(s) - i
+			}
+			b.WriteString(s[i : i+j])
+			i += j
+			continue
+		}
+		if out, next, ok := decodeHTML4Entity(s, i); ok {
+			b.WriteString(out)
+			i = next
+			continue
+		}
+		b.WriteByte('&')
+		i++
+	}
+	return b.String()
+}
+
+func decodeHTML4Entity(s string, i int) (string, int, bool) {
+	j := i + 1
+	if j < len(s) && s[j] == '#' {
+		j++
+		base := 10
+		if j < len(s) && (s[j] == 'x' || s[j] == 'X') {
+			base = 16
+			j++
+		}
+		start := j
+		for j < len(s) && (base == 16 && isHex(s[j]) || base == 10 && s[j] >= '0' && s[j] <= '9') {
+			j++
+		}
+		if j == start || j >= len(s) || s[j] != ';' {
+			return "", 0, false
+		}
+		cp, err := strconv.ParseInt(s[start:j], base, 64)
+		if err != nil || !html401Allowed(cp) {
+			return "", 0, false
+		}
+		return string(rune(cp)), j + 1, true
+	}
+	start := j
+	for j < len(s) && isAlnum(s[j]) {
+		j++
+	}
+	if j == start || j >= len(s) || s[j] != ';' {
+		return "", 0, false
+	}
+	if e, ok := html401Entities[s[start:j]]; ok {
+		return e, j + 1, true
+	}
+	return "", 0, false
+}
+
+// mediaWikiEntityAliases are MediaWiki's non-standard entity names.
+var mediaWikiEntityAliases = map[string]string{"רלמ;": "rlm;", "رلم;": "rlm;"}
+
+// validCodepoint is MediaWiki's Sanitizer::validateCodepoint.
+func validCodepoint(cp int64) bool {
+	return cp == 0x09 || cp == 0x0A || cp >= 0x20 && cp <= 0x7E || cp >= 0xA0 && cp <= 0xD7FF ||
+		cp >= 0xE000 && cp <= 0xFFFD || cp >= 0x10000 && cp <= 0x10FFFF
+}
+
+// DecodeCharReferences is MediaWiki's Sanitizer::decodeCharReferences:
+// named (HTML5) and numeric references are decoded; invalid code points
+// become U+FFFD; unknown names stay.
+func DecodeCharReferences(s string) string {
+	if strings.IndexByte(s, '&') < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		if s[i] != '&' {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		// &name;
+		j := i + 1
+		for j < len(s) && (isAlnum(s[j]) || s[j] >= 0x80) {
+			j++
+		}
+		if j > i+1 && j < len(s) && s[j] == ';' {
+			name := s[i+1 : j+1]
+			if alias, ok := mediaWikiEntityAliases[name]; ok {
+				name = alias
+			}
+			if e, ok := html5Entities[name]; ok {
+				b.WriteString(e)
+			} else {
+				b.WriteString("&" + name)
+			}
+			i = j + 1
+			continue
+		}
+		// &#digits; or &#xhex;
+		if j := i + 1; j < len(s) && s[j] == '#' {
+			k := j + 1
+			hex := k < len(s) && (s[k] == 'x' || s[k] == 'X')
+			if hex {
+				k++
+			}
+			start := k
+			for k < len(s) && (hex && isHex(s[k]) || !hex && s[k] >= '0' && s[k] <= '9') {
+				k++
+			}
+			if k > start && k < len(s) && s[k] == ';' {
+				base := 10
+				if hex {
+					base = 16
+				}
+				cp, err := strconv.ParseInt(s[start:k], base, 64)
+				if err == nil && validCodepoint(cp) {
+					b.WriteRune(rune(cp))
+				} else {
+					b.WriteRune(utf8.RuneError)
+				}
+				i = k + 1
+				continue
+			}
+		}
+		b.WriteByte('&')
+		i++
+	}
+	return b.String()
+}
