@@ -291,7 +291,11 @@ func loadRealFilters(t testing.TB) []realFilter {
 func loadVarsets(t testing.TB) (*verdictFile, map[string]rules.VarMap) {
 	t.Helper()
 	var vf verdictFile
-	if err := json.Unmarshal(readCorpus(t, "real-filters-verdicts.json"), &vf); err != nil {
+	// Numbers must keep their type: page_namespace is an int, and
+	// AbuseFilter's === tells 0 from 0.0.
+	dec := json.NewDecoder(strings.NewReader(string(readCorpus(t, "real-filters-verdicts.json"))))
+	dec.UseNumber()
+	if err := dec.Decode(&vf); err != nil {
 		t.Fatal(err)
 	}
 	sets := map[string]rules.VarMap{}

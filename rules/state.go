@@ -61,9 +61,10 @@ type State struct {
 	check     bool // AbuseFilter's check-syntax mode
 	ccnorm    func(string) string
 
-	deadline  time.Time
-	regexLim  pcre.Limits
-	allocated int64
+	deadline   time.Time
+	budgetOver bool
+	regexLim   pcre.Limits
+	allocated  int64
 
 	cache   funcCache
 	strMemo [16]strMemoEntry
@@ -141,6 +142,7 @@ func (s *State) Reset(vars Vars, scope *Scope, opts EvalOptions) {
 	if s.deadline.IsZero() && opts.Budget > 0 {
 		s.deadline = time.Now().Add(opts.Budget)
 	}
+	s.budgetOver = false
 	s.regexLim = pcre.Limits{Deadline: s.deadline}
 	s.allocated = 0
 	s.cache.reset()

@@ -1,0 +1,147 @@
+package rules
+
+import (
+	"sync"
+	"time"
+
+	"github.com/vigilwiki/vigil/rules/syntax"
+)
+
+// FilterSource is one filter to compile into a Set.
+type FilterSource struct {
+	ID      string // how results name the filter, e.g. "61" or "global-12"
+	Pattern string
+}
+
+// CompileError is a filter that did not compile; it is left out of the set.
+type CompileError struct {
+	ID  string
+	Err *syntax.Error
+}
+
+// Set is a group of filters evaluated together over each action, the way
+// AbuseFilter's FilterRunner does: in order, on one shared State, so that
+// the condition counter, the function-result cache, the lazily computed
+// variables and the user variables are shared by all filters of an action.
+// A Set is immutable and safe for concurrent use.
+type Set struct {
+	ids      []string
+	programs []*Program
+	scope    *Scope
+	pool     sync.Pool
+}
+
+// NewSet compiles filters into a set. Filters that fail to compile are
+// reported and left out; the others keep their order.
+func NewSet(filters []FilterSource) (*Set, []CompileError) {
+	set := &Set{scope: NewScope()}
+	var errs []CompileError
+	for _, f := range filters {
+		p, err := Compile(f.Pattern, CompileOptions{Scope: set.scope})
+		if err != nil {
+			errs = append(errs, CompileError{ID: f.ID, Err: err.(*syntax.Error)})
+			continue
+		}
+		set.ids = append(set.ids, f.ID)
+		set.programs = append(set.programs, p)
+	}
+	set.pool.New = func() any { return &State{} }
+	return set, errs
+}
+
+// Len returns the number of filters in the set.
+func (set *Set) Len() int { return len(set.programs) }
+
+// ID returns the id of filter i.
+func (set *Set) ID(i int) string { return set.ids[i] }
+
+// Program returns filter i.
+func (set *Set) Program(i int) *Program { return set.programs[i] }
+
+// RunOptions configures Set.Run.
+type RunOptions struct {
+	// CondLimit is AbuseFilter's condition limit for the action; 0 turns
+	// it off. AbuseFilter's default is DefaultCondLimit.
+	CondLimit int
+	// Budget bounds the wall time of the whole action (Vigil's runtime
+	// budget); 0 means none. When it runs out, the filters not yet run
+	// report ErrBudget and do not match.
+	Budget time.Duration
+	// Profile measures each filter's run time.
+	Profile bool
+	// IdentityEquivset: see EvalOptions.
+	IdentityEquivset bool
+}
+
+// FilterResult is the outcome of one filter on one action.
+type FilterResult struct {
+	Matched bool
+	Err     *syntax.Error // the error that made the filter false, if any
+	Conds   int           // conditions this filter used
+	Time    time.Duration // run time, when profiled
+}
+
+// Result is the outcome of a set on one action.
+type Result struct {
+	Filters      []FilterResult // in the set's order
+	Conds        int            // conditions used in all
+	Matches      int
+	LimitReached bool // the condition limit was exceeded
+	Time         time.Duration
+}
+
+// Run evaluates every filter of the set over one action.
+func (set *Set) Run(vars Vars, opts RunOptions) *Result {
+	res := &Result{}
+	set.RunInto(res, vars, opts)
+	return res
+}
+
+// RunInto is Run writing into res, reusing its memory.
+func (set *Set) RunInto(res *Result, vars Vars, opts RunOptions) {
+	start := time.Now()
+	s := set.pool.Get().(*State)
+	defer set.pool.Put(s)
+	eo := EvalOptions{CondLimit: opts.CondLimit, IdentityEquivset: opts.IdentityEquivset}
+	if opts.Budget > 0 {
+		eo.Deadline = start.Add(opts.Budget)
+	}
+	s.Reset(vars, set.scope, eo)
+	if cap(res.Filters) < len(set.programs) {
+		res.Filters = make([]FilterResult, len(set.programs))
+	}
+	res.Filters = res.Filters[:len(set.programs)]
+	res.Matches, res.LimitReached = 0, false
+	for i, p := range set.programs {
+		fr := &res.Filters[i]
+		*fr = FilterResult{}
+		if i&7 == 0 && !eo.Deadline.IsZero() && time.Now().After(eo.Deadline) {
+			s.budgetOver = true
+		}
+		if s.budgetOver {
+			fr.Err = errBudget
+			continue
+		}
+		before := s.conds
+		var t0 time.Time
+		if opts.Profile {
+			t0 = time.Now()
+		}
+		matched, err := p.Match(s)
+		if opts.Profile {
+			fr.Time = time.Since(t0)
+		}
+		fr.Matched, fr.Conds = matched, s.conds-before
+		if err != nil {
+			fr.Err = err.(*syntax.Error)
+			if fr.Err.Code == syntax.ErrConditionLimit {
+				res.LimitReached = true
+			}
+		}
+		if matched {
+			res.Matches++
+		}
+	}
+	res.Conds = s.conds
+	res.Time = time.Since(start)
+}

@@ -1,0 +1,85 @@
+package rules_test
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/vigilwiki/vigil/rules"
+)
+
+// realSet compiles the valid real filters in file order, as AbuseFilter's
+// benchmark (../shared/tools/abusefilter-bench) loads them.
+func realSet(t testing.TB) *rules.Set {
+	t.Helper()
+	var srcs []rules.FilterSource
+	for _, f := range loadRealFilters(t) {
+		if f.Verdict.Status == "ok" {
+			srcs = append(srcs, rules.FilterSource{ID: f.Wiki + "/" + strconv.Itoa(f.ID), Pattern: f.Pattern})
+		}
+	}
+	set, errs := rules.NewSet(srcs)
+	if len(errs) != 0 || set.Len() != 444 {
+		t.Fatalf("compiled %d filters, errors %v", set.Len(), errs)
+	}
+	return set
+}
+
+// TestSetSharedCounts runs all 444 filters per action on one shared state
+// and compares the condition counts and match counts with what the real
+// AbuseFilter 1.39 reports for the same run (RESULTS.md §3.2 of
+// ../shared/tools/abusefilter-bench, mode "shared"): the function-result
+// cache shared across filters makes these exact figures.
+func TestSetSharedCounts(t *testing.T) {
+	set := realSet(t)
+	_, sets := loadVarsets(t)
+	want := map[string][2]int{ // conditions, matches
+		"ip_adds_casino_link":           {1232, 3},
+		"ip_blanks_article":             {1193, 4},
+		"ip_adds_profanity_caps":        {1246, 10},
+		"ip_removes_refs":               {1236, 3},
+		"newuser_creates_spam_userpage": {852, 2},
+		"autoconfirmed_normal_edit":     {818, 0},
+	}
+	for name, w := range want {
+		res := set.Run(sets[name], rules.RunOptions{})
+		if res.Conds != w[0] || res.Matches != w[1] {
+			t.Errorf("%s: %d conditions, %d matches; AbuseFilter: %d, %d", name, res.Conds, res.Matches, w[0], w[1])
+		}
+		for i, f := range res.Filters {
+			if f.Err != nil {
+				t.Errorf("%s: filter %s: %v", name, set.ID(i), f.Err)
+			}
+		}
+	}
+}
+
+// TestSetConditionLimit: with AbuseFilter's limit of 1000, the last
+// filters fail at their first counted operation (RESULTS.md §3.4: 74, 65,
+// 75 and 75 filters for the four IP variable sets) and verdicts do not
+// change, because the matching filters come earlier.
+func TestSetConditionLimit(t *testing.T) {
+	set := realSet(t)
+	_, sets := loadVarsets(t)
+	want := map[string]int{
+		"ip_adds_casino_link":    74,
+		"ip_blanks_article":      65,
+		"ip_adds_profanity_caps": 75,
+		"ip_removes_refs":        75,
+	}
+	for name, n := range want {
+		free := set.Run(sets[name], rules.RunOptions{})
+		limited := set.Run(sets[name], rules.RunOptions{CondLimit: rules.DefaultCondLimit})
+		failed := 0
+		for i, f := range limited.Filters {
+			if f.Err != nil && f.Err.Code == "conditionlimit" {
+				failed++
+			}
+			if f.Matched != free.Filters[i].Matched {
+				t.Errorf("%s: filter %s changed verdict under the limit", name, set.ID(i))
+			}
+		}
+		if failed != n || !limited.LimitReached {
+			t.Errorf("%s: %d filters hit the limit, AbuseFilter: %d", name, failed, n)
+		}
+	}
+}

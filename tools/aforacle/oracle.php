@@ -1,0 +1,112 @@
+<?php
+/**
+ * aforacle: the real AbuseFilter as an oracle for Vigil's differential tests.
+ *
+ * Reads JSON requests, one per line, on stdin and writes one JSON answer per
+ * line on stdout. It only calls the classes of the AbuseFilter extension
+ * that Debian's mediawiki package installs (no MediaWiki code is copied).
+ *
+ *   {"op":"eval","expr":"..."}                       -> {"value":..,"type":..,"error":..}
+ *   {"op":"match","rule":"...","vars":{...}}         -> {"match":bool,"error":..,"conds":N}
+ *   {"op":"check","rule":"..."}                      -> {"error":..,"warnings":[..]}
+ *   {"op":"shared","rules":["..",..],"vars":{...},"limit":N}
+ *        -> {"results":[{"match":bool,"error":..,"conds":N},..]}  (one evaluator for all rules)
+ *
+ * Run: cd /usr/share/mediawiki && MW_CONFIG_FILE=<wiki>/LocalSettings.php \
+ *        php maintenance/runScript.php <path>/oracle.php
+ */
+
+use MediaWiki\Extension\AbuseFilter\AbuseFilterServices;
+use MediaWiki\Extension\AbuseFilter\Parser\AFPData;
+use MediaWiki\Extension\AbuseFilter\Variables\VariableHolder;
+
+$IP = getenv( 'MW_INSTALL_PATH' ) ?: '/usr/share/mediawiki';
+require_once "$IP/maintenance/Maintenance.php";
+
+class AbuseFilterOracle extends Maintenance {
+	public function __construct() {
+		parent::__construct();
+		$this->addDescription( 'Answer rule-language questions with the real AbuseFilter' );
+	}
+
+	private static function errorId( $e ) {
+		if ( $e === null ) {
+			return null;
+		}
+		if ( $e instanceof \MediaWiki\Extension\AbuseFilter\Parser\Exception\UserVisibleException ) {
+			return $e->mExceptionID;
+		}
+		$class = get_class( $e );
+		if ( str_contains( $class, 'ConditionLimit' ) ) {
+			return 'conditionlimit';
+		}
+		return 'internal:' . $class . ':' . $e->getMessage();
+	}
+
+	private static function typed( AFPData $d ) {
+		return [ 'value' => $d->toNative(), 'type' => $d->getType() ];
+	}
+
+	private function answer( array $req ): array {
+		$factory = AbuseFilterServices::getRuleCheckerFactory();
+		switch ( $req['op'] ) {
+			case 'eval':
+				$checker = $factory->newRuleChecker();
+				try {
+					$d = $checker->evaluateExpression( $req['expr'] );
+					return [ 'value' => $d, 'error' => null ];
+				} catch ( Throwable $e ) {
+					return [ 'value' => null, 'error' => self::errorId( $e ) ];
+				}
+			case 'match':
+				$vars = VariableHolder::newFromArray( $req['vars'] ?? [] );
+				$checker = $factory->newRuleChecker( $vars );
+				$checker->toggleConditionLimit( false );
+				try {
+					$status = $checker->checkConditions( $req['rule'] );
+					return [ 'match' => $status->getResult(), 'error' => self::errorId( $status->getException() ),
+						'conds' => $status->getCondsUsed() ];
+				} catch ( Throwable $e ) {
+					return [ 'match' => false, 'error' => self::errorId( $e ), 'conds' => null ];
+				}
+			case 'check':
+				$checker = $factory->newRuleChecker();
+				try {
+					$status = $checker->checkSyntax( $req['rule'] );
+					$warnings = [];
+					foreach ( $status->getWarnings() as $w ) {
+						$warnings[] = [ $w->getMessageObj()->getKey(), $w->getPosition() ];
+					}
+					$e = $status->getException();
+					return [ 'error' => self::errorId( $e ), 'offset' => $e ? $e->getPosition() : null,
+						'warnings' => $warnings ];
+				} catch ( Throwable $e ) {
+					return [ 'error' => self::errorId( $e ), 'offset' => null, 'warnings' => [] ];
+				}
+			case 'shared':
+				$vars = VariableHolder::newFromArray( $req['vars'] ?? [] );
+				$checker = $factory->newRuleChecker( $vars );
+				$limit = $req['limit'] ?? 0;
+				$checker->toggleConditionLimit( $limit > 0 );
+				$out = [];
+				foreach ( $req['rules'] as $rule ) {
+					$status = $checker->checkConditions( $rule );
+					$out[] = [ 'match' => $status->getResult(), 'error' => self::errorId( $status->getException() ),
+						'conds' => $status->getCondsUsed() ];
+				}
+				return [ 'results' => $out ];
+		}
+		return [ 'error' => 'unknown op' ];
+	}
+
+	public function execute() {
+		while ( ( $line = fgets( STDIN ) ) !== false ) {
+			$req = json_decode( $line, true );
+			$ans = is_array( $req ) ? $this->answer( $req ) : [ 'error' => 'bad request' ];
+			echo json_encode( $ans, JSON_PRESERVE_ZERO_FRACTION | JSON_PARTIAL_OUTPUT_ON_ERROR ), "\n";
+		}
+	}
+}
+
+$maintClass = AbuseFilterOracle::class;
+require_once RUN_MAINTENANCE_IF_MAIN;
