@@ -417,6 +417,19 @@ func (re *Regexp) FindSubmatchIndex(s string, lim Limits) ([]int, error) {
 	return re.exec(s, 0, 0, false, lim)
 }
 
+// FindSubmatchIndexFrom is FindSubmatchIndex for the leftmost match that
+// starts at or after byte offset from; assertions still see the whole
+// subject (like preg_match with an offset).
+func (re *Regexp) FindSubmatchIndexFrom(s string, from int, lim Limits) ([]int, error) {
+	if !utf8.ValidString(s) {
+		return nil, ErrBadUTF8
+	}
+	if from < 0 || from > len(s) {
+		return nil, nil
+	}
+	return re.exec(s, from, from, false, lim)
+}
+
 // Count returns how many matches preg_match_all finds: after an empty
 // match, the next attempt at the same offset must not be empty.
 func (re *Regexp) Count(s string, lim Limits) (int, error) {

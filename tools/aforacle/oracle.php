@@ -11,6 +11,8 @@
  *   {"op":"check","rule":"..."}                      -> {"error":..,"warnings":[..]}
  *   {"op":"shared","rules":["..",..],"vars":{...},"limit":N}
  *        -> {"results":[{"match":bool,"error":..,"conds":N},..]}  (one evaluator for all rules)
+ *   {"op":"diff","old":"..","new":".."}             -> {"diff":".."} (AbuseFilter's edit_diff)
+ *   {"op":"links","text":".."}                       -> {"links":[..]} (the parser's external links)
  *
  * Run: cd /usr/share/mediawiki && MW_CONFIG_FILE=<wiki>/LocalSettings.php \
  *        php maintenance/runScript.php <path>/oracle.php
@@ -95,6 +97,16 @@ class AbuseFilterOracle extends Maintenance {
 						'conds' => $status->getCondsUsed() ];
 				}
 				return [ 'results' => $out ];
+			case 'diff':
+				$old = $req['old'] === '' ? [] : explode( "\n", $req['old'] );
+				$new = $req['new'] === '' ? [] : explode( "\n", $req['new'] );
+				return [ 'diff' => ( new UnifiedDiffFormatter() )->format( new Diff( $old, $new ) ) ];
+			case 'links':
+				$services = \MediaWiki\MediaWikiServices::getInstance();
+				$parser = $services->getParserFactory()->create();
+				$title = \Title::newFromText( 'Vigil oracle page' );
+				$po = $parser->parse( $req['text'], $title, \ParserOptions::newFromAnon() );
+				return [ 'links' => array_map( 'strval', array_keys( $po->getExternalLinks() ) ) ];
 		}
 		return [ 'error' => 'unknown op' ];
 	}

@@ -1,0 +1,284 @@
+package vars
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/vigilwiki/vigil/rules/ipaddr"
+	"github.com/vigilwiki/vigil/rules/pcre"
+	"github.com/vigilwiki/vigil/rules/textfunc"
+)
+
+// External links of wikitext, as MediaWiki's parser finds them for
+// ParserOutput::getExternalLinks(), which is where AbuseFilter's new_links
+// and old_links come from. Vigil has no MediaWiki parser: it reads the
+// wikitext itself, with the parser's own regexes for bracketed links
+// ([http://x text]) and free links (http://x), after removing the parts
+// the parser does not read for links (comments, nowiki, pre, math,
+// syntaxhighlight). Links that templates would produce are not seen.
+
+// urlProtocols is MediaWiki's default $wgUrlProtocols; "//" (protocol
+// relative) is allowed in brackets only.
+var urlProtocols = []string{
+	"bitcoin:", "ftp://", "ftps://", "geo:", "git://", "gopher://", "http://", "https://",
+	"irc://", "ircs://", "magnet:", "mailto:", "matrix:", "mms://", "news:", "nntp://",
+	"redis://", "sftp://", "sip:", "sips:", "sms:", "ssh://", "svn://", "tel:", "telnet://",
+	"urn:", "worldwind://", "xmpp:",
+}
+
+func protocolAlternation(withRelative bool) string {
+	quoted := make([]string, 0, len(urlProtocols)+1)
+	for _, p := range urlProtocols {
+		quoted = append(quoted, pcre.Quote(p, '/'))
+	}
+	if withRelative {
+		quoted = append(quoted, `\/\/`)
+	}
+	return strings.Join(quoted, "|")
+}
+
+const (
+	extLinkURLClass = `[^][<>"\x00-\x20\x7F\p{Zs}\x{FFFD}]`
+	extLinkAddr     = `(?:[0-9.]+|\[(?i:[0-9a-f:.]+)\]|[^][<>"\x00-\x20\x7F\p{Zs}\x{FFFD}])`
+)
+
+var (
+	bracketedLink = mustCompile(`/\[(((?i)` + protocolAlternation(true) + `)` + extLinkAddr + extLinkURLClass +
+		`*)\p{Zs}*([^\]\x00-\x08\x0a-\x1F\x{FFFD}]*?)\]/Su`)
+	freeLink = mustCompile(`/(<a[ \t\r\n>].*?<\/a>)|(<.*?>)|(\b(?i:` + protocolAlternation(false) + `)(` +
+		extLinkAddr + extLinkURLClass + `*))/u`)
+	unparsedBlocks = mustCompile(`~<!--.*?(?:-->|\z)|<(nowiki|pre|math|chem|ce|syntaxhighlight|source|includeonly)\b[^>]*?(?:/>|>.*?(?:</\s*\1\s*>|\z))~isu`)
+	freeLinkStop   = mustCompile(`/&(lt|gt|nbsp|#x0*(3[CcEe]|[Aa]0)|#0*(60|62|160));/`)
+	entityAtEnd    = regexp.MustCompile(`(?i)&([a-z]+|#x[\da-f]+|#\d+)$`)
+)
+
+func mustCompile(p string) *pcre.Regexp {
+	re, err := pcre.CompilePHP(p)
+	if err != nil {
+		panic(err)
+	}
+	return re
+}
+
+// ExternalLinks returns the external links of wikitext, in the order the
+// parser registers them (bracketed links first), without duplicates.
+func ExternalLinks(wikitext string) []string {
+	text, err := unparsedBlocks.ReplaceAll(wikitext, " ", pcre.Limits{})
+	if err != nil {
+		return nil // not UTF-8: MediaWiki would not have saved it either
+	}
+	var links []string
+	seen := map[string]bool{}
+	add := func(u string) {
+		u = cleanURL(u)
+		if !seen[u] {
+			seen[u] = true
+			links = append(links, u)
+		}
+	}
+	// Bracketed links, which the rest of the parse no longer sees.
+	var rest strings.Builder
+	last := 0
+	_ = bracketedLinkEach(text, func(start, end int, u string) {
+		if i := strings.Index(u, "&lt;"); i >= 0 {
+			u = u[:i]
+		} else if i := strings.Index(u, "&gt;"); i >= 0 {
+			u = u[:i]
+		}
+		add(u)
+		rest.WriteString(text[last:start])
+		rest.WriteString(" ")
+		last = end
+	})
+	rest.WriteString(text[last:])
+	// Free links outside HTML tags.
+	_ = freeLinkEach(rest.String(), func(u string, postProto int) {
+		if link, ok := trimFreeLink(u, postProto); ok {
+			add(link)
+		}
+	})
+	return links
+}
+
+func bracketedLinkEach(text string, fn func(start, end int, u string)) error {
+	pos := 0
+	for pos <= len(text) {
+		caps, err := bracketedLink.FindSubmatchIndexFrom(text, pos, pcre.Limits{})
+		if err != nil || caps == nil {
+			return err
+		}
+		fn(caps[0], caps[1], text[caps[2]:caps[3]])
+		pos = caps[1]
+		if caps[1] == caps[0] {
+			pos++
+		}
+	}
+	return nil
+}
+
+func freeLinkEach(text string, fn func(u string, postProto int)) error {
+	pos := 0
+	for pos <= len(text) {
+		caps, err := freeLink.FindSubmatchIndexFrom(text, pos, pcre.Limits{})
+		if err != nil || caps == nil {
+			return err
+		}
+		if len(caps) > 6 && caps[6] >= 0 {
+			fn(text[caps[6]:caps[7]], caps[9]-caps[8])
+		}
+		pos = caps[1]
+		if caps[1] == caps[0] {
+			pos++
+		}
+	}
+	return nil
+}
+
+// trimFreeLink moves trailing punctuation out of a free link as
+// Parser::makeFreeExternalLink does; false when nothing is left after the
+// protocol.
+func trimFreeLink(u string, postProto int) (string, bool) {
+	trail := ""
+	if caps, _ := freeLinkStop.FindSubmatchIndex(u, pcre.Limits{}); caps != nil {
+		trail = u[caps[0]:]
+		u = u[:caps[0]]
+	}
+	sep := ",;.:!?"
+	if !strings.Contains(u, "(") {
+		sep += ")"
+	}
+	n := 0
+	for n < len(u) && strings.IndexByte(sep, u[len(u)-1-n]) >= 0 {
+		n++
+	}
+	// Do not break a trailing HTML entity by moving its ";" out.
+	if n > 0 && u[len(u)-n] == ';' && entityAtEnd.MatchString(u[:len(u)-n]) {
+		n--
+	}
+	if n > 0 {
+		trail = u[len(u)-n:] + trail
+		u = u[:len(u)-n]
+	}
+	if len(trail) >= postProto {
+		return "", false
+	}
+	return u, true
+}
+
+var (
+	urlEscapable = regexp.MustCompile(`[\][<>"\x00-\x20\x7F|]`)
+	urlParts     = regexp.MustCompile(`(?i)^([^:]+:)(//[^/]+)?(.*)$`)
+	bracketHost  = regexp.MustCompile(`^//%5B([0-9A-Fa-f:.]+)%5D((:\d+)?)$`)
+	percentCode  = regexp.MustCompile(`%[0-9A-Fa-f]{2}`)
+	ipv6URL      = regexp.MustCompile(`(?i)^(?:[a-z][a-z0-9+.-]*:)?//(?:(?:[a-z0-9\-._~!$&'()*+,;=:]|%[0-9a-f]{2})*@)?\[((?:[0-9a-f:]|%3[0-A]|%[46][1-6])+)\](?:[:/?#].*|)$`)
+)
+
+// idnIgnored reports the characters Sanitizer::cleanUrl strips from host
+// names (RFC 8264 §9.13 and default-ignorable code points).
+func idnIgnored(r rune) bool {
+	switch {
+	case r == 0xAD, r == 0x34F, r == 0x61C, r >= 0x115F && r <= 0x1160, r >= 0x17B4 && r <= 0x17B5,
+		r >= 0x180B && r <= 0x180E, r >= 0x200B && r <= 0x200F, r >= 0x202A && r <= 0x202E,
+		r >= 0x2060 && r <= 0x206F, r == 0x3164, r >= 0xFE00 && r <= 0xFE0F, r == 0xFEFF, r == 0xFFA0,
+		r >= 0xFFF0 && r <= 0xFFF8, r >= 0x1BCA0 && r <= 0x1BCA3, r >= 0x1D173 && r <= 0x1D17A,
+		r >= 0xE0000 && r <= 0xE0FFF:
+		return true
+	}
+	return textfunc.RmWhitespace(string(r)) == ""
+}
+
+// cleanURL is Sanitizer::cleanUrl then Parser::normalizeLinkUrl, what the
+// parser does to a link before registering it.
+func cleanURL(u string) string {
+	u = textfunc.DecodeCharReferences(u)
+	u = urlEscapable.ReplaceAllStringFunc(u, url.QueryEscape)
+	if m := urlParts.FindStringSubmatch(u); m != nil && !strings.Contains(u, "\n") {
+		host := strings.Map(func(r rune) rune {
+			if idnIgnored(r) {
+				return -1
+			}
+			return r
+		}, m[2])
+		if b := bracketHost.FindStringSubmatch(host); b != nil {
+			host = "//[" + b[1] + "]" + b[2]
+		}
+		u = m[1] + host + m[3]
+	}
+	return normalizeLinkURL(u)
+}
+
+// normalizeLinkURL is Parser::normalizeLinkUrl: unsafe bytes
+// percent-encoded, needless escapes decoded, IPv6 hosts kept in brackets.
+func normalizeLinkURL(u string) string {
+	var ipv6 string
+	if m := ipv6URL.FindStringSubmatch(u); m != nil {
+		if dec, err := url.PathUnescape(m[1]); err == nil && isValidIPv6(dec) {
+			ipv6 = dec
+		}
+	}
+	u = encodeUnsafeBytes(u)
+	end := len(u)
+	ret := ""
+	if i := strings.IndexByte(u, '#'); i >= 0 {
+		ret = normalizeComponent(u[i:end], `"#%<>[\]^`+"`"+`{|}`) + ret
+		end = i
+	}
+	if i := strings.IndexByte(u[:end], '?'); i >= 0 {
+		ret = normalizeComponent(u[i:end], `"#%<>[\]^`+"`"+`{|}&=+;`) + ret
+		end = i
+	}
+	ret = normalizeComponent(u[:end], `"#%<>[\]^`+"`"+`{|}/?`) + ret
+	if ipv6 != "" {
+		esc := regexp.QuoteMeta(ipv6)
+		re := regexp.MustCompile(`(?i)^((?:[a-z][a-z0-9+.-]*:)?//(?:(?:[a-z0-9\-._~!$&'()*+,;=:]|%[0-9a-f]{2})*@)?)%5B(` + esc + `)%5D([:/?#]|$)`)
+		ret = re.ReplaceAllString(ret, "${1}[${2}]${3}")
+	}
+	return ret
+}
+
+// encodeUnsafeBytes percent-encodes, byte by byte, what
+// normalizeLinkUrl's /[\x00-\x20"<>\[\\\]^`{|}\x7F-\xFF]/ matches.
+func encodeUnsafeBytes(u string) string {
+	var b strings.Builder
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		if c <= 0x20 || c >= 0x7F || strings.IndexByte("\"<>[\\]^`{|}", c) >= 0 {
+			b.WriteByte('%')
+			b.WriteString(hexByte(c))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func hexByte(b byte) string {
+	const digits = "0123456789ABCDEF"
+	return string([]byte{digits[b>>4], digits[b&15]})
+}
+
+func normalizeComponent(c, unsafe string) string {
+	return percentCode.ReplaceAllStringFunc(c, func(m string) string {
+		v := byte(hexVal(m[1])<<4 | hexVal(m[2]))
+		if v > 32 && v < 127 && strings.IndexByte(unsafe, v) < 0 {
+			return string(v)
+		}
+		return strings.ToUpper(m)
+	})
+}
+
+func hexVal(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	}
+	return int(c-'A') + 10
+}
+
+// isValidIPv6 is IPUtils::isValid for IPv6 (no prefix).
+func isValidIPv6(s string) bool {
+	return ipaddr.ValidRange(s) && strings.Contains(s, ":") && !strings.ContainsAny(s, "/- ")
+}

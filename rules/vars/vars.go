@@ -1,0 +1,163 @@
+// Package vars builds the builtin variables of an action from what the
+// caller knows, deriving the lazy ones AbuseFilter derives from the old and
+// new wikitext: edit_diff, added_lines, removed_lines, new_size, old_size,
+// edit_delta, new_links, old_links, added_links and removed_links.
+//
+// Derived values are computed on first read and kept, so every filter of
+// an action shares them. Variables that need MediaWiki's parser or
+// database (new_pst, new_html, new_text, page_age, user_editcount, ...)
+// are read only when the caller gives them.
+package vars
+
+import (
+	"github.com/vigilwiki/vigil/rules/syntax"
+	"github.com/vigilwiki/vigil/rules/value"
+)
+
+// Action is the variables of one action: the ones given, and the lazily
+// derived ones. It implements rules.Vars.
+type Action struct {
+	given   map[string]value.Value
+	derived map[string]value.Value
+}
+
+// New returns the variables of an action. Keys are AbuseFilter variable
+// names; deprecated names are accepted and stored under their current
+// names.
+func New(given map[string]value.Value) *Action {
+	a := &Action{given: make(map[string]value.Value, len(given))}
+	for k, v := range given {
+		a.given[syntax.Canonical(k)] = v
+	}
+	return a
+}
+
+// derivations maps each derivable variable to how it is derived.
+var derivations map[string]func(a *Action) (value.Value, bool)
+
+func init() {
+	derivations = map[string]func(a *Action) (value.Value, bool){
+		"edit_diff": func(a *Action) (value.Value, bool) {
+			oldText, okOld := a.text("old_wikitext")
+			newText, okNew := a.text("new_wikitext")
+			if !okOld && !okNew {
+				return value.Value{}, false
+			}
+			return value.NewString(EditDiff(oldText, newText)), true
+		},
+		"added_lines":   diffSplitVar("edit_diff", '+'),
+		"removed_lines": diffSplitVar("edit_diff", '-'),
+		"edit_diff_pst": func(a *Action) (value.Value, bool) {
+			pst, ok := a.text("new_pst")
+			if !ok {
+				return value.Value{}, false
+			}
+			oldText, _ := a.text("old_wikitext")
+			return value.NewString(EditDiff(oldText, pst)), true
+		},
+		"added_lines_pst": diffSplitVar("edit_diff_pst", '+'),
+		"new_size":        lengthVar("new_wikitext"),
+		"old_size":        lengthVar("old_wikitext"),
+		"edit_delta": func(a *Action) (value.Value, bool) {
+			n, okN := a.Var("new_size")
+			o, okO := a.Var("old_size")
+			if !okN || !okO {
+				return value.Value{}, false
+			}
+			return value.NewInt(n.ToInt() - o.ToInt()), true
+		},
+		"new_links": linksVar("new_wikitext"),
+		"old_links": linksVar("old_wikitext"),
+		"added_links": func(a *Action) (value.Value, bool) {
+			return linkDiff(a, "new_links", "old_links")
+		},
+		"removed_links": func(a *Action) (value.Value, bool) {
+			return linkDiff(a, "old_links", "new_links")
+		},
+	}
+}
+
+// Var returns a variable: given, or derived on first read.
+func (a *Action) Var(name string) (value.Value, bool) {
+	if v, ok := a.given[name]; ok {
+		return v, true
+	}
+	if v, ok := a.derived[name]; ok {
+		return v, v.Kind() != value.Undefined
+	}
+	derive, ok := derivations[name]
+	if !ok {
+		return value.Value{}, false
+	}
+	if a.derived == nil {
+		a.derived = map[string]value.Value{}
+	}
+	v, ok := derive(a)
+	if !ok {
+		v = value.UndefinedValue // remembered as "cannot derive"
+	}
+	a.derived[name] = v
+	return v, ok
+}
+
+// Given returns the variables the caller gave, by current name.
+func (a *Action) Given() map[string]value.Value { return a.given }
+
+func (a *Action) text(name string) (string, bool) {
+	v, ok := a.Var(name)
+	if !ok {
+		return "", false
+	}
+	return v.ToString(), true
+}
+
+func diffSplitVar(diffVar string, prefix byte) func(a *Action) (value.Value, bool) {
+	return func(a *Action) (value.Value, bool) {
+		diff, ok := a.text(diffVar)
+		if !ok {
+			return value.Value{}, false
+		}
+		return value.NewStrings(DiffSplit(diff, prefix)), true
+	}
+}
+
+func lengthVar(textVar string) func(a *Action) (value.Value, bool) {
+	return func(a *Action) (value.Value, bool) {
+		s, ok := a.text(textVar)
+		if !ok {
+			return value.Value{}, false
+		}
+		return value.NewInt(int64(len(s))), true
+	}
+}
+
+func linksVar(textVar string) func(a *Action) (value.Value, bool) {
+	return func(a *Action) (value.Value, bool) {
+		s, ok := a.text(textVar)
+		if !ok {
+			return value.Value{}, false
+		}
+		return value.NewStrings(ExternalLinks(s)), true
+	}
+}
+
+// linkDiff is PHP's array_diff of two link lists: the links of the first
+// that are not in the second, in order.
+func linkDiff(a *Action, fromVar, minusVar string) (value.Value, bool) {
+	from, okF := a.Var(fromVar)
+	minus, okM := a.Var(minusVar)
+	if !okF || !okM {
+		return value.Value{}, false
+	}
+	exclude := map[string]bool{}
+	for _, e := range minus.Elems() {
+		exclude[e.ToString()] = true
+	}
+	var out []value.Value
+	for _, e := range from.Elems() {
+		if !exclude[e.ToString()] {
+			out = append(out, e)
+		}
+	}
+	return value.NewArray(out), true
+}
