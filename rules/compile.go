@@ -2,6 +2,9 @@ package rules
 
 import (
 	"fmt"
+	"slices"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/vigilwiki/vigil/rules/pcre"
 	"github.com/vigilwiki/vigil/rules/syntax"
@@ -61,7 +64,19 @@ type compiler struct {
 
 // runtimeError builds an evaluation error at node x.
 func runtimeError(x syntax.Expr, code, format string, args ...any) *syntax.Error {
-	return &syntax.Error{Pos: x.Pos(), Offset: x.AFOffset(), Code: code, Msg: fmt.Sprintf(format, args...)}
+	return &syntax.Error{Pos: errorPos(x), Offset: x.AFOffset(), Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+// errorPos is where an error of node x points: its operator or bracket
+// rather than its first operand.
+func errorPos(x syntax.Expr) syntax.Pos {
+	switch n := x.(type) {
+	case *syntax.Binary:
+		return n.OpPos
+	case *syntax.Index:
+		return n.Lbrack
+	}
+	return x.Pos()
 }
 
 var (
@@ -280,6 +295,23 @@ func (c *compiler) compare(x *syntax.Binary, l, r node) node {
 	default:
 		panic("rules: unknown comparison " + x.Op.String())
 	}
+	if r.konst && r.val.Kind() != value.Undefined {
+		// The common "variable op constant": one closure call less.
+		b := r.val
+		return node{fn: func(s *State) (value.Value, error) {
+			a, err := l.fn(s)
+			if err != nil {
+				return a, err
+			}
+			if err := s.countCondition(); err != nil {
+				return value.UndefinedValue, err
+			}
+			if a.Kind() == value.Undefined {
+				return value.UndefinedValue, nil
+			}
+			return value.NewBool(cmp(a, b)), nil
+		}}
+	}
 	return node{fn: func(s *State) (value.Value, error) {
 		a, err := l.fn(s)
 		if err != nil {
@@ -299,35 +331,57 @@ func (c *compiler) compare(x *syntax.Binary, l, r node) node {
 	}}
 }
 
-// logic compiles & and |: the left operand decides whether the right one
-// runs; a short-circuit returns the left operand itself, not a bool.
+// logic compiles a chain of & and | (one left-associative level, so
+// "a | b & c" is "(a | b) & c") into one node. At each step the value so far
+// decides whether the next operand runs: a short-circuit keeps the value
+// so far (AbuseFilter returns the left operand itself, not a bool);
+// otherwise the value becomes the next operand's truthiness.
 func (c *compiler) logic(x *syntax.Binary) node {
-	l, r := c.expr(x.X), c.expr(x.Y)
-	isAnd := x.Op == syntax.And
+	var operands []syntax.Expr
+	var ops []syntax.Token
+	for cur := syntax.Expr(x); ; {
+		b, ok := cur.(*syntax.Binary)
+		if !ok || b.Op != syntax.And && b.Op != syntax.Or {
+			operands = append(operands, cur)
+			break
+		}
+		operands = append(operands, b.Y)
+		ops = append(ops, b.Op)
+		cur = b.X
+	}
+	// Collected right to left; put them in source order.
+	slices.Reverse(operands)
+	slices.Reverse(ops)
+	first := c.expr(operands[0])
+	rest := make([]node, len(ops))
+	isAnd := make([]bool, len(ops))
+	for i := range ops {
+		rest[i] = c.expr(operands[i+1])
+		isAnd[i] = ops[i] == syntax.And
+	}
 	return node{fn: func(s *State) (value.Value, error) {
-		a, err := l.fn(s)
+		v, err := first.fn(s)
 		if err != nil {
-			return a, err
+			return v, err
 		}
-		av := toBoolUndef(a)
-		if av != isAnd {
-			if s.check {
-				// Check-syntax mode evaluates the skipped side for its
-				// errors and discards its value.
-				if _, err := r.fn(s); err != nil {
-					return value.UndefinedValue, err
+		for i, next := range rest {
+			if toBoolUndef(v) != isAnd[i] {
+				if s.check {
+					// Check-syntax mode evaluates the skipped operand for
+					// its errors and discards its value.
+					if _, err := next.fn(s); err != nil {
+						return value.UndefinedValue, err
+					}
 				}
+				continue
 			}
-			return a, nil
+			w, err := next.fn(s)
+			if err != nil {
+				return w, err
+			}
+			v = value.NewBool(toBoolUndef(w))
 		}
-		b, err := r.fn(s)
-		if err != nil {
-			return b, err
-		}
-		if isAnd {
-			return value.NewBool(av && toBoolUndef(b)), nil
-		}
-		return value.NewBool(av || toBoolUndef(b)), nil
+		return v, nil
 	}}
 }
 
@@ -570,7 +624,8 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 }
 
 // regexSite is one use of a regex: its pattern compiled once when it is a
-// constant, and the literals for the prefilter.
+// constant, and the literals for the prefilter. A pattern held in a
+// variable is compiled on first use and remembered for the next action.
 type regexSite struct {
 	x        syntax.Expr
 	caseless bool
@@ -578,6 +633,14 @@ type regexSite struct {
 	re       *pcre.Regexp
 	err      error
 	lits     literalSet
+	last     atomic.Pointer[compiledPattern]
+}
+
+type compiledPattern struct {
+	pattern string
+	re      *pcre.Regexp
+	err     error
+	lits    literalSet
 }
 
 func (c *compiler) regexSite(x syntax.Expr, pattern node, caseless bool) *regexSite {
@@ -595,10 +658,26 @@ func (c *compiler) regexSite(x syntax.Expr, pattern node, caseless bool) *regexS
 
 // compile returns the regex for a pattern value.
 func (site *regexSite) compile(s *State, pattern value.Value) (*pcre.Regexp, error) {
+	re, _, err := site.compileLits(s, pattern)
+	return re, err
+}
+
+// compileLits returns the regex for a pattern value and its literals.
+func (site *regexSite) compileLits(s *State, pattern value.Value) (*pcre.Regexp, *literalSet, error) {
 	if site.konst && pattern.Kind() == value.String {
-		return site.re, site.err
+		return site.re, &site.lits, site.err
 	}
-	return cachedRegex(s.str(pattern), site.caseless)
+	p := s.str(pattern)
+	if last := site.last.Load(); last != nil && last.pattern == p {
+		return last.re, &last.lits, last.err
+	}
+	c := &compiledPattern{pattern: p}
+	c.re, c.err = cachedRegex(p, site.caseless)
+	if c.re != nil {
+		c.lits = newLiteralSet(c.re.Literals())
+	}
+	site.last.Store(c)
+	return c.re, &c.lits, c.err
 }
 
 func (site *regexSite) fail(format string, args ...any) error {
@@ -607,7 +686,7 @@ func (site *regexSite) fail(format string, args ...any) error {
 
 // match is rlike / irlike / regex.
 func (site *regexSite) match(s *State, subject, pattern value.Value) (value.Value, error) {
-	re, err := site.compile(s, pattern)
+	re, lits, err := site.compileLits(s, pattern)
 	if err != nil {
 		return value.UndefinedValue, site.fail("invalid regular expression: %v", err)
 	}
@@ -615,18 +694,33 @@ func (site *regexSite) match(s *State, subject, pattern value.Value) (value.Valu
 		s.warn(site.x, "match-empty-regex", "this regular expression matches the empty string")
 	}
 	str := s.str(subject)
-	if site.konst && !site.lits.empty() && !s.pre.mayContain(str, &site.lits) {
+	if !lits.empty() && !s.pre.mayContain(str, lits) {
 		return value.False, nil
 	}
-	ok, err := re.Match(str, s.regexLim)
+	ok, err := s.match(re, str)
 	if err != nil {
 		return value.UndefinedValue, site.fail("the regular expression failed: %v", err)
 	}
 	return value.NewBool(ok), nil
 }
 
+// match runs re on str, remembering the answer for the action: filters
+// often test the same variable with the same regex.
+func (s *State) match(re *pcre.Regexp, str string) (bool, error) {
+	key := matchKey{re: re, ptr: unsafe.StringData(str), n: len(str)}
+	slot := &s.matches[(uintptr(unsafe.Pointer(re))>>4^uintptr(unsafe.Pointer(key.ptr))>>3)%uintptr(len(s.matches))]
+	if slot.key == key {
+		return slot.ok, nil
+	}
+	ok, err := re.Match(str, s.regexLim)
+	if err == nil {
+		*slot = matchMemo{key: key, ok: ok, subject: str}
+	}
+	return ok, err
+}
+
 func (s *State) warn(x syntax.Expr, code, msg string) {
-	s.warnings = append(s.warnings, &syntax.Error{Pos: x.Pos(), Offset: x.AFOffset(), Code: code, Msg: msg})
+	s.warnings = append(s.warnings, &syntax.Error{Pos: errorPos(x), Offset: x.AFOffset(), Code: code, Msg: msg})
 }
 
 // contains is AbuseFilter's containment test: haystack and needle as

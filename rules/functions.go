@@ -242,13 +242,13 @@ func fnRcount(s *State, site *callSite, args []value.Value) (value.Value, error)
 	if len(args) == 1 {
 		return value.NewInt(int64(strings.Count(s.str(args[0]), ",") + 1)), nil
 	}
-	re, err := site.regex.compile(s, args[0])
+	re, lits, err := site.regex.compileLits(s, args[0])
 	if err != nil {
 		return value.UndefinedValue, site.regex.fail("invalid regular expression: %v", err)
 	}
 	s.warnEmpty(site, re, args[0])
 	haystack := s.str(args[1])
-	if !site.regex.lits.empty() && !s.pre.mayContain(haystack, &site.regex.lits) {
+	if !lits.empty() && !s.pre.mayContain(haystack, lits) {
 		return value.NewInt(0), nil
 	}
 	n, err := re.Count(haystack, s.regexLim)

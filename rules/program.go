@@ -114,6 +114,16 @@ func (p *Program) Eval(vars Vars, opts EvalOptions) (value.Value, *State, error)
 // AbuseFilter; a panic inside Vigil is reported as an internal error
 // rather than crashing the caller.
 func (p *Program) Run(s *State) (v value.Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = value.UndefinedValue, internalError(r)
+		}
+	}()
+	return p.run(s)
+}
+
+// run is Run without the recover, for callers that recover themselves.
+func (p *Program) run(s *State) (value.Value, error) {
 	if p.root == nil {
 		return value.NullValue, nil
 	}
@@ -124,13 +134,11 @@ func (p *Program) Run(s *State) (v value.Value, err error) {
 			s.user = append(s.user, value.UndefinedValue)
 		}
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			v = value.UndefinedValue
-			err = &syntax.Error{Code: syntax.ErrInternal, Msg: fmt.Sprintf("internal error: %v\n%s", r, debug.Stack())}
-		}
-	}()
 	return p.root(s)
+}
+
+func internalError(r any) *syntax.Error {
+	return &syntax.Error{Code: syntax.ErrInternal, Msg: fmt.Sprintf("internal error: %v\n%s", r, debug.Stack())}
 }
 
 // Match evaluates the rule on s and returns its verdict as AbuseFilter
@@ -138,6 +146,10 @@ func (p *Program) Run(s *State) (v value.Value, err error) {
 // the verdict false.
 func (p *Program) Match(s *State) (bool, error) {
 	v, err := p.Run(s)
+	return verdict(v, err)
+}
+
+func verdict(v value.Value, err error) (bool, error) {
 	if err != nil {
 		return false, err
 	}

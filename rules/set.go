@@ -112,10 +112,30 @@ func (set *Set) RunInto(res *Result, vars Vars, opts RunOptions) {
 	}
 	res.Filters = res.Filters[:len(set.programs)]
 	res.Matches, res.LimitReached = 0, false
-	for i, p := range set.programs {
+	for next := 0; next < len(set.programs); {
+		next = set.runFrom(s, res, next, opts.Profile)
+	}
+	res.Conds = s.conds
+	res.Time = time.Since(start)
+}
+
+// runFrom runs the filters from index first on, and returns the index
+// after the last one it finished. A panic (a bug in Vigil) fails the filter
+// it happened in, and the caller goes on with the next one; recovering once
+// per action rather than once per filter keeps the loop cheap.
+func (set *Set) runFrom(s *State, res *Result, first int, profile bool) (next int) {
+	i := first
+	defer func() {
+		if r := recover(); r != nil {
+			res.Filters[i] = FilterResult{Err: internalError(r)}
+			next = i + 1
+		}
+	}()
+	for ; i < len(set.programs); i++ {
+		p := set.programs[i]
 		fr := &res.Filters[i]
 		*fr = FilterResult{}
-		if i&7 == 0 && !eo.Deadline.IsZero() && time.Now().After(eo.Deadline) {
+		if i&7 == 0 && !s.deadline.IsZero() && time.Now().After(s.deadline) {
 			s.budgetOver = true
 		}
 		if s.budgetOver {
@@ -124,11 +144,11 @@ func (set *Set) RunInto(res *Result, vars Vars, opts RunOptions) {
 		}
 		before := s.conds
 		var t0 time.Time
-		if opts.Profile {
+		if profile {
 			t0 = time.Now()
 		}
-		matched, err := p.Match(s)
-		if opts.Profile {
+		matched, err := verdict(p.run(s))
+		if profile {
 			fr.Time = time.Since(t0)
 		}
 		fr.Matched, fr.Conds = matched, s.conds-before
@@ -142,6 +162,5 @@ func (set *Set) RunInto(res *Result, vars Vars, opts RunOptions) {
 			res.Matches++
 		}
 	}
-	res.Conds = s.conds
-	res.Time = time.Since(start)
+	return i
 }

@@ -68,6 +68,7 @@ type State struct {
 
 	cache   funcCache
 	strMemo [16]strMemoEntry
+	matches [64]matchMemo
 	args    []value.Value // argument stack of the calls being evaluated
 
 	trackVars bool
@@ -148,6 +149,7 @@ func (s *State) Reset(vars Vars, scope *Scope, opts EvalOptions) {
 	s.cache.reset()
 	s.args = s.args[:0]
 	s.strMemo = [16]strMemoEntry{}
+	s.matches = [64]matchMemo{}
 	s.trackVars = opts.TrackVars
 	s.used = s.used[:0]
 	s.warnings = s.warnings[:0]
@@ -218,6 +220,20 @@ func (s *State) alloc(n int) error {
 	return nil
 }
 
+// matchMemo remembers one regex answer for one subject during an action;
+// subject keeps the string alive so that its address stays its own.
+type matchMemo struct {
+	key     matchKey
+	ok      bool
+	subject string
+}
+
+type matchKey struct {
+	re  *pcre.Regexp
+	ptr *byte
+	n   int
+}
+
 // strMemoEntry remembers the string form of an array value.
 type strMemoEntry struct {
 	v   value.Value
@@ -245,7 +261,8 @@ func (s *State) str(v value.Value) string {
 // from it and costs no condition. Like AbuseFilter's, it is emptied when it
 // grows past 1000 entries.
 type funcCache struct {
-	m map[cacheKey]cacheEntry
+	m     map[cacheKey]cacheEntry
+	arena []value.Value // the cached argument lists, reset per action
 }
 
 type cacheKey struct {
@@ -261,6 +278,7 @@ type cacheEntry struct {
 const funcCacheMax = 1000
 
 func (c *funcCache) reset() {
+	c.arena = c.arena[:0]
 	if c.m == nil {
 		c.m = make(map[cacheKey]cacheEntry, 64)
 		return
@@ -282,7 +300,9 @@ func (c *funcCache) get(key cacheKey, args []value.Value) (value.Value, bool) {
 }
 
 func (c *funcCache) put(key cacheKey, args []value.Value, result value.Value) {
-	c.m[key] = cacheEntry{args: append([]value.Value(nil), args...), result: result}
+	start := len(c.arena)
+	c.arena = append(c.arena, args...)
+	c.m[key] = cacheEntry{args: c.arena[start:len(c.arena):len(c.arena)], result: result}
 	if len(c.m) > funcCacheMax {
 		clear(c.m)
 	}

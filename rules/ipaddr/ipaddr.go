@@ -1,34 +1,52 @@
 // Package ipaddr answers AbuseFilter's ip_in_range and ip_in_ranges the way
 // Wikimedia's IPUtils does: IPv4 and IPv6 addresses (no embedded IPv4, no
-// zones), CIDR ranges, "a - b" ranges and single addresses, compared
-// through IPUtils' hexadecimal forms.
+// zones), CIDR ranges, "a - b" ranges and single addresses. IPUtils
+// compares hexadecimal strings; this package compares the same numbers
+// directly, and keeps parsed ranges so that a rule's constant ranges are
+// read once.
 package ipaddr
 
 import (
-	"fmt"
+	"bytes"
 	"strconv"
 	"strings"
+	"sync"
 )
+
+// addr is an address of one family, as 16 bytes (IPv4 in the first 4).
+type addr struct {
+	b  [16]byte
+	v6 bool
+}
+
+func (a addr) less(b addr) bool { return bytes.Compare(a.b[:], b.b[:]) < 0 }
 
 // parseV4 reads IPUtils' RE_IP_ADD: four dotted bytes of 1-3 digits each
 // (leading zeros allowed) no larger than 255.
-func parseV4(s string) ([4]byte, bool) {
-	var out [4]byte
-	parts := strings.Split(s, ".")
-	if len(parts) != 4 {
-		return out, false
-	}
-	for i, p := range parts {
-		if len(p) == 0 || len(p) > 3 || !allDigits(p) {
+func parseV4(s string) (addr, bool) {
+	var out addr
+	part := 0
+	for i := 0; i < 4; i++ {
+		j := 0
+		n := 0
+		for j < len(s) && j < 4 && s[j] >= '0' && s[j] <= '9' {
+			n = n*10 + int(s[j]-'0')
+			j++
+		}
+		if j == 0 || j > 3 || n > 255 {
 			return out, false
 		}
-		n, _ := strconv.Atoi(p)
-		if n > 255 {
-			return out, false
+		out.b[part] = byte(n)
+		part++
+		s = s[j:]
+		if i < 3 {
+			if len(s) == 0 || s[0] != '.' {
+				return out, false
+			}
+			s = s[1:]
 		}
-		out[i] = byte(n)
 	}
-	return out, true
+	return out, s == ""
 }
 
 func allDigits(s string) bool {
@@ -42,17 +60,40 @@ func allDigits(s string) bool {
 
 // prefix reads a CIDR prefix length: decimal without leading zeros, 0..max.
 func prefix(s string, max int) (int, bool) {
-	if s == "" || len(s) > 1 && s[0] == '0' || !allDigits(s) || len(s) > 3 {
+	if s == "" || len(s) > 3 || len(s) > 1 && s[0] == '0' || !allDigits(s) {
 		return 0, false
 	}
 	n, _ := strconv.Atoi(s)
 	return n, n <= max
 }
 
+func hexGroup(g string) (uint16, bool) {
+	if len(g) == 0 || len(g) > 4 {
+		return 0, false
+	}
+	var v uint16
+	for i := 0; i < len(g); i++ {
+		c := g[i]
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'f':
+			d = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		v = v<<4 | uint16(d)
+	}
+	return v, true
+}
+
 // parseV6 reads IPUtils' RE_IPV6_ADD: eight groups of 1-4 hex digits, or
 // fewer with exactly one "::".
-func parseV6(s string) ([16]byte, bool) {
-	var out [16]byte
+func parseV6(s string) (addr, bool) {
+	out := addr{v6: true}
 	if s == "" {
 		return out, false
 	}
@@ -60,101 +101,115 @@ func parseV6(s string) ([16]byte, bool) {
 	if double && strings.Contains(tail, "::") {
 		return out, false
 	}
-	var groups []uint16
-	readGroups := func(part string) ([]uint16, bool) {
+	var groups [8]uint16
+	read := func(part string, into []uint16) (int, bool) {
 		if part == "" {
-			return nil, true
+			return 0, true
 		}
-		var gs []uint16
-		for _, g := range strings.Split(part, ":") {
-			if len(g) == 0 || len(g) > 4 {
-				return nil, false
+		k := 0
+		for part != "" {
+			g, rest, _ := strings.Cut(part, ":")
+			if k >= len(into) {
+				return 0, false
 			}
-			v, err := strconv.ParseUint(g, 16, 16)
-			if err != nil {
-				return nil, false
+			v, ok := hexGroup(g)
+			if !ok {
+				return 0, false
 			}
-			gs = append(gs, uint16(v))
+			into[k] = v
+			k++
+			if rest == "" && strings.HasSuffix(part, ":") {
+				return 0, false
+			}
+			part = rest
 		}
-		return gs, true
+		return k, true
 	}
-	h, ok := readGroups(head)
+	h, ok := read(head, groups[:])
 	if !ok {
 		return out, false
 	}
 	if !double {
-		if len(h) != 8 {
+		if h != 8 {
 			return out, false
 		}
-		groups = h
 	} else {
-		t, ok := readGroups(tail)
-		if !ok || len(h)+len(t) > 7 {
+		var tailGroups [8]uint16
+		t, ok := read(tail, tailGroups[:])
+		if !ok || h+t > 7 {
 			return out, false
 		}
-		groups = append(append(h, make([]uint16, 8-len(h)-len(t))...), t...)
+		copy(groups[8-t:], tailGroups[:t])
 	}
 	for i, g := range groups {
-		out[2*i], out[2*i+1] = byte(g>>8), byte(g)
+		out.b[2*i], out.b[2*i+1] = byte(g>>8), byte(g)
 	}
 	return out, true
 }
 
-// isIPv4 and isIPv6 accept an optional CIDR suffix, as IPUtils' do.
-func isIPv4(s string) bool {
-	addr, pfx, hasPfx := strings.Cut(s, "/")
-	if _, ok := parseV4(addr); !ok {
-		return false
-	}
-	if hasPfx {
-		_, ok := prefix(pfx, 32)
-		return ok
-	}
-	return true
+// rangeSpec is a parsed range: first and last address, or invalid.
+type rangeSpec struct {
+	lo, hi addr
+	ok     bool
 }
 
-func isIPv6(s string) bool {
-	addr, pfx, hasPfx := strings.Cut(s, "/")
-	if _, ok := parseV6(addr); !ok {
-		return false
+// parseAddress is IPUtils::toHex: an address, optionally with a CIDR
+// suffix. IPv4 "a.b.c.d/n" reads as 0.0.0.0 (ip2long fails and IPUtils
+// uses 0); IPv6 with a suffix is refused.
+func parseAddress(s string) (addr, bool) {
+	a, pfx, hasPfx := strings.Cut(s, "/")
+	if v6, ok := parseV6(a); ok {
+		if hasPfx {
+			// IPUtils folds the suffix into its hex form, which no range
+			// holds.
+			return addr{}, false
+		}
+		return v6, true
 	}
-	if hasPfx {
-		_, ok := prefix(pfx, 128)
-		return ok
+	if v4, ok := parseV4(a); ok {
+		if hasPfx {
+			if _, ok := prefix(pfx, 32); !ok {
+				return addr{}, false
+			}
+			return addr{}, true
+		}
+		return v4, true
 	}
-	return true
+	return addr{}, false
 }
 
-// isIPv4Range is RE_IP_RANGE: a CIDR range or "a-b" with at most one space
-// on each side of the hyphen.
-func isIPv4Range(s string) bool {
-	if addr, pfx, ok := strings.Cut(s, "/"); ok {
-		_, okA := parseV4(addr)
-		_, okP := prefix(pfx, 32)
-		return okA && okP
+// ip2long is PHP's ip2long: strict dotted quads without leading zeros.
+func ip2long(s string) (addr, bool) {
+	for _, p := range strings.Split(s, ".") {
+		if len(p) > 1 && p[0] == '0' {
+			return addr{}, false
+		}
 	}
-	a, b, ok := cutRange(s)
-	if !ok {
-		return false
-	}
-	_, okA := parseV4(a)
-	_, okB := parseV4(b)
-	return okA && okB
+	return parseV4(s)
 }
 
-func isIPv6Range(s string) bool {
-	if addr, pfx, ok := strings.Cut(s, "/"); ok {
-		_, okA := parseV6(addr)
-		_, okP := prefix(pfx, 128)
-		return okA && okP
+// mask keeps the first bits of a and sets the rest to 0 (lo) or 1 (hi).
+func mask(a addr, bits int, ones bool) addr {
+	total := 32
+	if a.v6 {
+		total = 128
 	}
-	a, b, ok := cutRange(s)
-	if !ok {
-		return false
+	for i := 0; i < total/8; i++ {
+		keep := bits - 8*i
+		var m byte
+		switch {
+		case keep >= 8:
+			m = 0xFF
+		case keep > 0:
+			m = byte(0xFF << (8 - keep))
+		}
+		if ones {
+			a.b[i] = a.b[i]&m | ^m
+		} else {
+			a.b[i] &= m
+		}
 	}
-	_, okA := parseV6(a)
-	_, okB := parseV6(b)
-	return okA && okB
+	return a
 }
 
 // cutRange splits "a-b", "a -b", "a- b" or "a - b".
@@ -163,159 +218,114 @@ func cutRange(s string) (string, string, bool) {
 	if !ok {
 		return "", "", false
 	}
-	a = strings.TrimSuffix(a, " ")
-	b = strings.TrimPrefix(b, " ")
-	return a, b, true
+	return strings.TrimSuffix(a, " "), strings.TrimPrefix(b, " "), true
 }
 
-// ValidRange reports what AbuseFilter accepts as a range: IPUtils'
-// isValidRange or isIPAddress.
-func ValidRange(r string) bool {
-	return isIPv4Range(r) || isIPv6Range(r) || isIPv4(r) || isIPv6(r)
+// valid reports IPUtils' isValidRange || isIPAddress: a CIDR range, an
+// "a - b" range or an address (with an optional CIDR suffix), of one
+// family.
+func valid(r string) bool {
+	if a, pfx, ok := strings.Cut(r, "/"); ok {
+		if _, ok := parseV4(a); ok {
+			_, ok := prefix(pfx, 32)
+			return ok
+		}
+		if _, ok := parseV6(a); ok {
+			_, ok := prefix(pfx, 128)
+			return ok
+		}
+		return false
+	}
+	if a, b, ok := cutRange(r); ok {
+		_, a4 := parseV4(a)
+		_, b4 := parseV4(b)
+		_, a6 := parseV6(a)
+		_, b6 := parseV6(b)
+		return a4 && b4 || a6 && b6
+	}
+	_, ok4 := parseV4(r)
+	_, ok6 := parseV6(r)
+	return ok4 || ok6
 }
 
-// toHex is IPUtils::toHex: 8 hex digits for IPv4, "v6-" and 32 for IPv6.
-func toHex(ip string) (string, bool) {
-	if isIPv6(ip) {
-		addr, _, hasPfx := strings.Cut(strings.TrimSpace(ip), "/")
-		if hasPfx {
-			// IPUtils folds the suffix into its hex form; no real address
-			// compares equal to that, so we refuse it.
-			return "", false
-		}
-		a, _ := parseV6(addr)
-		return fmt.Sprintf("v6-%X", a[:]), true
-	}
-	if isIPv4(ip) {
-		addr, _, hasPfx := strings.Cut(ip, "/")
-		if hasPfx {
-			// ip2long() fails on "a.b.c.d/n" and IPUtils then uses 0.
-			return "00000000", true
-		}
-		a, _ := parseV4(addr)
-		return fmt.Sprintf("%02X%02X%02X%02X", a[0], a[1], a[2], a[3]), true
-	}
-	return "", false
-}
-
-// ip2long is PHP's ip2long: strict dotted quads without leading zeros.
-func ip2long(s string) (uint32, bool) {
-	parts := strings.Split(s, ".")
-	if len(parts) != 4 {
-		return 0, false
-	}
-	var n uint32
-	for _, p := range parts {
-		if p == "" || len(p) > 3 || !allDigits(p) || len(p) > 1 && p[0] == '0' {
-			return 0, false
-		}
-		v, _ := strconv.Atoi(p)
-		if v > 255 {
-			return 0, false
-		}
-		n = n<<8 | uint32(v)
-	}
-	return n, true
-}
-
-// parseRange is IPUtils::parseRange: the first and last address of a range
-// as hex strings.
-func parseRange(r string) (start, end string, ok bool) {
+// parseRange is IPUtils::parseRange.
+func parseRange(r string) rangeSpec {
 	switch {
 	case strings.Contains(r, "/"):
-		if isIPv6(r) {
-			addr, pfx, _ := strings.Cut(strings.TrimSpace(r), "/")
-			a, okA := parseV6(addr)
-			bits, okP := prefix(pfx, 128)
-			if !okA || !okP {
-				return "", "", false
+		a, pfx, _ := strings.Cut(strings.TrimSpace(r), "/")
+		if v6, ok := parseV6(a); ok {
+			bits, ok := prefix(pfx, 128)
+			if !ok {
+				return rangeSpec{}
 			}
-			lo, hi := a, a
-			for i := 0; i < 16; i++ {
-				keep := bits - 8*i
-				var mask byte
-				switch {
-				case keep >= 8:
-					mask = 0xFF
-				case keep > 0:
-					mask = byte(0xFF << (8 - keep))
-				}
-				lo[i] &= mask
-				hi[i] = lo[i] | ^mask
-			}
-			return fmt.Sprintf("v6-%X", lo[:]), fmt.Sprintf("v6-%X", hi[:]), true
+			return rangeSpec{mask(v6, bits, false), mask(v6, bits, true), true}
 		}
-		addr, pfx, _ := strings.Cut(r, "/")
-		network, okA := ip2long(addr)
+		network, ok := ip2long(strings.Split(r, "/")[0])
 		bits, err := strconv.Atoi(strings.TrimSpace(pfx))
-		if !okA || err != nil || bits < 0 || bits > 32 {
-			return "", "", false
+		if !ok || err != nil || bits < 0 || bits > 32 {
+			return rangeSpec{}
 		}
-		size := uint64(1) << (32 - bits)
-		net := uint64(network) &^ (size - 1)
-		return fmt.Sprintf("%08X", net), fmt.Sprintf("%08X", net+size-1), true
+		return rangeSpec{mask(network, bits, false), mask(network, bits, true), true}
 	case strings.Contains(r, "-"):
 		a, b, _ := strings.Cut(r, "-")
 		a, b = strings.TrimSpace(a), strings.TrimSpace(b)
-		switch {
-		case isIPv6(a) && isIPv6(b):
-			ha, okA := toHex(a)
-			hb, okB := toHex(b)
-			if !okA || !okB || ha > hb {
-				return "", "", false
-			}
-			return ha, hb, true
-		case isIPv4(a) && isIPv4(b):
-			ha, _ := toHex(a)
-			hb, _ := toHex(b)
-			if ha > hb {
-				return "", "", false
-			}
-			return ha, hb, true
+		lo6, okA6 := parseV6(a)
+		hi6, okB6 := parseV6(b)
+		if okA6 && okB6 {
+			return rangeSpec{lo6, hi6, !hi6.less(lo6)}
 		}
-		return "", "", false
+		lo4, okA4 := parseV4(a)
+		hi4, okB4 := parseV4(b)
+		if okA4 && okB4 {
+			return rangeSpec{lo4, hi4, !hi4.less(lo4)}
+		}
+		return rangeSpec{}
 	}
-	h, ok := toHex(r)
-	return h, h, ok
+	a, ok := parseAddress(r)
+	return rangeSpec{a, a, ok}
 }
+
+func (rs rangeSpec) contains(a addr) bool {
+	return rs.ok && rs.lo.v6 == a.v6 && !a.less(rs.lo) && !rs.hi.less(a)
+}
+
+// ranges caches parsed ranges: a rule's ranges are usually constants.
+var ranges sync.Map // string -> rangeInfo
+
+type rangeInfo struct {
+	valid bool
+	spec  rangeSpec
+}
+
+func lookup(r string) rangeInfo {
+	if v, ok := ranges.Load(r); ok {
+		return v.(rangeInfo)
+	}
+	info := rangeInfo{valid: valid(r), spec: parseRange(r)}
+	if len(r) <= 128 {
+		ranges.Store(r, info)
+	}
+	return info
+}
+
+// ValidRange reports what AbuseFilter accepts as a range.
+func ValidRange(r string) bool { return lookup(r).valid }
 
 // InRange is IPUtils::isInRange.
 func InRange(ip, r string) bool {
-	h, ok := toHex(ip)
-	if !ok {
-		return false
-	}
-	start, end, ok := parseRange(r)
-	return ok && h >= start && h <= end
+	a, ok := parseAddress(ip)
+	return ok && lookup(r).spec.contains(a)
 }
 
-// InRanges is IPUtils::isInRanges: only ranges of the address's family
-// count.
-func InRanges(ip string, ranges []string) bool {
-	var valid func(string) bool
-	switch {
-	case isIPv6(ip):
-		valid = func(r string) bool {
-			_, plain := parseV6(r)
-			return plain || isIPv6Range(r)
-		}
-	case isIPv4(ip):
-		valid = func(r string) bool {
-			_, plain := parseV4(r)
-			return plain || isIPv4Range(r)
-		}
-	default:
-		return false
-	}
-	h, ok := toHex(ip)
+// InRanges is IPUtils::isInRanges: true when the address is in any of
+// the ranges (only ranges of its own family can hold it).
+func InRanges(ip string, rs []string) bool {
+	a, ok := parseAddress(ip)
 	if !ok {
 		return false
 	}
-	for _, r := range ranges {
-		if !valid(r) {
-			continue
-		}
-		if start, end, ok := parseRange(r); ok && h >= start && h <= end {
+	for _, r := range rs {
+		if lookup(r).spec.contains(a) {
 			return true
 		}
 	}

@@ -35,6 +35,7 @@ const (
 	iCommit                 // (*COMMIT)
 	iPrune                  // (*PRUNE), (*THEN)
 	iSkip                   // (*SKIP)
+	iRepeatUnit             // (unit)\n{k}: see unitRepeat
 )
 
 type inst struct {
@@ -51,6 +52,7 @@ type inst struct {
 	char       *inst     // iRepeat: the repeated single-character item
 	alts       []lookAlt // iLook behind: one subprogram per branch, with its length
 	look       *inst     // iCondLook: the lookaround
+	unit       []*inst   // iRepeatUnit with a fixed sequence of single characters
 }
 
 type lookAlt struct {
@@ -164,8 +166,13 @@ func (c *compiler) compile(n *node) {
 	switch n.op {
 	case opEmpty:
 	case opConcat:
-		for _, s := range n.subs {
-			c.compile(s)
+		for i := 0; i < len(n.subs); i++ {
+			if in, used := unitRepeat(n.subs[i:]); used > 0 {
+				c.emit(in)
+				i += used - 1
+				continue
+			}
+			c.compile(n.subs[i])
 		}
 	case opAlt:
 		var ends []int
@@ -221,6 +228,58 @@ func (c *compiler) compile(n *node) {
 			c.emit(inst{op: iSkip})
 		}
 	}
+}
+
+// unitRepeat recognises a group of single characters followed by
+// backreferences to it: (X{a,b})\1{k}, (...)\1\1\1 and the like, which
+// filters use to find repeated text. The general program would try every
+// length of X with a round of pushes and pops; one instruction does the
+// same search directly (longest X first, as the greedy repeat does). It
+// returns the instruction and how many nodes it stands for, or 0.
+func unitRepeat(subs []*node) (inst, int) {
+	if len(subs) < 2 || subs[0].op != opGroup || subs[0].cap == 0 {
+		return inst{}, 0
+	}
+	group := subs[0]
+	in := inst{op: iRepeatUnit, n: group.cap}
+	body := group.sub()
+	switch {
+	case body.op == opRepeat && body.greedy && !body.possessive && charInst(body.sub()) != nil && body.min > 0:
+		in.char, in.min, in.max = charInst(body.sub()), body.min, body.max
+	case body.op == opConcat:
+		for _, s := range body.subs {
+			ci := charInst(s)
+			if ci == nil {
+				return inst{}, 0
+			}
+			in.unit = append(in.unit, ci)
+		}
+	default:
+		if ci := charInst(body); ci != nil {
+			in.unit = []*inst{ci}
+			break
+		}
+		return inst{}, 0
+	}
+	used := 1
+	for _, s := range subs[1:] {
+		switch {
+		case s.op == opBackref && s.cap == group.cap && !s.fold:
+			in.x++
+		case s.op == opRepeat && s.min == s.max && s.sub().op == opBackref && s.sub().cap == group.cap && !s.sub().fold:
+			in.x += s.min
+		default:
+			if in.x == 0 {
+				return inst{}, 0
+			}
+			return in, used
+		}
+		used++
+	}
+	if in.x == 0 {
+		return inst{}, 0
+	}
+	return in, used
 }
 
 func (c *compiler) lookInst(n *node) inst {

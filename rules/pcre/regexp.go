@@ -2,13 +2,14 @@ package pcre
 
 import (
 	"errors"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	re2 "github.com/wasilibs/go-re2"
 )
 
 // ErrBadUTF8 is returned for a subject that is not valid UTF-8: PCRE2 in
@@ -41,11 +42,41 @@ type Regexp struct {
 	lits Literals
 
 	exactOnce  sync.Once
-	exact      *regexp.Regexp
+	exact      *re2.Regexp
 	exactNeeds need
 
 	relaxedOnce sync.Once
-	relaxed     *regexp.Regexp
+	relaxed     *re2.Regexp
+
+	dfaOnce sync.Once
+	dfa     *dfa // exact, when the pattern is regular
+	relDFA  *dfa // a superset, when it is not
+}
+
+// lazyDFA returns the pattern's DFA, built on first use, or nil.
+func (re *Regexp) lazyDFA() *dfa {
+	re.buildDFAs()
+	return re.dfa
+}
+
+// relaxedDFA returns the DFA of a pattern that matches a superset of this
+// one, for patterns that need the backtracking engine; or nil.
+func (re *Regexp) relaxedDFA() *dfa {
+	re.buildDFAs()
+	return re.relDFA
+}
+
+func (re *Regexp) buildDFAs() {
+	re.dfaOnce.Do(func() {
+		if re.dfa = newDFA(re.root); re.dfa != nil {
+			return
+		}
+		groups := map[int]*node{}
+		collectGroups(re.root, groups)
+		if r := relax(re.root, groups, 0); r != nil {
+			re.relDFA = newDFA(r)
+		}
+	})
 }
 
 // Munge escapes every "/" that is not already escaped by an odd number of
@@ -324,26 +355,26 @@ func (re *Regexp) Literals() Literals { return re.lits }
 // String returns the pattern as given.
 func (re *Regexp) String() string { return re.source }
 
-func (re *Regexp) exactRE2() (*regexp.Regexp, need) {
+func (re *Regexp) exactRE2() (*re2.Regexp, need) {
 	re.exactOnce.Do(func() {
 		src, needs, ok := translate(re.root, false)
 		if !ok {
 			return
 		}
-		if r, err := regexp.Compile(src); err == nil && r.NumSubexp() == re.ncap {
+		if r, err := re2.Compile(src); err == nil && r.NumSubexp() == re.ncap {
 			re.exact, re.exactNeeds = r, needs
 		}
 	})
 	return re.exact, re.exactNeeds
 }
 
-func (re *Regexp) relaxedRE2() *regexp.Regexp {
+func (re *Regexp) relaxedRE2() *re2.Regexp {
 	re.relaxedOnce.Do(func() {
 		src, _, ok := translate(re.root, true)
 		if !ok {
 			return
 		}
-		if r, err := regexp.Compile(src); err == nil {
+		if r, err := re2.Compile(src); err == nil {
 			re.relaxed = r
 		}
 	})
@@ -370,7 +401,7 @@ func subjectNeeds(s string) need {
 }
 
 // fast returns the RE2 program that answers exactly for s, if any.
-func (re *Regexp) fast(s string) *regexp.Regexp {
+func (re *Regexp) fast(s string) *re2.Regexp {
 	r, needs := re.exactRE2()
 	if r == nil {
 		return nil
@@ -389,18 +420,16 @@ func (re *Regexp) Match(s string, lim Limits) (bool, error) {
 	if len(s) < re.minLen {
 		return false, nil
 	}
+	if d := re.lazyDFA(); d != nil {
+		return d.match(s), nil
+	}
 	if r := re.fast(s); r != nil {
 		return r.MatchString(s), nil
 	}
-	from := 0
-	if rx := re.relaxedRE2(); rx != nil {
-		loc := rx.FindStringIndex(s)
-		if loc == nil {
-			return false, nil
-		}
-		from = loc[0]
+	if d := re.relaxedDFA(); d != nil && !d.match(s) {
+		return false, nil
 	}
-	caps, err := re.exec(s, from, 0, false, lim)
+	caps, err := re.exec(s, 0, 0, false, lim)
 	return caps != nil, err
 }
 
@@ -450,7 +479,10 @@ func (re *Regexp) each(s string, lim Limits, fn func(caps []int)) error {
 		}
 		return nil
 	}
-	if rx := re.relaxedRE2(); rx != nil && !rx.MatchString(s) {
+	if d := re.relaxedDFA(); d != nil && !d.match(s) {
+		return nil
+	}
+	if d := re.lazyDFA(); d != nil && !d.match(s) {
 		return nil
 	}
 	pos, notEmpty := 0, false

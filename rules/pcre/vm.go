@@ -22,6 +22,7 @@ const (
 	fCommit              // backtracking past (*COMMIT): no match at all
 	fPrune               // backtracking past (*PRUNE): no match at this start
 	fSkip                // backtracking past (*SKIP): next start at pos
+	fUnit                // try the unit of the iRepeatUnit at pc, starting at n, shorter than old bytes
 )
 
 type frame struct {
@@ -57,6 +58,7 @@ type machine struct {
 	recursion       int
 	ctl             control
 	skipTo          int
+	unitBuf         []int
 }
 
 var machinePool = sync.Pool{New: func() any { return new(machine) }}
@@ -374,6 +376,11 @@ func (m *machine) run(pc, pos, base int) (int, bool) {
 			}
 		case iSucceed, iAccept:
 			return pos, true
+		case iRepeatUnit:
+			if np, ok := m.repeatUnit(pc, in, pos, -1); ok {
+				pos, pc = np, pc+1
+				continue
+			}
 		case iCommit:
 			m.push(frame{kind: fCommit})
 			pc++
@@ -435,6 +442,11 @@ func (m *machine) backtrack(base int) (pc, pos int, ok bool) {
 				m.push(frame{kind: fRepeatLazy, pc: f.pc, pos: np, n: f.n + 1})
 			}
 			return f.pc + 1, np, true
+		case fUnit:
+			in := &m.p.insts[f.pc]
+			if np, ok := m.repeatUnit(f.pc, in, f.n, f.old); ok {
+				return f.pc + 1, np, true
+			}
 		case fCommit:
 			m.ctl = ctlCommit
 			m.stack = m.stack[:base]
@@ -490,6 +502,69 @@ func (m *machine) repeat(pc int, in *inst, pos int) (int, bool) {
 		m.push(frame{kind: fRepeatGreedy, pc: pc, pos: p, n: minPos})
 	}
 	return p, true
+}
+
+// repeatUnit runs an iRepeatUnit at start: the group takes the longest
+// unit (shorter than below bytes when below >= 0) whose text repeats x more
+// times right after it.
+func (m *machine) repeatUnit(pc int, in *inst, start, below int) (int, bool) {
+	s := m.s
+	// ends holds the possible end positions of the unit, shortest first.
+	ends := m.unitBuf[:0]
+	p := start
+	if in.unit != nil {
+		for _, ci := range in.unit {
+			np, ok := m.matchChar(ci, p)
+			if !ok {
+				return 0, false
+			}
+			p = np
+		}
+		ends = append(ends, p)
+	} else {
+		for count := 0; in.max < 0 || count < in.max; {
+			np, ok := m.matchChar(in.char, p)
+			if !ok {
+				break
+			}
+			p = np
+			if count++; count >= in.min {
+				ends = append(ends, p)
+			}
+		}
+	}
+	m.unitBuf = ends
+	m.steps += len(ends)
+	for k := len(ends) - 1; k >= 0; k-- {
+		end := ends[k]
+		n := end - start
+		if below >= 0 && n >= below {
+			continue
+		}
+		// The text after the unit must start like the unit.
+		if len(s)-end < n*in.x || s[end] != s[start] {
+			continue
+		}
+		unit := s[start:end]
+		p, ok := end, true
+		for r := 0; r < in.x; r++ {
+			if s[p:p+n] != unit {
+				ok = false
+				break
+			}
+			p += n
+		}
+		if !ok {
+			continue
+		}
+		if k > 0 {
+			m.push(frame{kind: fUnit, pc: pc, n: start, old: n})
+		}
+		m.setCap(2*in.n, start)
+		m.setCap(2*in.n+1, end)
+		return p, true
+	}
+	return 0, false
 }
 
 // maxRecursion bounds nested subroutine calls.

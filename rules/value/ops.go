@@ -24,6 +24,15 @@ func (v Value) phpForm() (isFloat bool, f float64, s string) {
 // an array equals a scalar only when it is empty and the scalar is false or
 // null (never when strict). Neither operand may be undefined.
 func Equal(a, b Value, strict bool) bool {
+	// Fast paths with the same results as the general rule below.
+	if a.kind == b.kind && !a.phpFloat && !b.phpFloat {
+		switch a.kind {
+		case String:
+			return a.bits == b.bits && (a.ptr == b.ptr || a.Str() == b.Str())
+		case Int, Bool, Null:
+			return a.bits == b.bits
+		}
+	}
 	aArr, bArr := a.kind == Array && !a.phpFloat, b.kind == Array && !b.phpFloat
 	switch {
 	case !aArr && !bArr:
@@ -68,6 +77,32 @@ func Equal(a, b Value, strict bool) bool {
 // AbuseFilter's a > b is Compare(b, a) < 0 and a >= b is Compare(b, a) <= 0,
 // as PHP evaluates them.
 func Compare(a, b Value) int {
+	if !a.phpFloat && !b.phpFloat {
+		if x, ok := a.intForm(); ok {
+			if y, ok := b.intForm(); ok {
+				// Both string forms are integer strings (or ""), which
+				// PHP compares as numbers.
+				switch {
+				case x < y:
+					return -1
+				case x > y:
+					return 1
+				}
+				return 0
+			}
+			if b.kind == Null || b.kind == Bool && b.bits == 0 || b.kind == String && b.bits == 0 {
+				// "" sorts before every non-empty string.
+				return 1
+			}
+		} else if a.kind == Null || a.kind == Bool && a.bits == 0 || a.kind == String && a.bits == 0 {
+			if b.kind == Null || b.kind == Bool && b.bits == 0 || b.kind == String && b.bits == 0 {
+				return 0
+			}
+			if _, ok := b.intForm(); ok {
+				return -1
+			}
+		}
+	}
 	af, fa, as := a.phpForm()
 	bf, fb, bs := b.phpForm()
 	switch {
@@ -82,6 +117,20 @@ func Compare(a, b Value) int {
 		return 0
 	}
 	return compareStrings(as, bs)
+}
+
+// intForm reports whether v's PHP string form is a canonical integer
+// string (an int, or true as "1"), and that integer.
+func (v Value) intForm() (int64, bool) {
+	switch v.kind {
+	case Int:
+		return int64(v.bits), true
+	case Bool:
+		if v.bits != 0 {
+			return 1, true
+		}
+	}
+	return 0, false
 }
 
 // Not is AbuseFilter's !: undefined stays undefined.

@@ -48,6 +48,9 @@ type Value struct {
 	// (AFPData::unaryMinus keeps the type tag: -"5" is a string holding
 	// float -5.0), and PHP then treats the payload as the float it is.
 	phpFloat bool
+	// undef marks an array that holds undefined at some depth, so that
+	// HasUndefined needs no walk.
+	undef bool
 }
 
 // Constructors.
@@ -76,7 +79,14 @@ func NewString(s string) Value {
 // NewArray returns an array value holding elems. The caller must not modify
 // elems afterwards.
 func NewArray(elems []Value) Value {
-	return Value{kind: Array, ptr: unsafe.Pointer(&elems)}
+	v := Value{kind: Array, ptr: unsafe.Pointer(&elems)}
+	for _, e := range elems {
+		if e.kind == Undefined || e.undef {
+			v.undef = true
+			break
+		}
+	}
+	return v
 }
 
 // NewStrings returns an array of strings.
@@ -138,17 +148,7 @@ func (v Value) Len() int { return len(v.Elems()) }
 // HasUndefined reports whether v is undefined or an array containing an
 // undefined value at any depth (AFPData::hasUndefined).
 func (v Value) HasUndefined() bool {
-	switch v.kind {
-	case Undefined:
-		return true
-	case Array:
-		for _, e := range v.Elems() {
-			if e.HasUndefined() {
-				return true
-			}
-		}
-	}
-	return false
+	return v.kind == Undefined || v.undef
 }
 
 // UndefinedToNull returns a copy of v with every undefined replaced by null
@@ -158,6 +158,9 @@ func (v Value) UndefinedToNull() Value {
 	case Undefined:
 		return NullValue
 	case Array:
+		if !v.undef {
+			return v
+		}
 		elems := v.Elems()
 		out := make([]Value, len(elems))
 		for i, e := range elems {

@@ -1,0 +1,59 @@
+// Package cli is Vigil's command line: the vigil binary's commands, run
+// through Main so that tests drive them with their own arguments, input and
+// output.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Env is what a command may use of the outside world.
+type Env struct {
+	Args   []string
+	Getenv func(string) string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// exitError carries an exit status without a message (the command has
+// already written what the user needs to see).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// Main runs the vigil command line and returns the process exit status.
+func Main(ctx context.Context, env Env) int {
+	root := newRoot(env)
+	root.SetArgs(env.Args)
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	err := root.ExecuteContext(ctx)
+	var exit exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.code
+	}
+	fmt.Fprintln(env.Stderr, "vigil:", err)
+	return 2
+}
+
+func newRoot(env Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "vigil",
+		Short:         "Vigil: trust & safety for wikis",
+		Long:          "Vigil screens wiki actions with AbuseFilter's rules and runs trust & safety operations.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRulesCmd(env))
+	return root
+}

@@ -1,0 +1,85 @@
+package pcre
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// genPattern builds a random pattern from pieces that every engine
+// supports, so that engines can be compared with each other.
+func genPattern(r *rand.Rand, depth int) string {
+	atoms := []string{"a", "b", "é", "x", ".", `\w`, `\W`, `\d`, `\s`, "[ab]", "[^a]", "[a-cé]", `\b`, `\B`, "^", "$", "(?i:A)", "K", "\\n",
+		`\1`, "(?=a)", "(?!b)", "(?<=x)", "(?<!a)", "(?>a+)", "a++", `\Z`, "(?m:^)", "(?m:$)"}
+	if depth > 2 {
+		return atoms[r.IntN(len(atoms))]
+	}
+	switch r.IntN(7) {
+	case 0:
+		return genPattern(r, depth+1) + genPattern(r, depth+1)
+	case 1:
+		return "(?:" + genPattern(r, depth+1) + "|" + genPattern(r, depth+1) + ")"
+	case 2:
+		return "(?:" + genPattern(r, depth+1) + ")" + []string{"*", "+", "?", "{2}", "{1,3}", "*?", "+?"}[r.IntN(7)]
+	case 3:
+		return "(" + genPattern(r, depth+1) + ")"
+	default:
+		return atoms[r.IntN(len(atoms))] + genPattern(r, depth+1)
+	}
+}
+
+func genSubject(r *rand.Rand) string {
+	chars := []string{"a", "b", "A", "é", "É", "x", " ", "\n", "1", "_", "k", "K", "-", "ß"}
+	var b strings.Builder
+	for n := r.IntN(12); n > 0; n-- {
+		b.WriteString(chars[r.IntN(len(chars))])
+	}
+	return b.String()
+}
+
+// TestEnginesAgree checks that the DFA, the RE2 translation (where it
+// applies) and the backtracking engine give the same answers. The
+// backtracker follows PCRE2 step by step; TestMatchesPHP compares it with
+// PHP itself.
+func TestEnginesAgree(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	n := 2000
+	if testing.Short() {
+		n = 300
+	}
+	for i := 0; i < n; i++ {
+		pat := genPattern(r, 0)
+		ci := r.IntN(4) == 0
+		re, err := Compile(pat, ci)
+		if err != nil {
+			continue // e.g. \1 without a group; TestMatchesPHP checks errors
+		}
+		for k := 0; k < 5; k++ {
+			s := genSubject(r)
+			caps, err := re.exec(s, 0, 0, false, Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := caps != nil
+			if d := re.lazyDFA(); d != nil {
+				if got := d.match(s); got != want {
+					t.Fatalf("DFA %q (ci=%v) on %q = %v, backtracker %v", pat, ci, s, got, want)
+				}
+			}
+			if f := re.fast(s); f != nil {
+				if got := f.MatchString(s); got != want {
+					t.Fatalf("RE2 %q (ci=%v) on %q = %v, backtracker %v", pat, ci, s, got, want)
+				}
+			}
+			if rx := re.relaxedRE2(); rx != nil && want && !rx.MatchString(s) {
+				t.Fatalf("relaxed RE2 %q (ci=%v) misses %q", pat, ci, s)
+			}
+			if rd := re.relaxedDFA(); rd != nil && want && !rd.match(s) {
+				t.Fatalf("relaxed DFA %q (ci=%v) misses %q", pat, ci, s)
+			}
+			if got, err := re.Match(s, Limits{}); err != nil || got != want {
+				t.Fatalf("Match %q on %q = %v, %v; want %v", pat, s, got, err, want)
+			}
+		}
+	}
+}
