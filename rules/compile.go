@@ -645,7 +645,7 @@ type compiledPattern struct {
 
 func (c *compiler) regexSite(x syntax.Expr, pattern node, caseless bool) *regexSite {
 	site := &regexSite{x: x, caseless: caseless}
-	if pattern.konst && pattern.val.Kind() == value.String {
+	if pattern.konst && pattern.val.IsString() {
 		site.konst = true
 		site.re, site.err = cachedRegex(pattern.val.Str(), caseless)
 		if site.re != nil {
@@ -664,7 +664,7 @@ func (site *regexSite) compile(s *State, pattern value.Value) (*pcre.Regexp, err
 
 // compileLits returns the regex for a pattern value and its literals.
 func (site *regexSite) compileLits(s *State, pattern value.Value) (*pcre.Regexp, *literalSet, error) {
-	if site.konst && pattern.Kind() == value.String {
+	if site.konst && pattern.IsString() {
 		return site.re, &site.lits, site.err
 	}
 	p := s.str(pattern)
@@ -742,7 +742,7 @@ type likeSite struct {
 
 func (c *compiler) likeSite(pattern node) *likeSite {
 	site := &likeSite{}
-	if pattern.konst && pattern.val.Kind() == value.String {
+	if pattern.konst && pattern.val.IsString() {
 		site.konst = true
 		site.re, _ = cachedGlob(pattern.val.Str())
 	}

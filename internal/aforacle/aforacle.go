@@ -109,7 +109,9 @@ func start() (*Oracle, error) {
 	script := filepath.Join(filepath.Dir(self), "..", "..", "tools", "aforacle", "oracle.php")
 	cmd := exec.Command("php", "maintenance/runScript.php", script)
 	cmd.Dir = mediawikiDir
-	cmd.Env = append(os.Environ(), "MW_CONFIG_FILE="+filepath.Join(dir, "LocalSettings.php"))
+	equivset := filepath.Join(filepath.Dir(self), "..", "..", "rules", "equivset", "equivset.json")
+	cmd.Env = append(os.Environ(), "MW_CONFIG_FILE="+filepath.Join(dir, "LocalSettings.php"),
+		"AFORACLE_EQUIVSET="+equivset)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {

@@ -33,6 +33,9 @@ func (v Value) ToBool() bool {
 // false and null as "", an array as each element's string followed by "\n".
 func (v Value) ToString() string {
 	if v.phpFloat {
+		if v.kind == Array {
+			return "" // PHP iterates the float payload as an empty array
+		}
 		return FormatFloat(v.Float())
 	}
 	switch v.kind {
@@ -159,6 +162,14 @@ func (v Value) Cast(k Kind) Value {
 // string or []any. Undefined becomes nil.
 func (v Value) Native() any {
 	if v.phpFloat {
+		// AFPData::toNative reads a tagged float through its tag: null stays
+		// null, an array tag iterates a float (nothing) into [].
+		switch v.kind {
+		case Null:
+			return nil
+		case Array:
+			return []any{}
+		}
 		return v.Float()
 	}
 	switch v.kind {

@@ -155,11 +155,10 @@ func Neg(v Value) Value {
 			return taggedFloat(Int, twoPow63)
 		}
 		return NewInt(-i)
-	case v.kind == Array:
-		// PHP would keep an array tag over a float payload, which every
-		// later operation rejects; we give the plain float instead.
-		return NewFloat(-v.ToFloat())
 	}
+	// The tag stays, even on an array (whose float payload most later
+	// operations reject with a PHP TypeError; Vigil reads it as well as it
+	// can instead of crashing).
 	return taggedFloat(v.kind, -v.ToFloat())
 }
 
@@ -304,11 +303,11 @@ func Pow(a, b Value) Value {
 	if x.kind == Int && y.kind == Int {
 		base, exp := int64(x.bits), int64(y.bits)
 		if exp < 0 {
-			return NewFloat(math.Pow(float64(base), float64(exp)))
+			return NewFloat(cpow(float64(base), float64(exp)))
 		}
 		return powInt(base, exp)
 	}
-	return NewFloat(math.Pow(x.ToFloat(), y.ToFloat()))
+	return NewFloat(cpow(x.ToFloat(), y.ToFloat()))
 }
 
 // powInt is PHP's pow(int, int) for exponents >= 0: square-and-multiply,
@@ -326,14 +325,14 @@ func powInt(base, exp int64) Value {
 			i--
 			p, overflow := mulInt(l1, l2)
 			if overflow {
-				return NewFloat(float64(l1) * float64(l2) * math.Pow(float64(l2), float64(i)))
+				return NewFloat(float64(l1) * float64(l2) * cpow(float64(l2), float64(i)))
 			}
 			l1 = p
 		} else {
 			i /= 2
 			p, overflow := mulInt(l2, l2)
 			if overflow {
-				return NewFloat(float64(l1) * math.Pow(float64(l2)*float64(l2), float64(i)))
+				return NewFloat(float64(l1) * cpow(float64(l2)*float64(l2), float64(i)))
 			}
 			l2 = p
 		}

@@ -117,6 +117,10 @@ func (v Value) IsPHPFloat() bool { return v.phpFloat }
 
 func (v Value) IsUndefined() bool { return v.kind == Undefined }
 
+// IsString reports a string value with a string payload (not a tagged
+// float).
+func (v Value) IsString() bool { return v.kind == String && !v.phpFloat }
+
 // Str returns the bytes of a string value (no conversion).
 func (v Value) Str() string {
 	if v.kind != String || v.phpFloat {
@@ -136,7 +140,7 @@ func (v Value) BoolPayload() bool { return v.bits != 0 }
 
 // Elems returns the elements of an array value. Callers must not modify them.
 func (v Value) Elems() []Value {
-	if v.kind != Array || v.ptr == nil {
+	if v.kind != Array || v.ptr == nil || v.phpFloat {
 		return nil
 	}
 	return *(*[]Value)(v.ptr)

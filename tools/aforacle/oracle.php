@@ -19,7 +19,10 @@
  */
 
 use MediaWiki\Extension\AbuseFilter\AbuseFilterServices;
+use MediaWiki\Extension\AbuseFilter\KeywordsManager;
 use MediaWiki\Extension\AbuseFilter\Parser\AFPData;
+use MediaWiki\Extension\AbuseFilter\Parser\RuleCheckerFactory;
+use MediaWiki\Extension\AbuseFilter\Variables\VariablesManager;
 use MediaWiki\Extension\AbuseFilter\Variables\VariableHolder;
 
 $IP = getenv( 'MW_INSTALL_PATH' ) ?: '/usr/share/mediawiki';
@@ -111,7 +114,38 @@ class AbuseFilterOracle extends Maintenance {
 		return [ 'error' => 'unknown op' ];
 	}
 
+	/**
+	 * Makes ccnorm() use the given equivset.json instead of the (older)
+	 * one Debian packages, so that differences found are the engine's.
+	 */
+	private function useEquivset( $path ) {
+		if ( !$path ) {
+			return;
+		}
+		$data = json_decode( file_get_contents( $path ), true );
+		unset( $data['_readme'] );
+		$services = \MediaWiki\MediaWikiServices::getInstance();
+		$services->redefineService( RuleCheckerFactory::SERVICE_NAME,
+			static function ( $services ) use ( $data ) {
+				return new RuleCheckerFactory(
+					$services->getContentLanguage(),
+					ObjectCache::getLocalServerInstance( 'hash' ),
+					\MediaWiki\Logger\LoggerFactory::getInstance( 'AbuseFilter' ),
+					$services->getService( KeywordsManager::SERVICE_NAME ),
+					$services->get( VariablesManager::SERVICE_NAME ),
+					$services->getStatsdDataFactory(),
+					new \Wikimedia\Equivset\Equivset( $data ),
+					$services->getMainConfig()->get( 'AbuseFilterConditionLimit' )
+				);
+			}
+		);
+	}
+
 	public function execute() {
+		// The oracle answers questions about odd values on purpose; PHP's
+		// warnings about them are noise here.
+		error_reporting( E_ERROR );
+		$this->useEquivset( getenv( 'AFORACLE_EQUIVSET' ) );
 		while ( ( $line = fgets( STDIN ) ) !== false ) {
 			$req = json_decode( $line, true );
 			$ans = is_array( $req ) ? $this->answer( $req ) : [ 'error' => 'bad request' ];
