@@ -91,6 +91,10 @@ type node struct {
 	// opGroup (cap > 0 captures), opBackref, opRecurse, opCond (condGroup)
 	cap  int
 	name string // group name, or the name a backreference / recursion refers to
+	// caps: every group of a duplicated name (?J) that a backreference or
+	// condition refers to; a backreference matches the first one set, a
+	// condition is true when any one is.
+	caps []int
 
 	// opLook
 	behind, negate bool

@@ -53,6 +53,7 @@ type inst struct {
 	alts       []lookAlt // iLook behind: one subprogram per branch, with its length
 	look       *inst     // iCondLook: the lookaround
 	unit       []*inst   // iRepeatUnit with a fixed sequence of single characters
+	caps       []int     // iBackref, iCondRef: the groups of a duplicated name
 }
 
 type lookAlt struct {
@@ -113,6 +114,20 @@ func collectGroups(n *node, m map[int]*node) {
 		collectGroups(s, m)
 	}
 	collectGroups(n.condLook, m)
+}
+
+// collectAllGroups maps each group number to every group that has it.
+func collectAllGroups(n *node, m map[int][]*node) {
+	if n == nil {
+		return
+	}
+	if n.op == opGroup && n.cap > 0 {
+		m[n.cap] = append(m[n.cap], n)
+	}
+	for _, s := range n.subs {
+		collectAllGroups(s, m)
+	}
+	collectAllGroups(n.condLook, m)
 }
 
 func (c *compiler) emit(i inst) int {
@@ -207,7 +222,7 @@ func (c *compiler) compile(n *node) {
 	case opAssert:
 		c.emit(inst{op: iAssert, n: int(n.assert)})
 	case opBackref:
-		c.emit(inst{op: iBackref, n: n.cap, fold: n.fold})
+		c.emit(inst{op: iBackref, n: n.cap, fold: n.fold, caps: n.caps})
 	case opRecurse:
 		c.emit(inst{op: iRecurse, n: n.cap, x: c.call(n.cap)})
 	case opCond:
@@ -264,9 +279,9 @@ func unitRepeat(subs []*node) (inst, int) {
 	used := 1
 	for _, s := range subs[1:] {
 		switch {
-		case s.op == opBackref && s.cap == group.cap && !s.fold:
+		case s.op == opBackref && s.cap == group.cap && !s.fold && s.caps == nil:
 			in.x++
-		case s.op == opRepeat && s.min == s.max && s.sub().op == opBackref && s.sub().cap == group.cap && !s.sub().fold:
+		case s.op == opRepeat && s.min == s.max && s.sub().op == opBackref && s.sub().cap == group.cap && !s.sub().fold && s.sub().caps == nil:
 			in.x += s.min
 		default:
 			if in.x == 0 {
@@ -326,7 +341,7 @@ func (c *compiler) cond(n *node) {
 		// Never taken; its groups are only reachable through calls.
 		return
 	case condGroup:
-		branch = c.emit(inst{op: iCondRef, n: n.cap})
+		branch = c.emit(inst{op: iCondRef, n: n.cap, caps: n.caps})
 	case condRecursion:
 		branch = c.emit(inst{op: iCondRecurse})
 	case condAssert:

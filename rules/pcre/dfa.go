@@ -100,7 +100,7 @@ func dfaCompatible(n *node) bool {
 // becomes a copy of its group, atomic groups and possessive quantifiers
 // lose their restriction, a conditional becomes both branches. It returns
 // nil when no such pattern is known (control verbs other than (*FAIL)).
-func relax(n *node, groups map[int]*node, depth int) *node {
+func relax(n *node, groups map[int][]*node, depth int) *node {
 	if depth > 8 {
 		return nil
 	}
@@ -117,11 +117,26 @@ func relax(n *node, groups map[int]*node, depth int) *node {
 	case opLook, opKeep:
 		return empty
 	case opBackref:
-		g, ok := groups[n.cap]
-		if !ok || n.fold {
+		// The text matched is what one of the groups with that number
+		// (several under (?|...)) or name (several under (?J)) matched.
+		nums := n.caps
+		if nums == nil {
+			nums = []int{n.cap}
+		}
+		alt := &node{op: opAlt}
+		for _, num := range nums {
+			for _, g := range groups[num] {
+				r := relax(g, groups, depth+1)
+				if r == nil {
+					return nil
+				}
+				alt.subs = append(alt.subs, r)
+			}
+		}
+		if len(alt.subs) == 0 || n.fold {
 			return anything
 		}
-		return relax(g, groups, depth+1)
+		return alt
 	case opRecurse:
 		return anything
 	case opVerb:

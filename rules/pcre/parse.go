@@ -1181,6 +1181,9 @@ func (p *parser) resolve() {
 				p.fail("reference to non-existent subpattern %q", r.name)
 			}
 			r.cap = nums[0]
+			if len(nums) > 1 {
+				r.caps = nums
+			}
 		}
 		if r.cap > p.ncap {
 			p.pos = len(p.src)

@@ -71,8 +71,8 @@ func (re *Regexp) buildDFAs() {
 		if re.dfa = newDFA(re.root); re.dfa != nil {
 			return
 		}
-		groups := map[int]*node{}
-		collectGroups(re.root, groups)
+		groups := map[int][]*node{}
+		collectAllGroups(re.root, groups)
 		if r := relax(re.root, groups, 0); r != nil {
 			re.relDFA = newDFA(r)
 		}

@@ -179,6 +179,17 @@ func (m *machine) assert(kind assertKind, pos int) bool {
 }
 
 // backref matches the text of group n at pos.
+// firstSet returns, for a reference to a duplicated name, the first of its
+// groups that is set (PCRE2's rule); otherwise n.
+func (m *machine) firstSet(n int, caps []int) int {
+	for _, c := range caps {
+		if 2*c+1 < len(m.caps) && m.caps[2*c+1] >= 0 {
+			return c
+		}
+	}
+	return n
+}
+
 func (m *machine) backref(n int, fold bool, pos int) (int, bool) {
 	if 2*n+1 >= len(m.caps) {
 		return 0, false
@@ -297,7 +308,7 @@ func (m *machine) run(pc, pos, base int) (int, bool) {
 				continue
 			}
 		case iBackref:
-			if np, ok := m.backref(in.n, in.fold, pos); ok {
+			if np, ok := m.backref(m.firstSet(in.n, in.caps), in.fold, pos); ok {
 				pos, pc = np, pc+1
 				continue
 			}
@@ -343,7 +354,7 @@ func (m *machine) run(pc, pos, base int) (int, bool) {
 				return m.abandon(base)
 			}
 		case iCondRef:
-			if 2*in.n+1 < len(m.caps) && m.caps[2*in.n+1] >= 0 {
+			if n := m.firstSet(in.n, in.caps); 2*n+1 < len(m.caps) && m.caps[2*n+1] >= 0 {
 				pc = in.x
 			} else {
 				pc = in.y
