@@ -154,3 +154,18 @@ func (o *Oracle) Do(req, resp any) error {
 		// MediaWiki may print notices before the answer; skip them.
 	}
 }
+
+// PHP returns the path of the php binary for tests that compare with PHP
+// itself; like Get, it skips the test outside CI when php is missing and
+// fails it in CI.
+func PHP(t testing.TB) string {
+	t.Helper()
+	path, err := exec.LookPath("php")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("php unavailable in CI: %v", err)
+		}
+		t.Skipf("php unavailable (run the README's test command to install it): %v", err)
+	}
+	return path
+}

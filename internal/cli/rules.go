@@ -21,6 +21,10 @@ func newRulesCmd(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rules",
 		Short: "Check, evaluate and benchmark rules in AbuseFilter's language",
+		Args:  cobra.NoArgs, // an unknown subcommand is an error, not help
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
 	}
 	cmd.AddCommand(newRulesCheckCmd(), newRulesEvalCmd(), newRulesMatchCmd(), newRulesBenchCmd())
 	return cmd

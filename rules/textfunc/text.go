@@ -20,16 +20,62 @@ func isASCII(s string) bool {
 	return true
 }
 
-// mapRunes applies f to every character; bytes that are not valid UTF-8
-// become "?" as mbstring's converter makes them.
+// decodeMB decodes the character at the start of s as PHP 8.2's mbstring
+// does: an ill-formed sequence is one error (bad) covering its maximal
+// valid prefix ("\xE2\x82" followed by "a" is one error, then "a"), where
+// Go's decoder reports an error per byte.
+func decodeMB(s string) (r rune, size int, bad bool) {
+	c := s[0]
+	if c < utf8.RuneSelf {
+		return rune(c), 1, false
+	}
+	r, size = utf8.DecodeRuneInString(s)
+	if r != utf8.RuneError || size > 1 {
+		return r, size, false
+	}
+	var need int
+	lo, hi := byte(0x80), byte(0xBF) // the range of the second byte
+	switch {
+	case c >= 0xC2 && c <= 0xDF:
+		need = 1
+	case c >= 0xE0 && c <= 0xEF:
+		need = 2
+		if c == 0xE0 {
+			lo = 0xA0
+		} else if c == 0xED {
+			hi = 0x9F
+		}
+	case c >= 0xF0 && c <= 0xF4:
+		need = 3
+		if c == 0xF0 {
+			lo = 0x90
+		} else if c == 0xF4 {
+			hi = 0x8F
+		}
+	default:
+		return utf8.RuneError, 1, true
+	}
+	n := 1
+	for k := 0; k < need && n < len(s); k++ {
+		b := s[n]
+		if k == 0 && (b < lo || b > hi) || k > 0 && b&0xC0 != 0x80 {
+			break
+		}
+		n++
+	}
+	return utf8.RuneError, n, true
+}
+
+// mapRunes applies f to every character; ill-formed sequences become "?"
+// as mbstring's converter makes them.
 func mapRunes(s string, exceptions map[rune]string, f func(rune) rune) string {
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size, bad := decodeMB(s[i:])
 		i += size
 		switch {
-		case r == utf8.RuneError && size == 1:
+		case bad:
 			b.WriteByte('?')
 		case r < utf8.RuneSelf:
 			b.WriteRune(f(r))
@@ -93,6 +139,17 @@ func Len(s string) int {
 	return n
 }
 
+// decodedOffsets is charOffsets with characters as decodeMB splits them.
+func decodedOffsets(s string) []int {
+	offs := make([]int, 0, len(s)+1)
+	for i := 0; i < len(s); {
+		offs = append(offs, i)
+		_, size, _ := decodeMB(s[i:])
+		i += size
+	}
+	return append(offs, len(s))
+}
+
 // charOffsets returns the byte offset of every character of s, plus len(s).
 func charOffsets(s string) []int {
 	offs := make([]int, 0, len(s)+1)
@@ -147,8 +204,11 @@ func Strpos(haystack, needle string, offset int64) int64 {
 	if needle == "" {
 		return -1
 	}
-	offs := charOffsets(haystack)
-	n := int64(len(offs) - 1)
+	// mb_strpos finds where to start as mb_strlen counts (by lead byte),
+	// and reports the position as the decoder counts (an ill-formed
+	// sequence is one character); the two differ only on invalid UTF-8.
+	starts := charOffsets(haystack)
+	n := int64(len(starts) - 1)
 	if offset > n {
 		return -1
 	}
@@ -160,22 +220,21 @@ func Strpos(haystack, needle string, offset int64) int64 {
 			return -1
 		}
 	}
-	i := strings.Index(haystack[offs[offset]:], needle)
+	from := min(starts[offset], len(haystack))
+	i := strings.Index(haystack[from:], needle)
 	if i < 0 {
 		return -1
 	}
-	// Convert the byte position back to a character position.
-	byteAt := offs[offset] + i
-	lo, hi := int(offset), len(offs)-1
-	for lo < hi {
-		m := (lo + hi) / 2
-		if offs[m] < byteAt {
-			lo = m + 1
-		} else {
-			hi = m
-		}
+	byteAt := from + i
+	if isASCII(haystack[:byteAt]) {
+		return int64(byteAt)
 	}
-	return int64(lo)
+	pos := int64(0)
+	for j := 0; j < byteAt; pos++ {
+		_, size, _ := decodeMB(haystack[j:])
+		j += size
+	}
+	return pos
 }
 
 // SubstrCount is PHP's substr_count: non-overlapping occurrences; 0 for an
