@@ -43,8 +43,8 @@ while (($line = fgets(STDIN)) !== false) {
 
 type phpAnswer struct {
 	Lower, Upper, Substr, Substrneg, Rmspecials, Rmwhitespace, Rmdoubles, Entities string
-	Len                                                                          int
-	Strpos                                                                       any // int or false
+	Len                                                                            int
+	Strpos                                                                         any // int or false
 }
 
 func askPHP(t *testing.T, inputs []string) []phpAnswer {
