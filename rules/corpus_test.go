@@ -373,6 +373,7 @@ func TestRealFilterVerdicts(t *testing.T) {
 //   - regex.t: upstream escapes a "/" in a pattern unless the user already
 //     escaped it (mungeRegexp); 1.39 escapes every "/", which doubles the
 //     backslash of "\/".
+//
 // The REL1_39 versions of those two files hold without the new lines and
 // are true in both.
 func TestMediaWiki139ParserResults(t *testing.T) {
