@@ -13,10 +13,10 @@ import (
 // ToBool is PHP truthiness: "" and "0" are false, 0 and 0.0 are false, null
 // is false, an array is true when it has elements.
 func (v Value) ToBool() bool {
-	if v.phpFloat {
+	if v.isTagged() {
 		return v.Float() != 0
 	}
-	switch v.kind {
+	switch v.k() {
 	case Bool, Int:
 		return v.bits != 0
 	case Float:
@@ -32,13 +32,13 @@ func (v Value) ToBool() bool {
 // ToString is PHP's string cast: floats with precision 14, true as "1",
 // false and null as "", an array as each element's string followed by "\n".
 func (v Value) ToString() string {
-	if v.phpFloat {
-		if v.kind == Array {
+	if v.isTagged() {
+		if v.k() == Array {
 			return "" // PHP iterates the float payload as an empty array
 		}
 		return FormatFloat(v.Float())
 	}
-	switch v.kind {
+	switch v.k() {
 	case String:
 		return v.Str()
 	case Int:
@@ -64,7 +64,7 @@ func (v Value) ToString() string {
 
 func appendArray(b *strings.Builder, elems []Value) {
 	for _, e := range elems {
-		if e.kind == Array && !e.phpFloat {
+		if e.k() == Array && !e.isTagged() {
 			// Nested arrays are stringified recursively, each followed by
 			// the separator of their own element.
 			appendArray(b, e.Elems())
@@ -77,15 +77,15 @@ func appendArray(b *strings.Builder, elems []Value) {
 
 // ToInt is PHP's int cast (intval); an array gives its element count.
 func (v Value) ToInt() int64 {
-	if v.phpFloat {
-		if v.kind == Int {
+	if v.isTagged() {
+		if v.k() == Int {
 			// castTypes returns an int-tagged value unchanged; its float
 			// payload then acts as an int where PHP needs one.
 			return FloatToInt(v.Float())
 		}
 		return FloatToInt(v.Float())
 	}
-	switch v.kind {
+	switch v.k() {
 	case Int, Bool:
 		return int64(v.bits)
 	case Float:
@@ -100,10 +100,10 @@ func (v Value) ToInt() int64 {
 
 // ToFloat is PHP's float cast (floatval); an array gives its element count.
 func (v Value) ToFloat() float64 {
-	if v.phpFloat {
+	if v.isTagged() {
 		return v.Float()
 	}
-	switch v.kind {
+	switch v.k() {
 	case Int:
 		return float64(int64(v.bits))
 	case Bool:
@@ -121,10 +121,10 @@ func (v Value) ToFloat() float64 {
 // ToNumber is AFPData::toNumber: ints, bools and null become ints; strings,
 // floats and arrays become floats.
 func (v Value) ToNumber() Value {
-	switch v.kind {
+	switch v.k() {
 	case Int, Bool, Null, Undefined:
-		if v.phpFloat {
-			if v.kind == Int {
+		if v.isTagged() {
+			if v.k() == Int {
 				return NewFloat(v.Float())
 			}
 			return NewInt(FloatToInt(v.Float()))
@@ -138,7 +138,7 @@ func (v Value) ToNumber() Value {
 // bool() functions do (AFPData::castTypes): a value already of kind k is
 // returned unchanged.
 func (v Value) Cast(k Kind) Value {
-	if v.kind == k {
+	if v.k() == k {
 		return v
 	}
 	switch k {
@@ -161,10 +161,10 @@ func (v Value) Cast(k Kind) Value {
 // Native returns v as a plain Go value for JSON: nil, bool, int64, float64,
 // string or []any. Undefined becomes nil.
 func (v Value) Native() any {
-	if v.phpFloat {
+	if v.isTagged() {
 		// AFPData::toNative reads a tagged float through its tag: null stays
 		// null, an array tag iterates a float (nothing) into [].
-		switch v.kind {
+		switch v.k() {
 		case Null:
 			return nil
 		case Array:
@@ -172,7 +172,7 @@ func (v Value) Native() any {
 		}
 		return v.Float()
 	}
-	switch v.kind {
+	switch v.k() {
 	case Bool:
 		return v.bits != 0
 	case Int:

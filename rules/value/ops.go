@@ -12,7 +12,7 @@ var ErrDivideByZero = errors.New("dividebyzero")
 // phpForm is what AFPData::toString() hands to PHP's === and <: a string,
 // or for a string-tagged float (see Value) the float itself.
 func (v Value) phpForm() (isFloat bool, f float64, s string) {
-	if v.phpFloat && v.kind == String {
+	if v.isTagged() && v.k() == String {
 		return true, v.Float(), ""
 	}
 	return false, 0, v.ToString()
@@ -25,18 +25,18 @@ func (v Value) phpForm() (isFloat bool, f float64, s string) {
 // null (never when strict). Neither operand may be undefined.
 func Equal(a, b Value, strict bool) bool {
 	// Fast paths with the same results as the general rule below.
-	if a.kind == b.kind && !a.phpFloat && !b.phpFloat {
-		switch a.kind {
+	if a.k() == b.k() && !a.isTagged() && !b.isTagged() {
+		switch a.k() {
 		case String:
 			return a.bits == b.bits && (a.ptr == b.ptr || a.Str() == b.Str())
 		case Int, Bool, Null:
 			return a.bits == b.bits
 		}
 	}
-	aArr, bArr := a.kind == Array && !a.phpFloat, b.kind == Array && !b.phpFloat
+	aArr, bArr := a.k() == Array && !a.isTagged(), b.k() == Array && !b.isTagged()
 	switch {
 	case !aArr && !bArr:
-		if strict && a.kind != b.kind {
+		if strict && a.k() != b.k() {
 			return false
 		}
 		af, ff, as := a.phpForm()
@@ -63,7 +63,7 @@ func Equal(a, b Value, strict bool) bool {
 		return false
 	}
 	emptyVsFalsy := func(arr, other Value) bool {
-		return arr.Len() == 0 && (other.kind == Bool && !other.phpFloat && other.bits == 0 || other.kind == Null)
+		return arr.Len() == 0 && (other.k() == Bool && !other.isTagged() && other.bits == 0 || other.k() == Null)
 	}
 	if aArr {
 		return emptyVsFalsy(a, b)
@@ -77,7 +77,7 @@ func Equal(a, b Value, strict bool) bool {
 // AbuseFilter's a > b is Compare(b, a) < 0 and a >= b is Compare(b, a) <= 0,
 // as PHP evaluates them.
 func Compare(a, b Value) int {
-	if !a.phpFloat && !b.phpFloat {
+	if !a.isTagged() && !b.isTagged() {
 		if x, ok := a.intForm(); ok {
 			if y, ok := b.intForm(); ok {
 				// Both string forms are integer strings (or ""), which
@@ -90,12 +90,12 @@ func Compare(a, b Value) int {
 				}
 				return 0
 			}
-			if b.kind == Null || b.kind == Bool && b.bits == 0 || b.kind == String && b.bits == 0 {
+			if b.k() == Null || b.k() == Bool && b.bits == 0 || b.k() == String && b.bits == 0 {
 				// "" sorts before every non-empty string.
 				return 1
 			}
-		} else if a.kind == Null || a.kind == Bool && a.bits == 0 || a.kind == String && a.bits == 0 {
-			if b.kind == Null || b.kind == Bool && b.bits == 0 || b.kind == String && b.bits == 0 {
+		} else if a.k() == Null || a.k() == Bool && a.bits == 0 || a.k() == String && a.bits == 0 {
+			if b.k() == Null || b.k() == Bool && b.bits == 0 || b.k() == String && b.bits == 0 {
 				return 0
 			}
 			if _, ok := b.intForm(); ok {
@@ -122,7 +122,7 @@ func Compare(a, b Value) int {
 // intForm reports whether v's PHP string form is a canonical integer
 // string (an int, or true as "1"), and that integer.
 func (v Value) intForm() (int64, bool) {
-	switch v.kind {
+	switch v.k() {
 	case Int:
 		return int64(v.bits), true
 	case Bool:
@@ -135,7 +135,7 @@ func (v Value) intForm() (int64, bool) {
 
 // Not is AbuseFilter's !: undefined stays undefined.
 func Not(v Value) Value {
-	if v.kind == Undefined {
+	if v.k() == Undefined {
 		return v
 	}
 	return NewBool(!v.ToBool())
@@ -146,9 +146,9 @@ func Not(v Value) Value {
 // original type tag.
 func Neg(v Value) Value {
 	switch {
-	case v.kind == Undefined:
+	case v.k() == Undefined:
 		return v
-	case v.kind == Int && !v.phpFloat:
+	case v.k() == Int && !v.isTagged():
 		i := int64(v.bits)
 		if i == math.MinInt64 {
 			// PHP's -PHP_INT_MIN overflows to a float.
@@ -159,7 +159,7 @@ func Neg(v Value) Value {
 	// The tag stays, even on an array (whose float payload most later
 	// operations reject with a PHP TypeError; Vigil reads it as well as it
 	// can instead of crashing).
-	return taggedFloat(v.kind, -v.ToFloat())
+	return taggedFloat(v.k(), -v.ToFloat())
 }
 
 // Add is AbuseFilter's +: string concatenation when either side is a
@@ -167,18 +167,18 @@ func Neg(v Value) Value {
 // otherwise.
 func Add(a, b Value) Value {
 	switch {
-	case a.kind == Undefined || b.kind == Undefined:
+	case a.k() == Undefined || b.k() == Undefined:
 		return UndefinedValue
-	case a.kind == String || b.kind == String:
+	case a.k() == String || b.k() == String:
 		return NewString(a.ToString() + b.ToString())
-	case a.kind == Array && b.kind == Array:
+	case a.k() == Array && b.k() == Array:
 		ea, eb := a.Elems(), b.Elems()
 		out := make([]Value, 0, len(ea)+len(eb))
 		out = append(append(out, ea...), eb...)
 		return NewArray(out)
 	}
 	x, y := a.ToNumber(), b.ToNumber()
-	if x.kind == Int && y.kind == Int {
+	if x.k() == Int && y.k() == Int {
 		s, overflow := addInt(int64(x.bits), int64(y.bits))
 		if !overflow {
 			return NewInt(s)
@@ -189,11 +189,11 @@ func Add(a, b Value) Value {
 
 // Sub is AbuseFilter's binary minus.
 func Sub(a, b Value) Value {
-	if a.kind == Undefined || b.kind == Undefined {
+	if a.k() == Undefined || b.k() == Undefined {
 		return UndefinedValue
 	}
 	x, y := a.ToNumber(), b.ToNumber()
-	if x.kind == Int && y.kind == Int {
+	if x.k() == Int && y.k() == Int {
 		p, q := int64(x.bits), int64(y.bits)
 		d := p - q
 		if (p >= 0) == (q >= 0) || (d >= 0) == (p >= 0) {
@@ -221,11 +221,11 @@ func mulInt(a, b int64) (int64, bool) {
 
 // Mul is AbuseFilter's *.
 func Mul(a, b Value) Value {
-	if a.kind == Undefined || b.kind == Undefined {
+	if a.k() == Undefined || b.k() == Undefined {
 		return UndefinedValue
 	}
 	x, y := a.ToNumber(), b.ToNumber()
-	if x.kind == Int && y.kind == Int {
+	if x.k() == Int && y.k() == Int {
 		p, overflow := mulInt(int64(x.bits), int64(y.bits))
 		if !overflow {
 			return NewInt(p)
@@ -252,18 +252,18 @@ func divisor(b Value, mod bool) (Value, error) {
 // division is exact, a float otherwise. An undefined divisor gives
 // undefined; a zero divisor is an error even when a is undefined.
 func Div(a, b Value) (Value, error) {
-	if b.kind == Undefined {
+	if b.k() == Undefined {
 		return UndefinedValue, nil
 	}
 	y, err := divisor(b, false)
 	if err != nil {
 		return UndefinedValue, err
 	}
-	if a.kind == Undefined {
+	if a.k() == Undefined {
 		return UndefinedValue, nil
 	}
 	x := a.ToNumber()
-	if x.kind == Int && y.kind == Int {
+	if x.k() == Int && y.k() == Int {
 		n, d := int64(x.bits), int64(y.bits)
 		if !(n == math.MinInt64 && d == -1) && n%d == 0 {
 			return NewInt(n / d), nil
@@ -275,14 +275,14 @@ func Div(a, b Value) (Value, error) {
 
 // Mod is AbuseFilter's %: both operands as ints, the sign of the dividend.
 func Mod(a, b Value) (Value, error) {
-	if b.kind == Undefined {
+	if b.k() == Undefined {
 		return UndefinedValue, nil
 	}
 	y, err := divisor(b, true)
 	if err != nil {
 		return UndefinedValue, err
 	}
-	if a.kind == Undefined {
+	if a.k() == Undefined {
 		return UndefinedValue, nil
 	}
 	n, d := a.ToNumber().ToInt(), y.ToInt()
@@ -296,11 +296,11 @@ func Mod(a, b Value) (Value, error) {
 // Pow is AbuseFilter's ** (PHP's pow()): an int for an int base and a
 // non-negative int exponent unless it overflows, a float otherwise.
 func Pow(a, b Value) Value {
-	if a.kind == Undefined || b.kind == Undefined {
+	if a.k() == Undefined || b.k() == Undefined {
 		return UndefinedValue
 	}
 	x, y := a.ToNumber(), b.ToNumber()
-	if x.kind == Int && y.kind == Int {
+	if x.k() == Int && y.k() == Int {
 		base, exp := int64(x.bits), int64(y.bits)
 		if exp < 0 {
 			return NewFloat(cpow(float64(base), float64(exp)))

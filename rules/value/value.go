@@ -35,31 +35,39 @@ func (k Kind) String() string {
 	return "invalid"
 }
 
-// Value is one rule-language value. It is 24 bytes so that it passes in
-// registers through the evaluator's hot path: ptr holds a string's bytes or
-// an array's slice, bits holds an int, a float's bits, a bool or a string's
-// length.
+// Value is one rule-language value. It is three words so that it passes
+// in registers through the evaluator's hot path: ptr holds a string's
+// bytes or an array's slice, bits holds an int, a float's bits, a bool or a
+// string's length, and tag holds the Kind and two flags.
 type Value struct {
 	ptr  unsafe.Pointer
 	bits uint64
-	kind Kind
-	// phpFloat marks a value whose PHP payload is a float although its tag
-	// is null, bool, int or string. AbuseFilter's unary minus produces these
-	// (AFPData::unaryMinus keeps the type tag: -"5" is a string holding
-	// float -5.0), and PHP then treats the payload as the float it is.
-	phpFloat bool
-	// undef marks an array that holds undefined at some depth, so that
-	// HasUndefined needs no walk.
-	undef bool
+	tag  uint8
 }
+
+const (
+	kindMask = 0x07
+	// flagFloat marks a value whose PHP payload is a float although its
+	// kind is null, bool, int or string. AbuseFilter's unary minus produces
+	// these (AFPData::unaryMinus keeps the type tag: -"5" is a string
+	// holding float -5.0), and PHP then treats the payload as the float it
+	// is.
+	flagFloat = 0x08
+	// flagUndef marks an array that holds undefined at some depth, so that
+	// HasUndefined needs no walk.
+	flagUndef = 0x10
+)
+
+func (v Value) k() Kind        { return Kind(v.tag & kindMask) }
+func (v Value) isTagged() bool { return v.tag&flagFloat != 0 }
 
 // Constructors.
 
 var (
-	UndefinedValue = Value{kind: Undefined}
-	NullValue      = Value{kind: Null}
-	True           = Value{kind: Bool, bits: 1}
-	False          = Value{kind: Bool}
+	UndefinedValue = Value{tag: uint8(Undefined)}
+	NullValue      = Value{tag: uint8(Null)}
+	True           = Value{tag: uint8(Bool), bits: 1}
+	False          = Value{tag: uint8(Bool)}
 )
 
 func NewBool(b bool) Value {
@@ -69,20 +77,20 @@ func NewBool(b bool) Value {
 	return False
 }
 
-func NewInt(i int64) Value     { return Value{kind: Int, bits: uint64(i)} }
-func NewFloat(f float64) Value { return Value{kind: Float, bits: math.Float64bits(f)} }
+func NewInt(i int64) Value     { return Value{tag: uint8(Int), bits: uint64(i)} }
+func NewFloat(f float64) Value { return Value{tag: uint8(Float), bits: math.Float64bits(f)} }
 
 func NewString(s string) Value {
-	return Value{kind: String, ptr: unsafe.Pointer(unsafe.StringData(s)), bits: uint64(len(s))}
+	return Value{tag: uint8(String), ptr: unsafe.Pointer(unsafe.StringData(s)), bits: uint64(len(s))}
 }
 
 // NewArray returns an array value holding elems. The caller must not modify
 // elems afterwards.
 func NewArray(elems []Value) Value {
-	v := Value{kind: Array, ptr: unsafe.Pointer(&elems)}
+	v := Value{tag: uint8(Array), ptr: unsafe.Pointer(&elems)}
 	for _, e := range elems {
-		if e.kind == Undefined || e.undef {
-			v.undef = true
+		if e.k() == Undefined || (e.tag&flagUndef != 0) {
+			v.tag |= flagUndef
 			break
 		}
 	}
@@ -103,27 +111,27 @@ func taggedFloat(k Kind, f float64) Value {
 	if k == Float {
 		return NewFloat(f)
 	}
-	return Value{kind: k, bits: math.Float64bits(f), phpFloat: true}
+	return Value{tag: uint8(k) | flagFloat, bits: math.Float64bits(f)}
 }
 
 // Accessors. They return the payload without conversion; use the To*
 // methods for PHP conversions.
 
-func (v Value) Kind() Kind { return v.kind }
+func (v Value) Kind() Kind { return v.k() }
 
 // IsPHPFloat reports whether the value's payload is a float although its tag
 // says otherwise (see Value).
-func (v Value) IsPHPFloat() bool { return v.phpFloat }
+func (v Value) IsPHPFloat() bool { return v.isTagged() }
 
-func (v Value) IsUndefined() bool { return v.kind == Undefined }
+func (v Value) IsUndefined() bool { return v.k() == Undefined }
 
 // IsString reports a string value with a string payload (not a tagged
 // float).
-func (v Value) IsString() bool { return v.kind == String && !v.phpFloat }
+func (v Value) IsString() bool { return v.k() == String && !v.isTagged() }
 
 // Str returns the bytes of a string value (no conversion).
 func (v Value) Str() string {
-	if v.kind != String || v.phpFloat {
+	if v.k() != String || v.isTagged() {
 		return ""
 	}
 	return unsafe.String((*byte)(v.ptr), int(v.bits))
@@ -140,7 +148,7 @@ func (v Value) BoolPayload() bool { return v.bits != 0 }
 
 // Elems returns the elements of an array value. Callers must not modify them.
 func (v Value) Elems() []Value {
-	if v.kind != Array || v.ptr == nil || v.phpFloat {
+	if v.k() != Array || v.ptr == nil || v.isTagged() {
 		return nil
 	}
 	return *(*[]Value)(v.ptr)
@@ -152,17 +160,17 @@ func (v Value) Len() int { return len(v.Elems()) }
 // HasUndefined reports whether v is undefined or an array containing an
 // undefined value at any depth (AFPData::hasUndefined).
 func (v Value) HasUndefined() bool {
-	return v.kind == Undefined || v.undef
+	return v.k() == Undefined || (v.tag&flagUndef != 0)
 }
 
 // UndefinedToNull returns a copy of v with every undefined replaced by null
 // (AFPData::cloneAsUndefinedReplacedWithNull).
 func (v Value) UndefinedToNull() Value {
-	switch v.kind {
+	switch v.k() {
 	case Undefined:
 		return NullValue
 	case Array:
-		if !v.undef {
+		if !(v.tag&flagUndef != 0) {
 			return v
 		}
 		elems := v.Elems()
@@ -179,16 +187,16 @@ func (v Value) UndefinedToNull() Value {
 // the way PHP's serialize() would tell them apart. AbuseFilter keys its
 // function-result cache on serialize(args), so this is the cache's equality.
 func Identical(a, b Value) bool {
-	if a.kind != b.kind || a.phpFloat != b.phpFloat {
+	if a.k() != b.k() || a.isTagged() != b.isTagged() {
 		return false
 	}
 	switch {
-	case a.phpFloat || a.kind == Float:
+	case a.isTagged() || a.k() == Float:
 		fa, fb := a.Float(), b.Float()
 		return fa == fb && math.Signbit(fa) == math.Signbit(fb) || fa != fa && fb != fb
-	case a.kind == String:
+	case a.k() == String:
 		return a.bits == b.bits && (a.ptr == b.ptr || a.Str() == b.Str())
-	case a.kind == Array:
+	case a.k() == Array:
 		ea, eb := a.Elems(), b.Elems()
 		if len(ea) != len(eb) {
 			return false
