@@ -49,6 +49,10 @@ type node struct {
 	fn    evalFn
 	konst bool
 	val   value.Value
+	// isBuiltin marks a read of builtin variable slot, which parents read
+	// directly instead of calling fn.
+	isBuiltin bool
+	slot      uint8
 }
 
 func constant(v value.Value) node {
@@ -142,7 +146,7 @@ func (c *compiler) lit(x *syntax.Lit) node {
 func (c *compiler) ident(x *syntax.Ident) node {
 	name := syntax.Canonical(x.Name)
 	if i, ok := builtinIndex[name]; ok {
-		return node{fn: func(s *State) (value.Value, error) { return s.builtinVar(i), nil }}
+		return node{fn: func(s *State) (value.Value, error) { return s.builtinVar(i), nil }, isBuiltin: true, slot: i}
 	}
 	slot := c.scope.slot(name)
 	return node{fn: func(s *State) (value.Value, error) {
@@ -182,10 +186,6 @@ func (c *compiler) unary(x *syntax.Unary) node {
 	return n
 }
 
-// toBoolUndef is how &, |, if and ?: read a value: undefined is false.
-func toBoolUndef(v value.Value) bool {
-	return v.Kind() != value.Undefined && v.ToBool()
-}
 
 func (c *compiler) binary(x *syntax.Binary) node {
 	switch x.Op {
@@ -208,7 +208,7 @@ func (c *compiler) binary(x *syntax.Binary) node {
 			if err != nil {
 				return b, err
 			}
-			return value.NewBool(toBoolUndef(a) != toBoolUndef(b)), nil
+			return value.NewBool(a.Truthy() != b.Truthy()), nil
 		}
 	case syntax.Add, syntax.Sub, syntax.Mul, syntax.Pow:
 		op := map[syntax.Token]func(a, b value.Value) value.Value{
@@ -272,32 +272,77 @@ func sizeOf(v value.Value) int {
 	return 0
 }
 
-func (c *compiler) compare(x *syntax.Binary, l, r node) node {
-	var cmp func(a, b value.Value) bool
-	switch x.Op {
+// compareOp evaluates a comparison of two defined values.
+func compareOp(op syntax.Token, a, b value.Value) bool {
+	switch op {
 	case syntax.Eq, syntax.EqSingle:
-		cmp = func(a, b value.Value) bool { return value.Equal(a, b, false) }
+		return value.Equal(a, b, false)
 	case syntax.NotEq:
-		cmp = func(a, b value.Value) bool { return !value.Equal(a, b, false) }
+		return !value.Equal(a, b, false)
 	case syntax.EqStrict:
-		cmp = func(a, b value.Value) bool { return value.Equal(a, b, true) }
+		return value.Equal(a, b, true)
 	case syntax.NotEqStrict:
-		cmp = func(a, b value.Value) bool { return !value.Equal(a, b, true) }
+		return !value.Equal(a, b, true)
 	case syntax.Less:
-		cmp = func(a, b value.Value) bool { return value.Compare(a, b) < 0 }
+		return value.Compare(a, b) < 0
 	case syntax.Greater:
 		// PHP evaluates a > b as b < a.
-		cmp = func(a, b value.Value) bool { return value.Compare(b, a) < 0 }
+		return value.Compare(b, a) < 0
 	case syntax.LessEq:
-		cmp = func(a, b value.Value) bool { return value.Compare(a, b) <= 0 }
+		return value.Compare(a, b) <= 0
 	case syntax.GreaterEq:
-		cmp = func(a, b value.Value) bool { return value.Compare(b, a) <= 0 }
-	default:
-		panic("rules: unknown comparison " + x.Op.String())
+		return value.Compare(b, a) <= 0
 	}
+	panic("rules: unknown comparison " + op.String())
+}
+
+// compareInts is compareOp for two plain ints, whose string forms PHP
+// compares as the numbers they are.
+func compareInts(op syntax.Token, a, b int64) bool {
+	switch op {
+	case syntax.Eq, syntax.EqSingle, syntax.EqStrict:
+		return a == b
+	case syntax.NotEq, syntax.NotEqStrict:
+		return a != b
+	case syntax.Less:
+		return a < b
+	case syntax.Greater:
+		return a > b
+	case syntax.LessEq:
+		return a <= b
+	}
+	return a >= b
+}
+
+// compareConst is a comparison with a defined constant b.
+func compareConst(op syntax.Token, a, b value.Value) value.Value {
+	if a.IsUndefined() {
+		return value.UndefinedValue
+	}
+	return value.NewBool(compareOp(op, a, b))
+}
+
+func (c *compiler) compare(x *syntax.Binary, l, r node) node {
+	op := x.Op
+	compareOp(op, value.NullValue, value.NullValue) // refuse unknown operators now
 	if r.konst && r.val.Kind() != value.Undefined {
-		// The common "variable op constant": one closure call less.
+		// The common "variable op constant": the constant's checks are
+		// made once, and a builtin variable is read from its slot.
 		b := r.val
+		bi, bInt := b.PlainInt()
+		if l.isBuiltin {
+			slot := l.slot
+			return node{fn: func(s *State) (value.Value, error) {
+				a := s.builtinVar(slot)
+				if err := s.countCondition(); err != nil {
+					return value.UndefinedValue, err
+				}
+				if ai, ok := a.PlainInt(); ok && bInt {
+					return value.NewBool(compareInts(op, ai, bi)), nil
+				}
+				return compareConst(op, a, b), nil
+			}}
+		}
 		return node{fn: func(s *State) (value.Value, error) {
 			a, err := l.fn(s)
 			if err != nil {
@@ -306,10 +351,10 @@ func (c *compiler) compare(x *syntax.Binary, l, r node) node {
 			if err := s.countCondition(); err != nil {
 				return value.UndefinedValue, err
 			}
-			if a.Kind() == value.Undefined {
-				return value.UndefinedValue, nil
+			if ai, ok := a.PlainInt(); ok && bInt {
+				return value.NewBool(compareInts(op, ai, bi)), nil
 			}
-			return value.NewBool(cmp(a, b)), nil
+			return compareConst(op, a, b), nil
 		}}
 	}
 	return node{fn: func(s *State) (value.Value, error) {
@@ -327,7 +372,7 @@ func (c *compiler) compare(x *syntax.Binary, l, r node) node {
 		if a.Kind() == value.Undefined || b.Kind() == value.Undefined {
 			return value.UndefinedValue, nil
 		}
-		return value.NewBool(cmp(a, b)), nil
+		return value.NewBool(compareOp(op, a, b)), nil
 	}}
 }
 
@@ -365,7 +410,7 @@ func (c *compiler) logic(x *syntax.Binary) node {
 			return v, err
 		}
 		for i, next := range rest {
-			if toBoolUndef(v) != isAnd[i] {
+			if v.Truthy() != isAnd[i] {
 				if s.check {
 					// Check-syntax mode evaluates the skipped operand for
 					// its errors and discards its value.
@@ -379,7 +424,7 @@ func (c *compiler) logic(x *syntax.Binary) node {
 			if err != nil {
 				return w, err
 			}
-			v = value.NewBool(toBoolUndef(w))
+			v = value.NewBool(w.Truthy())
 		}
 		return v, nil
 	}}
@@ -458,7 +503,7 @@ func (c *compiler) cond(x *syntax.Cond) node {
 		if err != nil {
 			return v, err
 		}
-		if toBoolUndef(v) {
+		if v.Truthy() {
 			if s.check && hasElse {
 				if _, err := els.fn(s); err != nil {
 					return value.UndefinedValue, err

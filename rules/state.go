@@ -28,11 +28,18 @@ func (m VarMap) Var(name string) (value.Value, bool) {
 	return v, ok
 }
 
+// maxBuiltins bounds the builtin variables, so that a uint8 slot needs no
+// bounds check.
+const maxBuiltins = 256
+
 // builtinIndex maps each builtin variable to its slot in a State.
-var builtinIndex = func() map[string]int {
-	m := make(map[string]int, len(syntax.Variables))
+var builtinIndex = func() map[string]uint8 {
+	if len(syntax.Variables) > maxBuiltins {
+		panic("rules: too many builtin variables")
+	}
+	m := make(map[string]uint8, len(syntax.Variables))
 	for i, name := range syntax.Variables {
-		m[name] = i
+		m[name] = uint8(i)
 	}
 	return m
 }()
@@ -51,13 +58,18 @@ const (
 // function-result cache and the runtime budget. A State is not safe for
 // concurrent use; a Program or Set is.
 type State struct {
-	vars      Vars
-	builtin   []value.Value
-	builtinOK []uint8 // 0 not read yet, 1 set, 2 unset
-	user      []value.Value
+	vars Vars
+	// builtin holds the builtin variables read so far; undefined (the zero
+	// Value) means not read yet, since a read gives a value or null.
+	builtin *[maxBuiltins]value.Value
+	loaded  []uint8 // the slots of builtin to clear for the next action
+	user    []value.Value
 
 	conds     int
 	condLimit int
+	// condCheck is the count at which countCondition must look at the
+	// limit and the deadline; below it, counting is one increment.
+	condCheck int
 	check     bool // AbuseFilter's check-syntax mode
 	ccnorm    func(string) string
 
@@ -117,10 +129,12 @@ func (s *State) Reset(vars Vars, scope *Scope, opts EvalOptions) {
 	}
 	s.vars = vars
 	if s.builtin == nil {
-		s.builtin = make([]value.Value, len(builtinNames))
-		s.builtinOK = make([]uint8, len(builtinNames))
+		s.builtin = new([maxBuiltins]value.Value)
 	}
-	clear(s.builtinOK)
+	for _, i := range s.loaded {
+		s.builtin[i] = value.Value{}
+	}
+	s.loaded = s.loaded[:0]
 	n := 0
 	if scope != nil {
 		n = len(scope.names)
@@ -144,6 +158,7 @@ func (s *State) Reset(vars Vars, scope *Scope, opts EvalOptions) {
 		s.deadline = time.Now().Add(opts.Budget)
 	}
 	s.budgetOver = false
+	s.setCondCheck()
 	s.regexLim = pcre.Limits{Deadline: s.deadline}
 	s.allocated = 0
 	s.cache.reset()
@@ -167,24 +182,35 @@ func (s *State) Warnings() []*syntax.Error { return s.warnings }
 
 // builtinVar reads builtin variable i: computed once per action; an unset
 // builtin reads as null (undefined in check-syntax mode).
-func (s *State) builtinVar(i int) value.Value {
-	if s.trackVars {
-		s.trackVar(builtinNames[i])
+func (s *State) builtinVar(i uint8) value.Value {
+	if v := s.builtin[i]; !v.IsUndefined() {
+		return v
 	}
-	switch s.builtinOK[i] {
-	case 1:
-		return s.builtin[i]
-	case 0:
-		if v, ok := s.vars.Var(builtinNames[i]); ok {
-			s.builtin[i], s.builtinOK[i] = v, 1
+	return s.loadBuiltin(i)
+}
+
+func (s *State) loadBuiltin(i uint8) value.Value {
+	name := builtinNames[i]
+	if s.trackVars {
+		// Not kept in the slot, so that every read is seen.
+		s.trackVar(name)
+		if v, ok := s.vars.Var(name); ok {
 			return v
 		}
-		s.builtinOK[i] = 2
+	} else if v, ok := s.vars.Var(name); ok && v.Kind() != value.Undefined {
+		s.builtin[i] = v
+		s.loaded = append(s.loaded, i)
+		return v
 	}
 	if s.check {
 		return value.UndefinedValue
 	}
-	return value.NullValue
+	v := value.NullValue
+	if !s.trackVars {
+		s.builtin[i] = v
+		s.loaded = append(s.loaded, i)
+	}
+	return v
 }
 
 func (s *State) trackVar(name string) {
@@ -199,13 +225,40 @@ func (s *State) trackVar(name string) {
 // countCondition charges one condition and enforces the limit.
 func (s *State) countCondition() error {
 	s.conds++
+	if s.conds < s.condCheck {
+		return nil
+	}
+	return s.checkLimits()
+}
+
+// budgetEvery is how many conditions pass between two looks at the clock.
+const budgetEvery = 64
+
+func (s *State) checkLimits() error {
 	if s.condLimit > 0 && s.conds > s.condLimit {
 		return errConditionLimit
 	}
-	if s.conds&63 == 0 && !s.deadline.IsZero() && time.Now().After(s.deadline) {
+	if !s.deadline.IsZero() && s.conds%budgetEvery == 0 && time.Now().After(s.deadline) {
 		return errBudget
 	}
+	s.setCondCheck()
 	return nil
+}
+
+// setCondCheck sets the next count at which checkLimits must run: one past
+// the limit, or the next budget check.
+func (s *State) setCondCheck() {
+	next := math.MaxInt
+	if s.condLimit > 0 {
+		next = s.condLimit + 1
+		if s.conds >= next {
+			next = s.conds + 1
+		}
+	}
+	if !s.deadline.IsZero() {
+		next = min(next, (s.conds/budgetEvery+1)*budgetEvery)
+	}
+	s.condCheck = next
 }
 
 // alloc charges n bytes of built strings or arrays to the action.

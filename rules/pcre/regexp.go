@@ -49,8 +49,9 @@ type Regexp struct {
 	relaxed     *re2.Regexp
 
 	dfaOnce sync.Once
-	dfa     *dfa // exact, when the pattern is regular
-	relDFA  *dfa // a superset, when it is not
+	dfa     *dfa      // exact, when the pattern is regular
+	split   *altSplit // for Match, when it is an alternation
+	relDFA  *dfa      // a superset, when it is not
 }
 
 // lazyDFA returns the pattern's DFA, built on first use, or nil.
@@ -69,6 +70,9 @@ func (re *Regexp) relaxedDFA() *dfa {
 func (re *Regexp) buildDFAs() {
 	re.dfaOnce.Do(func() {
 		if re.dfa = newDFA(re.root); re.dfa != nil {
+			return
+		}
+		if re.split = splitAlternatives(re); re.split != nil {
 			return
 		}
 		groups := map[int][]*node{}
@@ -417,11 +421,19 @@ func (re *Regexp) Match(s string, lim Limits) (bool, error) {
 	if !utf8.ValidString(s) {
 		return false, ErrBadUTF8
 	}
+	return re.matchValid(s, lim)
+}
+
+// matchValid is Match for a valid UTF-8 subject.
+func (re *Regexp) matchValid(s string, lim Limits) (bool, error) {
 	if len(s) < re.minLen {
 		return false, nil
 	}
 	if d := re.lazyDFA(); d != nil {
 		return d.match(s), nil
+	}
+	if re.split != nil {
+		return re.split.match(s, lim)
 	}
 	if r := re.fast(s); r != nil {
 		return r.MatchString(s), nil

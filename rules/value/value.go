@@ -216,3 +216,17 @@ func Identical(a, b Value) bool {
 // array value while the value is alive, for memoising work per value. Two
 // values with the same identity and the same length hold the same payload.
 func (v Value) Identity() uintptr { return uintptr(v.ptr) }
+
+// PlainInt returns the payload of an int value that is not a tagged float.
+func (v Value) PlainInt() (int64, bool) {
+	return int64(v.bits), v.tag == uint8(Int)
+}
+
+// Truthy is how AbuseFilter's &, |, if and ?: read a value: undefined is
+// false, anything else converts as PHP's (bool).
+func (v Value) Truthy() bool {
+	if v.tag == uint8(Bool) {
+		return v.bits != 0
+	}
+	return v.k() != Undefined && v.ToBool()
+}
