@@ -186,7 +186,6 @@ func (c *compiler) unary(x *syntax.Unary) node {
 	return n
 }
 
-
 func (c *compiler) binary(x *syntax.Binary) node {
 	switch x.Op {
 	case syntax.And, syntax.Or:
