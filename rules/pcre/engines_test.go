@@ -83,3 +83,36 @@ func TestEnginesAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestUnitSearch compares the repeat-unit search with the backtracker on
+// random subjects over a small alphabet, where repeats are frequent.
+func TestUnitSearch(t *testing.T) {
+	pats := []string{`([^_:.*'|=}{0 -]{1,9})\1{7}`, `([\w\s!]{3,25})\1\1\1`, `(\w{2,})\1`, `(.{1,3})\1{2}`, `([aé]+)\1`, `(\d{1,2})\1\1`}
+	r := rand.New(rand.NewPCG(9, 10))
+	chars := []string{"a", "b", "é", " ", "1", "_", "!"}
+	for _, pat := range pats {
+		re, err := Compile(pat, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if re.unit == nil {
+			t.Fatalf("%s: not recognised as a repeat unit", pat)
+		}
+		for range 3000 {
+			var b strings.Builder
+			n := r.IntN(40)
+			alpha := 1 + r.IntN(len(chars))
+			for range n {
+				b.WriteString(chars[r.IntN(alpha)])
+			}
+			s := b.String()
+			caps, err := re.exec(s, 0, 0, false, Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := matchUnit(re.unit, s); got != (caps != nil) {
+				t.Fatalf("%s on %q: unit search %v, backtracker %v", pat, s, got, caps != nil)
+			}
+		}
+	}
+}

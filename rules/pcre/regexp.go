@@ -40,6 +40,7 @@ type Regexp struct {
 	minLen     int // in bytes
 
 	lits Literals
+	unit *inst // the pattern is one repeat unit: see matchUnit
 
 	exactOnce  sync.Once
 	exact      *re2.Regexp
@@ -142,6 +143,7 @@ func CompilePHP(pattern string) (*Regexp, error) {
 	re.firstBytes = firstByteSet(root)
 	re.minLen = minLength(root)
 	re.lits = extractLiterals(root)
+	re.unit = unitOnly(p)
 	return re, nil
 }
 
@@ -428,6 +430,9 @@ func (re *Regexp) Match(s string, lim Limits) (bool, error) {
 func (re *Regexp) matchValid(s string, lim Limits) (bool, error) {
 	if len(s) < re.minLen {
 		return false, nil
+	}
+	if re.unit != nil && !re.anchored {
+		return matchUnit(re.unit, s), nil
 	}
 	if d := re.lazyDFA(); d != nil {
 		return d.match(s), nil

@@ -45,6 +45,7 @@ func splitAlternatives(re *Regexp) *altSplit {
 		sub.firstBytes = firstByteSet(a)
 		sub.minLen = minLength(a)
 		sub.lits = extractLiterals(a)
+		sub.unit = unitOnly(p)
 		sp.subs = append(sp.subs, sub)
 	}
 	if len(exact) > 0 {

@@ -1,0 +1,97 @@
+package pcre
+
+import "unicode/utf8"
+
+// Patterns that are exactly (X{a,b})\1{k} look for text repeated k+1
+// times. For a yes/no answer there is no need to try every start and
+// every length with backtracking: with the text as characters c, a repeat
+// of a unit of length L starts at p when c[j] == c[j+L] for every j in
+// [p, p+kL) and c[p:p+L] are all in X. One pass per length L finds the
+// runs of c[j] == c[j+L], so the search is O(n·(b-a+1)) character
+// comparisons with no backtracking.
+
+// unitOnly returns the repeat-unit instruction when the whole program is
+// one, with a character class as its unit.
+func unitOnly(p *prog) *inst {
+	if len(p.insts) != 2 || p.insts[0].op != iRepeatUnit || p.insts[1].op != iMatch || p.insts[0].char == nil {
+		return nil
+	}
+	return &p.insts[0]
+}
+
+// charMatches reports whether r matches the single-character instruction.
+func charMatches(in *inst, r rune) bool {
+	switch in.op {
+	case iRune:
+		return r == in.r
+	case iRuneFold:
+		return foldEqual(r, in.r)
+	case iClass:
+		if r < utf8.RuneSelf {
+			return in.cls.ascii[r>>6]&(1<<(r&63)) != 0
+		}
+		return in.cls.contains(r)
+	case iAny:
+		return true
+	case iAnyNotNL:
+		return r != '\n'
+	}
+	return false
+}
+
+// matchUnit is the yes/no match of a unit-only pattern on a valid UTF-8
+// subject.
+func matchUnit(in *inst, s string) bool {
+	if isASCII(s) {
+		return unitSearch(in, len(s), func(i int) rune { return rune(s[i]) })
+	}
+	cs := []rune(s)
+	return unitSearch(in, len(cs), func(i int) rune { return cs[i] })
+}
+
+func unitSearch(in *inst, n int, at func(int) rune) bool {
+	copies := in.x
+	maxL := n / (copies + 1)
+	if in.max >= 0 && in.max < maxL {
+		maxL = in.max
+	}
+	if in.min > maxL {
+		return false
+	}
+	// good[i] counts the characters of c[:i] in the class, so that a
+	// unit's check is one subtraction.
+	good := make([]int32, n+1)
+	for i := 0; i < n; i++ {
+		good[i+1] = good[i]
+		if charMatches(in.char, at(i)) {
+			good[i+1]++
+		}
+	}
+	for L := in.min; L <= maxL; L++ {
+		need := copies * L
+		run := 0
+		for j := 0; j+L < n; j++ {
+			if at(j) != at(j+L) {
+				run = 0
+				continue
+			}
+			run++
+			if run >= need {
+				p := j - need + 1
+				if int(good[p+L]-good[p]) == L {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
