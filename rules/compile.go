@@ -47,6 +47,7 @@ func (sc *Scope) Len() int { return len(sc.names) }
 // node is a planned node: its closure and, when it is a constant, its value.
 type node struct {
 	fn    evalFn
+	test  testFn // nil: the truth of fn's value (see tester)
 	konst bool
 	val   value.Value
 	// isBuiltin marks a read of builtin variable slot, which parents read
@@ -146,7 +147,11 @@ func (c *compiler) lit(x *syntax.Lit) node {
 func (c *compiler) ident(x *syntax.Ident) node {
 	name := syntax.Canonical(x.Name)
 	if i, ok := builtinIndex[name]; ok {
-		return node{fn: func(s *State) (value.Value, error) { return s.builtinVar(i), nil }, isBuiltin: true, slot: i}
+		return node{
+			fn:        func(s *State) (value.Value, error) { return s.builtinVar(i), nil },
+			test:      func(s *State) (tri, error) { return triOf(s.builtinVar(i)), nil },
+			isBuiltin: true, slot: i,
+		}
 	}
 	slot := c.scope.slot(name)
 	return node{fn: func(s *State) (value.Value, error) {
@@ -162,6 +167,13 @@ func (c *compiler) unary(x *syntax.Unary) node {
 	var n node
 	switch x.Op {
 	case syntax.Not:
+		argTest := arg.tester()
+		n.test = func(s *State) (tri, error) {
+			t, err := argTest(s)
+			return t.not(), err
+		}
+		// The value path calls the operand's value path, which check-syntax
+		// mode needs.
 		n.fn = func(s *State) (value.Value, error) {
 			v, err := arg.fn(s)
 			if err != nil {
@@ -314,11 +326,11 @@ func compareInts(op syntax.Token, a, b int64) bool {
 }
 
 // compareConst is a comparison with a defined constant b.
-func compareConst(op syntax.Token, a, b value.Value) value.Value {
+func compareConst(op syntax.Token, a, b value.Value) tri {
 	if a.IsUndefined() {
-		return value.UndefinedValue
+		return triUndef
 	}
-	return value.NewBool(compareOp(op, a, b))
+	return triBool(compareOp(op, a, b))
 }
 
 func (c *compiler) compare(x *syntax.Binary, l, r node) node {
@@ -331,48 +343,48 @@ func (c *compiler) compare(x *syntax.Binary, l, r node) node {
 		bi, bInt := b.PlainInt()
 		if l.isBuiltin {
 			slot := l.slot
-			return node{fn: func(s *State) (value.Value, error) {
+			return boolNode(func(s *State) (tri, error) {
 				a := s.builtinVar(slot)
 				if err := s.countCondition(); err != nil {
-					return value.UndefinedValue, err
+					return triUndef, err
 				}
 				if ai, ok := a.PlainInt(); ok && bInt {
-					return value.NewBool(compareInts(op, ai, bi)), nil
+					return triBool(compareInts(op, ai, bi)), nil
 				}
 				return compareConst(op, a, b), nil
-			}}
+			})
 		}
-		return node{fn: func(s *State) (value.Value, error) {
+		return boolNode(func(s *State) (tri, error) {
 			a, err := l.fn(s)
 			if err != nil {
-				return a, err
+				return triUndef, err
 			}
 			if err := s.countCondition(); err != nil {
-				return value.UndefinedValue, err
+				return triUndef, err
 			}
 			if ai, ok := a.PlainInt(); ok && bInt {
-				return value.NewBool(compareInts(op, ai, bi)), nil
+				return triBool(compareInts(op, ai, bi)), nil
 			}
 			return compareConst(op, a, b), nil
-		}}
+		})
 	}
-	return node{fn: func(s *State) (value.Value, error) {
+	return boolNode(func(s *State) (tri, error) {
 		a, err := l.fn(s)
 		if err != nil {
-			return a, err
+			return triUndef, err
 		}
 		b, err := r.fn(s)
 		if err != nil {
-			return b, err
+			return triUndef, err
 		}
 		if err := s.countCondition(); err != nil {
-			return value.UndefinedValue, err
+			return triUndef, err
 		}
-		if a.Kind() == value.Undefined || b.Kind() == value.Undefined {
-			return value.UndefinedValue, nil
+		if a.IsUndefined() || b.IsUndefined() {
+			return triUndef, nil
 		}
-		return value.NewBool(compareOp(op, a, b)), nil
-	}}
+		return triBool(compareOp(op, a, b)), nil
+	})
 }
 
 // logic compiles a chain of & and | (one left-associative level, so
@@ -403,7 +415,46 @@ func (c *compiler) logic(x *syntax.Binary) node {
 		rest[i] = c.expr(operands[i+1])
 		isAnd[i] = ops[i] == syntax.And
 	}
-	return node{fn: func(s *State) (value.Value, error) {
+	// A false value skips every & up to the next |, and a true one every
+	// | up to the next &: skipTo[i] is where the run of i's operator ends.
+	skipTo := make([]int, len(ops))
+	for i := len(ops) - 1; i >= 0; i-- {
+		skipTo[i] = i + 1
+		if i+1 < len(ops) && isAnd[i+1] == isAnd[i] {
+			skipTo[i] = skipTo[i+1]
+		}
+	}
+	type operand struct {
+		test  testFn
+		isAnd bool
+		skip  int
+	}
+	tests := make([]operand, len(ops))
+	for i := range ops {
+		tests[i] = operand{rest[i].tester(), isAnd[i], skipTo[i]}
+	}
+	firstTest := first.tester()
+	test := func(s *State) (tri, error) {
+		t, err := firstTest(s)
+		if err != nil {
+			return t, err
+		}
+		for i := 0; i < len(tests); {
+			op := &tests[i]
+			if (t == triTrue) != op.isAnd {
+				i = op.skip
+				continue
+			}
+			w, err := op.test(s)
+			if err != nil {
+				return w, err
+			}
+			t = triBool(w == triTrue)
+			i++
+		}
+		return t, nil
+	}
+	return node{test: test, fn: func(s *State) (value.Value, error) {
 		v, err := first.fn(s)
 		if err != nil {
 			return v, err
@@ -497,7 +548,25 @@ func (c *compiler) cond(x *syntax.Cond) node {
 	if hasElse {
 		els = c.expr(x.Else)
 	}
-	return node{fn: func(s *State) (value.Value, error) {
+	condTest, thenTest := cond.tester(), then.tester()
+	var elseTest testFn
+	if hasElse {
+		elseTest = els.tester()
+	}
+	test := func(s *State) (tri, error) {
+		t, err := condTest(s)
+		if err != nil {
+			return t, err
+		}
+		if t == triTrue {
+			return thenTest(s)
+		}
+		if !hasElse {
+			return triFalse, nil // null
+		}
+		return elseTest(s)
+	}
+	return node{test: test, fn: func(s *State) (value.Value, error) {
 		v, err := cond.fn(s)
 		if err != nil {
 			return v, err
@@ -624,47 +693,49 @@ func (c *compiler) assign(x *syntax.Assign) node {
 // its errors, and the result is undefined.
 func (c *compiler) keyword(x *syntax.Binary) node {
 	l, r := c.expr(x.X), c.expr(x.Y)
-	var op func(s *State, a, b value.Value) (value.Value, error)
+	var op func(s *State, a, b value.Value) (bool, error)
 	switch x.Op {
 	case syntax.In:
-		op = func(s *State, a, b value.Value) (value.Value, error) {
-			return value.NewBool(s.contains(b, a)), nil
+		op = func(s *State, a, b value.Value) (bool, error) {
+			return s.contains(b, a), nil
 		}
 	case syntax.Contains:
-		op = func(s *State, a, b value.Value) (value.Value, error) {
-			return value.NewBool(s.contains(a, b)), nil
+		op = func(s *State, a, b value.Value) (bool, error) {
+			return s.contains(a, b), nil
 		}
 	case syntax.Like, syntax.Matches:
 		site := c.likeSite(r)
-		op = func(s *State, a, b value.Value) (value.Value, error) {
-			return value.NewBool(site.like(s, s.str(a), s.str(b))), nil
+		op = func(s *State, a, b value.Value) (bool, error) {
+			return site.like(s, s.str(a), s.str(b)), nil
 		}
 	case syntax.Rlike, syntax.Regex, syntax.Irlike:
 		site := c.regexSite(x, r, x.Op == syntax.Irlike)
-		op = func(s *State, a, b value.Value) (value.Value, error) {
-			return site.match(s, a, b)
-		}
+		op = site.match
 	}
-	return node{fn: func(s *State) (value.Value, error) {
+	return boolNode(func(s *State) (tri, error) {
 		a, err := l.fn(s)
 		if err != nil {
-			return a, err
+			return triUndef, err
 		}
 		b, err := r.fn(s)
 		if err != nil {
-			return b, err
+			return triUndef, err
 		}
 		if err := s.countCondition(); err != nil {
-			return value.UndefinedValue, err
+			return triUndef, err
 		}
 		if a.HasUndefined() || b.HasUndefined() {
 			if _, err := op(s, a.UndefinedToNull(), b.UndefinedToNull()); err != nil {
-				return value.UndefinedValue, err
+				return triUndef, err
 			}
-			return value.UndefinedValue, nil
+			return triUndef, nil
 		}
-		return op(s, a, b)
-	}}
+		ok, err := op(s, a, b)
+		if err != nil {
+			return triUndef, err
+		}
+		return triBool(ok), nil
+	})
 }
 
 // regexSite is one use of a regex: its pattern compiled once when it is a
@@ -729,23 +800,23 @@ func (site *regexSite) fail(format string, args ...any) error {
 }
 
 // match is rlike / irlike / regex.
-func (site *regexSite) match(s *State, subject, pattern value.Value) (value.Value, error) {
+func (site *regexSite) match(s *State, subject, pattern value.Value) (bool, error) {
 	re, lits, err := site.compileLits(s, pattern)
 	if err != nil {
-		return value.UndefinedValue, site.fail("invalid regular expression: %v", err)
+		return false, site.fail("invalid regular expression: %v", err)
 	}
 	if s.check && pattern.Kind() != value.Undefined && re.MatchesEmpty() {
 		s.warn(site.x, "match-empty-regex", "this regular expression matches the empty string")
 	}
 	str := s.str(subject)
 	if !lits.empty() && !s.pre.mayContain(str, lits) {
-		return value.False, nil
+		return false, nil
 	}
 	ok, err := s.match(re, str)
 	if err != nil {
-		return value.UndefinedValue, site.fail("the regular expression failed: %v", err)
+		return false, site.fail("the regular expression failed: %v", err)
 	}
-	return value.NewBool(ok), nil
+	return ok, nil
 }
 
 // match runs re on str, remembering the answer for the action: filters

@@ -68,3 +68,12 @@ func (p *prefilterState) mayContain(s string, ls *literalSet) bool {
 	}
 	return false
 }
+
+// ProgramLiterals is for a temporary experiment.
+func ProgramLiterals(p *Program) [][]string {
+	var out [][]string
+	for _, s := range p.sites {
+		out = append(out, s.lits.lits)
+	}
+	return out
+}

@@ -23,6 +23,7 @@ type Program struct {
 	src   string
 	file  *syntax.File
 	root  evalFn // nil for an empty rule
+	test  testFn // the truth of root
 	scope *Scope
 	sites []*regexSite
 	vars  []string // builtin variables the rule reads, canonical names
@@ -59,7 +60,9 @@ func Plan(f *syntax.File, opts CompileOptions) *Program {
 		return p
 	}
 	c := &compiler{scope: scope, src: f.Src}
-	p.root = c.expr(f.Root).fn
+	root := c.expr(f.Root)
+	p.root = root.fn
+	p.test = root.tester()
 	p.sites = c.sites
 	p.vars = referencedVars(f)
 	return p
@@ -127,14 +130,30 @@ func (p *Program) run(s *State) (value.Value, error) {
 	if p.root == nil {
 		return value.NullValue, nil
 	}
-	if len(s.user) < len(p.scope.names) {
-		// The scope grew after the State was made (a program compiled
-		// later into the same scope).
-		for len(s.user) < len(p.scope.names) {
-			s.user = append(s.user, value.UndefinedValue)
-		}
-	}
+	p.growUser(s)
 	return p.root(s)
+}
+
+// growUser makes room for user variables added to the scope after the
+// State was made (a program compiled later into the same scope).
+func (p *Program) growUser(s *State) {
+	for len(s.user) < len(p.scope.names) {
+		s.user = append(s.user, value.UndefinedValue)
+	}
+}
+
+// matchOn is the verdict without the recover: the truth of the rule, which
+// outside check-syntax mode needs no value.
+func (p *Program) matchOn(s *State) (bool, error) {
+	if p.root == nil {
+		return false, nil
+	}
+	p.growUser(s)
+	if s.check {
+		return verdict(p.root(s))
+	}
+	t, err := p.test(s)
+	return t == triTrue && err == nil, err
 }
 
 func internalError(r any) *syntax.Error {
@@ -144,9 +163,13 @@ func internalError(r any) *syntax.Error {
 // Match evaluates the rule on s and returns its verdict as AbuseFilter
 // does: the truthiness of its value, with undefined false; an error makes
 // the verdict false.
-func (p *Program) Match(s *State) (bool, error) {
-	v, err := p.Run(s)
-	return verdict(v, err)
+func (p *Program) Match(s *State) (matched bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			matched, err = false, internalError(r)
+		}
+	}()
+	return p.matchOn(s)
 }
 
 func verdict(v value.Value, err error) (bool, error) {

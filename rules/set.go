@@ -147,7 +147,7 @@ func (set *Set) runFrom(s *State, res *Result, first int, profile bool) (next in
 		if profile {
 			t0 = time.Now()
 		}
-		matched, err := verdict(p.run(s))
+		matched, err := p.matchOn(s)
 		if profile {
 			fr.Time = time.Since(t0)
 		}

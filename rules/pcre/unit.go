@@ -1,6 +1,9 @@
 package pcre
 
-import "unicode/utf8"
+import (
+	"unicode/utf8"
+	"unsafe"
+)
 
 // Patterns that are exactly (X{a,b})\1{k} look for text repeated k+1
 // times. For a yes/no answer there is no need to try every start and
@@ -43,13 +46,13 @@ func charMatches(in *inst, r rune) bool {
 // subject.
 func matchUnit(in *inst, s string) bool {
 	if isASCII(s) {
-		return unitSearch(in, len(s), func(i int) rune { return rune(s[i]) })
+		return unitSearch(in, unsafe.Slice(unsafe.StringData(s), len(s)))
 	}
-	cs := []rune(s)
-	return unitSearch(in, len(cs), func(i int) rune { return cs[i] })
+	return unitSearch(in, []rune(s))
 }
 
-func unitSearch(in *inst, n int, at func(int) rune) bool {
+func unitSearch[T byte | rune](in *inst, c []T) bool {
+	n := len(c)
 	copies := in.x
 	maxL := n / (copies + 1)
 	if in.max >= 0 && in.max < maxL {
@@ -60,18 +63,24 @@ func unitSearch(in *inst, n int, at func(int) rune) bool {
 	}
 	// good[i] counts the characters of c[:i] in the class, so that a
 	// unit's check is one subtraction.
-	good := make([]int32, n+1)
-	for i := 0; i < n; i++ {
-		good[i+1] = good[i]
-		if charMatches(in.char, at(i)) {
-			good[i+1]++
+	var buf [256]int32
+	good := buf[:0]
+	if n+1 > len(buf) {
+		good = make([]int32, 0, n+1)
+	}
+	good = append(good, 0)
+	for i := range c {
+		g := good[i]
+		if charMatches(in.char, rune(c[i])) {
+			g++
 		}
+		good = append(good, g)
 	}
 	for L := in.min; L <= maxL; L++ {
 		need := copies * L
 		run := 0
 		for j := 0; j+L < n; j++ {
-			if at(j) != at(j+L) {
+			if c[j] != c[j+L] {
 				run = 0
 				continue
 			}
