@@ -5,21 +5,27 @@ import (
 	"unsafe"
 
 	"github.com/vigilwiki/vigil/rules/pcre"
+	"github.com/vigilwiki/vigil/rules/prefilter"
 )
 
 // The literal prefilter: a regex whose required literals (see
 // pcre.Literals) are all absent from the subject cannot match, so it is
-// decided without running. This never changes a result or a condition
-// count, only how fast a false comes.
+// decided without running. In a Set, the literals of every constant regex
+// of every filter are found together, in one Aho-Corasick pass per subject
+// and action (package prefilter); a program compiled alone checks its own
+// with strings.Contains. This never changes a result or a condition count,
+// only how fast a false comes.
 
 // minLiteral is the shortest literal worth checking: one-byte literals
 // occur in nearly every text.
 const minLiteral = 2
 
-// literalSet is the literals of one regex site.
+// literalSet is the literals of one regex site: the subject may match only
+// if it holds one of them.
 type literalSet struct {
 	lits []string
 	fold bool
+	ids  []int32 // the literals' ids in the Set's index, when in a Set
 }
 
 func newLiteralSet(l pcre.Literals) literalSet {
@@ -33,9 +39,41 @@ func newLiteralSet(l pcre.Literals) literalSet {
 
 func (ls *literalSet) empty() bool { return len(ls.lits) == 0 }
 
-// prefilterState remembers, per action, the case-folded form of the
-// subjects it has seen.
+// literalIndex assigns ids to the literals of a Set's regex sites and
+// builds their automaton.
+func literalIndex(sites []*regexSite) *prefilter.Index {
+	ids := map[string]int32{}
+	var lits []string
+	for _, site := range sites {
+		if site.lits.empty() {
+			continue
+		}
+		site.lits.ids = make([]int32, len(site.lits.lits))
+		for i, l := range site.lits.lits {
+			if !site.lits.fold {
+				l = pcre.FoldString(l)
+			}
+			id, ok := ids[l]
+			if !ok {
+				id = int32(len(lits))
+				ids[l] = id
+				lits = append(lits, l)
+			}
+			site.lits.ids[i] = id
+		}
+	}
+	if len(lits) == 0 {
+		return nil
+	}
+	return prefilter.New(lits)
+}
+
+// prefilterState remembers, per action, the literals found in each
+// subject and the case-folded form of subjects.
 type prefilterState struct {
+	index  *prefilter.Index
+	found  [16]foundMemo
+	words  []uint64 // backing store of the found sets
 	folded [8]foldMemo
 }
 
@@ -43,12 +81,26 @@ type foldMemo struct {
 	src, folded string
 }
 
-func (p *prefilterState) reset() { p.folded = [8]foldMemo{} }
+type foundMemo struct {
+	src string
+	set prefilter.Set
+}
+
+func (p *prefilterState) reset(index *prefilter.Index) {
+	p.index = index
+	p.found = [16]foundMemo{}
+	p.words = p.words[:0]
+	p.folded = [8]foldMemo{}
+}
+
+func sameString(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
+}
 
 func (p *prefilterState) fold(s string) string {
 	id := uintptr(unsafe.Pointer(unsafe.StringData(s)))
 	slot := &p.folded[(id>>4)%uintptr(len(p.folded))]
-	if len(slot.src) == len(s) && unsafe.StringData(slot.src) == unsafe.StringData(s) {
+	if sameString(slot.src, s) {
 		return slot.folded
 	}
 	f := pcre.FoldString(s)
@@ -56,8 +108,34 @@ func (p *prefilterState) fold(s string) string {
 	return f
 }
 
+// literals returns the set of the index's literals found in s, scanning s
+// once per action.
+func (p *prefilterState) literals(s string) prefilter.Set {
+	id := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	slot := &p.found[(id>>4^uintptr(len(s)))%uintptr(len(p.found))]
+	if slot.set != nil && sameString(slot.src, s) {
+		return slot.set
+	}
+	n := p.index.Words()
+	start := len(p.words)
+	p.words = append(p.words, make([]uint64, n)...)
+	set := prefilter.Set(p.words[start : start+n : start+n])
+	p.index.Scan(s, set)
+	*slot = foundMemo{src: s, set: set}
+	return set
+}
+
 // mayContain reports whether s contains one of the literals.
 func (p *prefilterState) mayContain(s string, ls *literalSet) bool {
+	if ls.ids != nil && p.index != nil {
+		found := p.literals(s)
+		for _, id := range ls.ids {
+			if found.Has(id) {
+				return true
+			}
+		}
+		return false
+	}
 	if ls.fold {
 		s = p.fold(s)
 	}
@@ -67,13 +145,4 @@ func (p *prefilterState) mayContain(s string, ls *literalSet) bool {
 		}
 	}
 	return false
-}
-
-// ProgramLiterals is for a temporary experiment.
-func ProgramLiterals(p *Program) [][]string {
-	var out [][]string
-	for _, s := range p.sites {
-		out = append(out, s.lits.lits)
-	}
-	return out
 }

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigilwiki/vigil/rules/prefilter"
 	"github.com/vigilwiki/vigil/rules/syntax"
 )
 
@@ -28,6 +29,7 @@ type Set struct {
 	ids      []string
 	programs []*Program
 	scope    *Scope
+	literals *prefilter.Index // of every constant regex, for the prefilter
 	pool     sync.Pool
 }
 
@@ -45,6 +47,11 @@ func NewSet(filters []FilterSource) (*Set, []CompileError) {
 		set.ids = append(set.ids, f.ID)
 		set.programs = append(set.programs, p)
 	}
+	var sites []*regexSite
+	for _, p := range set.programs {
+		sites = append(sites, p.sites...)
+	}
+	set.literals = literalIndex(sites)
 	set.pool.New = func() any { return &State{} }
 	return set, errs
 }
@@ -107,6 +114,7 @@ func (set *Set) RunInto(res *Result, vars Vars, opts RunOptions) {
 		eo.Deadline = start.Add(opts.Budget)
 	}
 	s.Reset(vars, set.scope, eo)
+	s.pre.index = set.literals
 	if cap(res.Filters) < len(set.programs) {
 		res.Filters = make([]FilterResult, len(set.programs))
 	}

@@ -168,7 +168,7 @@ func (s *State) Reset(vars Vars, scope *Scope, opts EvalOptions) {
 	s.trackVars = opts.TrackVars
 	s.used = s.used[:0]
 	s.warnings = s.warnings[:0]
-	s.pre.reset()
+	s.pre.reset(nil)
 }
 
 // Conditions returns the conditions used so far (AbuseFilter's count).
