@@ -24,6 +24,9 @@ func FuzzRegex(f *testing.F) {
 		{`a{2,}?+`, "aaaa"},
 		{`(?P<n>x)(?P=n)`, "xx"},
 		{`\x{10FFFF}|\N|\R|\h\v`, "\r\n"},
+		{`(|)\1`, "0"},
+		{`(?J)(?:(?<n>a)|(?<n>b))\k<n>`, "bb"},
+		{`\b(fu+c+k|bitch(?!es))\b`, "fuuuck"},
 	} {
 		f.Add(s.pat, s.subject, false)
 		f.Add(s.pat, s.subject, true)

@@ -23,11 +23,16 @@ const (
 	maxAnySet   = 64
 )
 
-// info is what literal extraction knows about a node: the exact set of
-// strings it matches (nil when unknown or too many) and a requirement set.
+// info is what literal extraction knows about a node, each a set of
+// strings or nil when unknown: exact, the strings it matches (when few);
+// pre and suf, strings one of which every match starts or ends with; req,
+// strings one of which every match contains. Concatenation joins the
+// suffixes of one piece to the prefixes of the next, so that fu+c+k
+// requires "fu", "uc" or "ck" and ha{2,} requires "haa".
 type info struct {
-	exact []string
-	req   []string
+	exact    []string
+	pre, suf []string
+	req      []string
 }
 
 type extractor struct{ fold bool }
@@ -35,9 +40,27 @@ type extractor struct{ fold bool }
 // extractLiterals computes the literals of a pattern.
 func extractLiterals(root *node) Literals {
 	e := extractor{fold: hasCaseless(root)}
-	inf := e.info(root)
-	req := better(inf.req, asReq(inf.exact))
-	return Literals{Any: req, Fold: e.fold}
+	return Literals{Any: e.info(root).best(), Fold: e.fold}
+}
+
+// prefixes and suffixes are what a node is known to start and end with.
+func (i info) prefixes() []string {
+	if i.exact != nil {
+		return i.exact
+	}
+	return i.pre
+}
+
+func (i info) suffixes() []string {
+	if i.exact != nil {
+		return i.exact
+	}
+	return i.suf
+}
+
+// best is the most selective requirement known.
+func (i info) best() []string {
+	return better(better(i.req, asReq(i.exact)), better(asReq(i.pre), asReq(i.suf)))
 }
 
 func hasCaseless(n *node) bool {
@@ -112,25 +135,67 @@ func (e extractor) info(n *node) info {
 	case opGroup, opAtomic:
 		return e.info(n.sub())
 	case opConcat:
-		return e.concat(n.subs)
+		acc := info{exact: []string{""}}
+		for _, s := range n.subs {
+			acc = concatInfo(acc, e.info(s))
+		}
+		return acc
 	case opAlt:
 		return e.alt(n.subs)
 	case opRepeat:
-		if n.min == 0 {
-			return info{}
-		}
-		sub := e.info(n.sub())
-		out := info{req: better(sub.req, asReq(sub.exact))}
-		if sub.exact != nil && n.min == n.max && n.min <= 3 {
-			set := []string{""}
-			for i := 0; i < n.min && set != nil; i++ {
-				set = cross(set, sub.exact)
-			}
-			out.exact = set
-		}
-		return out
+		return e.repeat(n)
 	}
 	return info{}
+}
+
+// concatInfo is what is known of a followed by b.
+func concatInfo(a, b info) info {
+	var out info
+	if a.exact != nil && b.exact != nil {
+		out.exact = cross(a.exact, b.exact)
+	}
+	if a.exact != nil {
+		if out.pre = cross(a.exact, b.prefixes()); out.pre == nil {
+			out.pre = a.exact
+		}
+	} else {
+		out.pre = a.pre
+	}
+	if b.exact != nil {
+		if out.suf = cross(a.suffixes(), b.exact); out.suf == nil {
+			out.suf = b.exact
+		}
+	} else {
+		out.suf = b.suf
+	}
+	out.req = better(better(a.best(), b.best()), asReq(cross(a.suffixes(), b.prefixes())))
+	return out
+}
+
+// repeat: X{m,n} with m >= 1 is m copies of X followed by more, so it
+// starts with m copies of X's prefixes and ends with m copies of its
+// suffixes; X? is X or nothing.
+func (e extractor) repeat(n *node) info {
+	sub := e.info(n.sub())
+	if n.min == 0 {
+		if n.max == 1 && sub.exact != nil {
+			return info{exact: union([]string{""}, sub.exact)}
+		}
+		return info{}
+	}
+	acc := sub
+	for i := 1; i < n.min && i < 4; i++ {
+		next := concatInfo(acc, sub)
+		if next.best() == nil && acc.best() != nil {
+			break
+		}
+		acc = next
+	}
+	if n.min != n.max || n.min >= 4 {
+		acc.pre, acc.suf = acc.prefixes(), acc.suffixes()
+		acc.exact = nil
+	}
+	return acc
 }
 
 // classSet returns the members of a small class as strings.
@@ -159,57 +224,44 @@ func (e extractor) classSet(c *class) []string {
 	return out
 }
 
-func (e extractor) concat(subs []*node) info {
-	var best []string
-	run := []string{""} // exact strings of the pieces since the last reset
-	allExact := true
-	for _, s := range subs {
-		si := e.info(s)
-		best = better(best, si.req)
-		if run != nil && si.exact != nil {
-			if c := cross(run, si.exact); c != nil {
-				run = c
-				continue
-			}
-		}
-		allExact = false
-		best = better(best, asReq(run))
-		run = si.exact
-	}
-	best = better(best, asReq(run))
-	out := info{req: best}
-	if allExact {
-		out.exact = run
-	}
-	return out
-}
-
 func (e extractor) alt(subs []*node) info {
-	var exact, req []string
-	exactOK, reqOK := true, true
+	var out info
+	exactOK, preOK, sufOK, reqOK := true, true, true, true
 	for _, s := range subs {
 		si := e.info(s)
+		exactOK = exactOK && si.exact != nil
 		if exactOK {
-			if si.exact == nil {
-				exactOK = false
-			} else if exact = union(exact, si.exact); len(exact) > maxExactSet {
-				exactOK = false
-			}
+			out.exact = union(out.exact, si.exact)
+			exactOK = len(out.exact) <= maxExactSet
 		}
+		preOK = preOK && si.prefixes() != nil
+		if preOK {
+			out.pre = union(out.pre, si.prefixes())
+			preOK = len(out.pre) <= maxAnySet
+		}
+		sufOK = sufOK && si.suffixes() != nil
+		if sufOK {
+			out.suf = union(out.suf, si.suffixes())
+			sufOK = len(out.suf) <= maxAnySet
+		}
+		r := si.best()
+		reqOK = reqOK && r != nil
 		if reqOK {
-			if r := better(si.req, asReq(si.exact)); r == nil {
-				reqOK = false
-			} else if req = union(req, r); len(req) > maxAnySet {
-				reqOK = false
-			}
+			out.req = union(out.req, r)
+			reqOK = len(out.req) <= maxAnySet
 		}
 	}
-	var out info
-	if exactOK {
-		out.exact = exact
+	if !exactOK {
+		out.exact = nil
 	}
-	if reqOK {
-		out.req = req
+	if !preOK {
+		out.pre = nil
+	}
+	if !sufOK {
+		out.suf = nil
+	}
+	if !reqOK {
+		out.req = nil
 	}
 	return out
 }
@@ -221,8 +273,10 @@ func exactIf(ok bool, s []string) []string {
 	return nil
 }
 
+// cross is every string of a followed by every string of b; nil when
+// either is unknown or the product is too large.
 func cross(a, b []string) []string {
-	if len(a)*len(b) > maxExactSet {
+	if len(a) == 0 || len(b) == 0 || len(a)*len(b) > maxExactSet {
 		return nil
 	}
 	out := make([]string, 0, len(a)*len(b))

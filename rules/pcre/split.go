@@ -64,7 +64,18 @@ func topAlternatives(n *node) []*node {
 	case opAlt:
 		return n.subs
 	case opGroup:
-		return topAlternatives(n.sub())
+		alts := topAlternatives(n.sub())
+		if n.cap == 0 {
+			return alts
+		}
+		// Each alternative keeps the capture, for backreferences to it.
+		out := make([]*node, len(alts))
+		for i, a := range alts {
+			g := *n
+			g.subs = []*node{a}
+			out[i] = &g
+		}
+		return out
 	case opConcat:
 		at := -1
 		for i, s := range n.subs {
