@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"unsafe"
 
@@ -60,6 +61,9 @@ func constant(v value.Value) node {
 	return node{fn: func(*State) (value.Value, error) { return v, nil }, konst: true, val: v}
 }
 
+// foldStates are the States constant folding evaluates in.
+var foldStates = sync.Pool{New: func() any { return &State{} }}
+
 type compiler struct {
 	scope *Scope
 	src   string
@@ -92,10 +96,11 @@ var (
 
 // fold evaluates a condition-free node whose operands are constants, once,
 // at compile time. If that fails the node is kept as it is.
-func fold(n node) node {
-	var s State
+func (c *compiler) fold(n node) node {
+	s := foldStates.Get().(*State)
+	defer foldStates.Put(s)
 	s.Reset(nil, nil, EvalOptions{})
-	v, err := n.fn(&s)
+	v, err := n.fn(s)
 	if err != nil || s.conds != 0 {
 		return n
 	}
@@ -193,7 +198,7 @@ func (c *compiler) unary(x *syntax.Unary) node {
 		return arg
 	}
 	if arg.konst {
-		return fold(n)
+		return c.fold(n)
 	}
 	return n
 }
@@ -267,7 +272,7 @@ func (c *compiler) binary(x *syntax.Binary) node {
 		return c.compare(x, l, r)
 	}
 	if l.konst && r.konst {
-		return fold(n)
+		return c.fold(n)
 	}
 	return n
 }
@@ -536,7 +541,7 @@ func (c *compiler) arrayLit(x *syntax.ArrayLit) node {
 		return value.NewArray(out), nil
 	}}
 	if allConst {
-		return fold(n)
+		return c.fold(n)
 	}
 	return n
 }

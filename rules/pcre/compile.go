@@ -78,6 +78,52 @@ type compiler struct {
 	root   *node
 }
 
+// progBound is an upper bound on the instructions compileProg emits for n
+// (without recursion, which compiles groups again), saturating at
+// maxProgSize.
+func progBound(n *node) int {
+	if n == nil {
+		return 0
+	}
+	if charInst(n) != nil {
+		return 1
+	}
+	sum := 4
+	for _, s := range n.subs {
+		sum += progBound(s) + 2
+	}
+	sum += 2 * progBound(n.condLook)
+	if n.op == opLook && n.behind {
+		sum *= 2 // one subprogram per branch
+	}
+	if n.op == opRepeat {
+		copies := n.min + 1
+		if n.max > n.min {
+			copies = n.max + 1
+		}
+		if sum > maxProgSize/copies {
+			return maxProgSize
+		}
+		sum *= copies
+	}
+	return min(sum, maxProgSize)
+}
+
+func hasRecursion(n *node) bool {
+	if n == nil {
+		return false
+	}
+	if n.op == opRecurse {
+		return true
+	}
+	for _, s := range n.subs {
+		if hasRecursion(s) {
+			return true
+		}
+	}
+	return hasRecursion(n.condLook)
+}
+
 func compileProg(root *node, ncap int) (*prog, error) {
 	c := &compiler{p: &prog{ncap: ncap}, groups: map[int]*node{}, calls: map[int]int{}, root: root}
 	collectGroups(root, c.groups)

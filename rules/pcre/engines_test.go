@@ -116,3 +116,26 @@ func TestUnitSearch(t *testing.T) {
 		}
 	}
 }
+
+// TestProgBound checks that progBound bounds the program size, which
+// decides whether a too-large pattern is reported at compile time.
+func TestProgBound(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	pats := []string{`(a{3,5}){10}`, `(?:(?<=ab|c)x){2,}`, `((a|b)*c){0,7}`, `a{1000}`, `(?=(a))\1+`, `(?(?=a)b|c)`}
+	for range 3000 {
+		pats = append(pats, genPattern(r, 0))
+	}
+	for _, pat := range pats {
+		re, err := Compile(pat, false)
+		if err != nil {
+			continue
+		}
+		p, err := re.program()
+		if err != nil {
+			t.Fatalf("%s: %v", pat, err)
+		}
+		if b := progBound(re.root); len(p.insts) > b {
+			t.Fatalf("%s: %d instructions, bound %d", pat, len(p.insts), b)
+		}
+	}
+}

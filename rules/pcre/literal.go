@@ -121,8 +121,21 @@ func (e extractor) runeString(r rune) string {
 	if e.fold {
 		r = FoldRune(r)
 	}
+	if r < utf8.RuneSelf {
+		return asciiStrings[r : r+1]
+	}
 	return string(r)
 }
+
+// asciiStrings holds every ASCII character, so that one-character strings
+// need no allocation.
+var asciiStrings = func() string {
+	b := make([]byte, utf8.RuneSelf)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return string(b)
+}()
 
 func (e extractor) info(n *node) info {
 	switch n.op {
@@ -136,8 +149,19 @@ func (e extractor) info(n *node) info {
 		return e.info(n.sub())
 	case opConcat:
 		acc := info{exact: []string{""}}
-		for _, s := range n.subs {
-			acc = concatInfo(acc, e.info(s))
+		for i := 0; i < len(n.subs); i++ {
+			// A run of literal characters joins as one string, rather
+			// than growing a string per character.
+			if n.subs[i].op == opLiteral {
+				var b strings.Builder
+				for ; i < len(n.subs) && n.subs[i].op == opLiteral; i++ {
+					b.WriteString(e.runeString(n.subs[i].r))
+				}
+				i--
+				acc = concatInfo(acc, info{exact: []string{b.String()}})
+				continue
+			}
+			acc = concatInfo(acc, e.info(n.subs[i]))
 		}
 		return acc
 	case opAlt:

@@ -32,8 +32,13 @@ type Regexp struct {
 	source string // the pattern as given (PHP-delimited)
 	root   *node
 	ncap   int
-	prog   *prog
 	names  map[string][]int
+
+	// The backtracking program is built on first use: most patterns run
+	// on the DFA only.
+	progOnce sync.Once
+	prog     *prog
+	progErr  error
 
 	anchored   bool // /A, or every branch starts with \A or ^
 	firstBytes *[256]bool
@@ -53,6 +58,16 @@ type Regexp struct {
 	dfa     *dfa      // exact, when the pattern is regular
 	split   *altSplit // for Match, when it is an alternation
 	relDFA  *dfa      // a superset, when it is not
+}
+
+// program returns the backtracking program, building it on first use.
+func (re *Regexp) program() (*prog, error) {
+	re.progOnce.Do(func() {
+		if re.prog == nil {
+			re.prog, re.progErr = compileProg(re.root, re.ncap)
+		}
+	})
+	return re.prog, re.progErr
 }
 
 // lazyDFA returns the pattern's DFA, built on first use, or nil.
@@ -134,16 +149,19 @@ func CompilePHP(pattern string) (*Regexp, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := compileProg(root, ncap)
-	if err != nil {
-		return nil, err
+	re := &Regexp{source: pattern, root: root, ncap: ncap, names: names}
+	if progBound(root) > maxProgSize/4 || hasRecursion(root) {
+		// It may be too large: find out now, so that the error is the
+		// pattern's, as PCRE reports it when compiling.
+		if re.prog, err = compileProg(root, ncap); err != nil {
+			return nil, err
+		}
 	}
-	re := &Regexp{source: pattern, root: root, ncap: ncap, prog: p, names: names}
 	re.anchored = anchored || startsAnchored(root)
 	re.firstBytes = firstByteSet(root)
 	re.minLen = minLength(root)
 	re.lits = extractLiterals(root)
-	re.unit = unitOnly(p)
+	re.unit = unitOf(root)
 	return re, nil
 }
 
@@ -616,9 +634,13 @@ func hasKeep(n *node) bool {
 // the first position tried (preg_match_all's retry after an empty match),
 // which is then the only position tried.
 func (re *Regexp) exec(s string, from, searchStart int, notEmptyAtStart bool, lim Limits) (caps []int, err error) {
+	p, err := re.program()
+	if err != nil {
+		return nil, err
+	}
 	m := machinePool.Get().(*machine)
 	defer machinePool.Put(m)
-	m.reset(re.prog, s)
+	m.reset(p, s)
 	m.steps, m.limit, m.deadline = 0, lim.Steps, lim.Deadline
 	if m.limit <= 0 {
 		m.limit = DefaultSteps

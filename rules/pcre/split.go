@@ -36,16 +36,12 @@ func splitAlternatives(re *Regexp) *altSplit {
 			exact = append(exact, a)
 			continue
 		}
-		p, err := compileProg(a, re.ncap)
-		if err != nil {
-			return nil
-		}
-		sub := &Regexp{source: re.source, root: a, ncap: re.ncap, prog: p}
+		sub := &Regexp{source: re.source, root: a, ncap: re.ncap}
 		sub.anchored = re.anchored || startsAnchored(a)
 		sub.firstBytes = firstByteSet(a)
 		sub.minLen = minLength(a)
 		sub.lits = extractLiterals(a)
-		sub.unit = unitOnly(p)
+		sub.unit = unitOf(a)
 		sp.subs = append(sp.subs, sub)
 	}
 	if len(exact) > 0 {

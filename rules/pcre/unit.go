@@ -13,13 +13,17 @@ import (
 // runs of c[j] == c[j+L], so the search is O(n·(b-a+1)) character
 // comparisons with no backtracking.
 
-// unitOnly returns the repeat-unit instruction when the whole program is
+// unitOf returns the repeat-unit instruction when the whole pattern is
 // one, with a character class as its unit.
-func unitOnly(p *prog) *inst {
-	if len(p.insts) != 2 || p.insts[0].op != iRepeatUnit || p.insts[1].op != iMatch || p.insts[0].char == nil {
+func unitOf(root *node) *inst {
+	if root.op != opConcat {
 		return nil
 	}
-	return &p.insts[0]
+	in, used := unitRepeat(root.subs)
+	if used != len(root.subs) || in.char == nil {
+		return nil
+	}
+	return &in
 }
 
 // charMatches reports whether r matches the single-character instruction.

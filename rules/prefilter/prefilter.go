@@ -32,7 +32,7 @@ type Index struct {
 
 // maxLiteral bounds a literal's length; longer ones are cut, which keeps
 // them necessary (a text holding the literal holds its prefix).
-const maxLiteral = 32
+const maxLiteral = 8
 
 // New builds the index of lits, which must be folded (pcre.FoldString) and
 // not empty. Literal i of the index is lits[i].
@@ -52,82 +52,104 @@ func New(lits []string) *Index {
 	for c := 'a'; c <= 'z'; c++ {
 		ix.classOf[c] = ix.classOf[c-'a'+'A']
 	}
-	// The trie.
-	type trieNode struct {
-		next map[uint8]int32
-		out  []int32
+	// The trie, as child lists.
+	type edge struct {
+		class uint8
+		to    int32
 	}
-	nodes := []trieNode{{next: map[uint8]int32{}}}
+	kids := [][]edge{nil}
+	own := [][]int32{nil} // literal ids ending at each state
 	for id, l := range lits {
 		st := int32(0)
+	chars:
 		for i := 0; i < len(l) && i < maxLiteral; i++ {
 			c := ix.classOf[l[i]]
-			nx, ok := nodes[st].next[c]
-			if !ok {
-				nx = int32(len(nodes))
-				nodes = append(nodes, trieNode{next: map[uint8]int32{}})
-				nodes[st].next[c] = nx
+			for _, e := range kids[st] {
+				if e.class == c {
+					st = e.to
+					continue chars
+				}
 			}
+			nx := int32(len(kids))
+			kids = append(kids, nil)
+			own = append(own, nil)
+			kids[st] = append(kids[st], edge{c, nx})
 			st = nx
 		}
-		nodes[st].out = append(nodes[st].out, int32(id))
+		own[st] = append(own[st], int32(id))
 	}
-	// Breadth-first: failure links and the full transition table.
-	n := len(nodes)
-	ix.delta = make([]int32, n*ix.classes)
+	n := len(kids)
+	// Failure links and outputs, breadth first: goto(s, c) follows the
+	// failure chain until a state with an edge on c.
+	step := func(st int32, c uint8, fail []int32) int32 {
+		for {
+			for _, e := range kids[st] {
+				if e.class == c {
+					return e.to
+				}
+			}
+			if st == 0 {
+				return 0
+			}
+			st = fail[st]
+		}
+	}
 	fail := make([]int32, n)
 	outs := make([][]int32, n)
-	queue := []int32{0}
-	for c := 0; c < ix.classes; c++ {
-		if nx, ok := nodes[0].next[uint8(c)]; ok && c != 0 {
-			ix.delta[c] = nx
-			fail[nx] = 0
-			queue = append(queue, nx)
+	order := make([]int32, 0, n) // breadth-first
+	order = append(order, 0)
+	for qi := 0; qi < len(order); qi++ {
+		st := order[qi]
+		outs[st] = own[st]
+		if f := outs[fail[st]]; st != 0 && len(f) > 0 {
+			outs[st] = append(append([]int32{}, own[st]...), f...)
 		}
-	}
-	outs[0] = nodes[0].out
-	for qi := 1; qi < len(queue); qi++ {
-		st := queue[qi]
-		outs[st] = append(append([]int32{}, nodes[st].out...), outs[fail[st]]...)
-		for c := 0; c < ix.classes; c++ {
-			nx, ok := nodes[st].next[uint8(c)]
-			if ok && c != 0 {
-				fail[nx] = ix.delta[int(fail[st])*ix.classes+c]
-				ix.delta[int(st)*ix.classes+c] = nx
-				queue = append(queue, nx)
-			} else {
-				ix.delta[int(st)*ix.classes+c] = ix.delta[int(fail[st])*ix.classes+c]
+		for _, e := range kids[st] {
+			if st != 0 {
+				fail[e.to] = step(fail[st], e.class, fail)
 			}
+			order = append(order, e.to)
 		}
 	}
-	// Renumber: states without outputs first (the root stays 0, since a
-	// literal is never empty), premultiply, and lay out the outputs.
+	// Number the states: without outputs first (the root is 0, since no
+	// literal is empty), then with; rows are premultiplied by classes.
 	newID := make([]int32, n)
-	order := make([]int32, 0, n)
-	for st := 0; st < n; st++ {
+	next := int32(0)
+	for _, st := range order {
 		if len(outs[st]) == 0 {
-			newID[st] = int32(len(order))
-			order = append(order, int32(st))
+			newID[st] = next
+			next++
 		}
 	}
-	ix.firstOut = int32(len(order)) * int32(ix.classes)
-	for st := 0; st < n; st++ {
+	ix.firstOut = next * int32(ix.classes)
+	byNew := make([]int32, n)
+	for _, st := range order {
 		if len(outs[st]) > 0 {
-			newID[st] = int32(len(order))
-			order = append(order, int32(st))
+			newID[st] = next
+			next++
+		}
+		byNew[newID[st]] = st
+	}
+	// The table, breadth first, so that a state's failure row is filled
+	// before its own: a row is its failure state's row with its own edges.
+	cl := ix.classes
+	ix.delta = make([]int32, n*cl)
+	for _, st := range order {
+		row := ix.delta[int(newID[st])*cl : int(newID[st]+1)*cl]
+		if st != 0 {
+			f := int(newID[fail[st]])
+			copy(row, ix.delta[f*cl:(f+1)*cl])
+		}
+		for _, e := range kids[st] {
+			row[e.class] = newID[e.to] * int32(cl)
 		}
 	}
-	delta := make([]int32, len(ix.delta))
 	ix.outAt = make([]int32, n+1)
-	for i, st := range order {
-		for c := 0; c < ix.classes; c++ {
-			delta[i*ix.classes+c] = newID[ix.delta[int(st)*ix.classes+c]] * int32(ix.classes)
-		}
+	for i, st := range byNew {
 		ix.outAt[i] = int32(len(ix.out))
 		ix.out = append(ix.out, outs[st]...)
 	}
 	ix.outAt[n] = int32(len(ix.out))
-	ix.delta = delta
 	return ix
 }
 
@@ -168,3 +190,6 @@ func (ix *Index) scan(text string, found Set) {
 		}
 	}
 }
+
+// Stats is temporary.
+func (ix *Index) Stats() (states, classes int) { return len(ix.delta) / ix.classes, ix.classes }

@@ -23,6 +23,15 @@ type token struct {
 	fval  float64
 }
 
+// operatorsByFirst lists the operators by their first byte, longest
+// first as in operators.
+var operatorsByFirst = func() (m [256][]operator) {
+	for _, op := range operators {
+		m[op.text[0]] = append(m[op.text[0]], op)
+	}
+	return m
+}()
+
 var (
 	punctuation = [256]Token{',': Comma, '(': LParen, ')': RParen, '[': LBrack, ']': RBrack, ';': Semicolon}
 	bases       = [256]int{'x': 16, 'b': 2, 'o': 8}
@@ -104,7 +113,7 @@ func (s *scanner) next(offset int) (token, int, *Error) {
 	case '"', '\'':
 		return s.stringLiteral(t, offset)
 	}
-	for _, op := range operators {
+	for _, op := range operatorsByFirst[c] {
 		if strings.HasPrefix(src[offset:], op.text) {
 			t.tok, t.lit = op.tok, op.text
 			t.end = Pos(offset + len(op.text))

@@ -155,10 +155,14 @@ func (t Token) afType() string {
 	return "T_NONE"
 }
 
-var operators = []struct {
+type operator struct {
 	text string
 	tok  Token
-}{
+}
+
+// operators in the order AbuseFilter's tokenizer tries them: a longer
+// operator before its prefixes.
+var operators = []operator{
 	{"!==", NotEqStrict}, {"!=", NotEq}, {"!", Not},
 	{"**", Pow}, {"*", Mul},
 	{"/", Div}, {"+", Add}, {"-", Sub}, {"%", Mod},

@@ -1,0 +1,11 @@
+package rules
+
+// ResetRegexCache empties the process-wide regex cache, so that a
+// benchmark can measure a compile from nothing.
+func ResetRegexCache() {
+	regexCache.Lock()
+	clear(regexCache.m)
+	regexCache.Unlock()
+}
+
+func (set *Set) LiteralStats() (int, int) { return set.literals.Stats() }
