@@ -40,7 +40,8 @@ func (c *class) contains(r rune) bool {
 
 // classBuilder accumulates ranges before normalising them.
 type classBuilder struct {
-	ranges []rune
+	ranges []rune // characters and ranges given one by one
+	sets   []rune // \d, \w, \p{..}, [:alpha:] and the like
 }
 
 func (b *classBuilder) addRange(lo, hi rune) {
@@ -73,7 +74,22 @@ func (b *classBuilder) addTable(t *unicode.RangeTable) {
 	}
 }
 
-func (b *classBuilder) addClass(c *class) { b.ranges = append(b.ranges, c.ranges...) }
+func (b *classBuilder) addClass(c *class) { b.sets = append(b.sets, c.ranges...) }
+
+// build returns the class's ranges. Caseless matching folds the
+// characters and ranges given one by one, never the sets: in PCRE2's UCP
+// mode (?i)\p{Lu} and (?i)[[:upper:]] still match upper case letters
+// only, and \w or \d need no folding.
+func (b *classBuilder) build(caseless bool) []rune {
+	rs := normalize(b.ranges)
+	if caseless {
+		rs = foldRanges(rs)
+	}
+	if len(b.sets) == 0 {
+		return rs
+	}
+	return normalize(append(rs, b.sets...))
+}
 
 // normalize sorts and merges the ranges.
 func normalize(rs []rune) []rune {
@@ -219,11 +235,7 @@ func property(name string) ([]rune, bool) {
 	case "xuc":
 		return normalize([]rune{'$', '$', '@', '@', '`', '`', 0xA0, 0xD7FF, 0xE000, maxRune}), true
 	case "cn":
-		var b classBuilder
-		for _, t := range unicode.Categories {
-			b.addTable(t)
-		}
-		return complement(normalize(b.ranges)), true
+		return tableRanges(unicode.Categories["Cn"]), true
 	}
 	if t, ok := lookupLoose(unicode.Categories, key); ok {
 		return tableRanges(t), true
@@ -250,10 +262,9 @@ func lookupLoose(m map[string]*unicode.RangeTable, key string) (*unicode.RangeTa
 // posixClass returns the code points of a POSIX class name with UCP
 // semantics. Under caseless matching [:upper:] and [:lower:] mean
 // [:alpha:], as PCRE2 does.
-func posixClass(name string, caseless bool) ([]rune, bool) {
-	if caseless && (name == "upper" || name == "lower") {
-		name = "alpha"
-	}
+// posixClass returns a POSIX class as UCP mode defines it. Caseless
+// matching does not change it (see classBuilder.build).
+func posixClass(name string) ([]rune, bool) {
 	switch name {
 	case "alnum":
 		return tableRanges(unicode.L, unicode.N), true

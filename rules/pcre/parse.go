@@ -1228,14 +1228,14 @@ func (p *parser) parseClass() *node {
 				name := p.src[p.pos+2 : p.pos+2+end]
 				pneg := strings.HasPrefix(name, "^")
 				name = strings.TrimPrefix(name, "^")
-				rs, ok := posixClass(name, p.flags.caseless)
+				rs, ok := posixClass(name)
 				if !ok {
 					p.fail("unknown POSIX class name")
 				}
 				if pneg {
 					rs = complement(normalize(rs))
 				}
-				b.ranges = append(b.ranges, rs...)
+				b.sets = append(b.sets, rs...)
 				p.pos += 2 + end + 2
 				havePrev, prevClass = true, true
 				continue
@@ -1269,10 +1269,7 @@ func (p *parser) parseClass() *node {
 		b.addRune(r)
 		prevRune, havePrev, prevClass = r, true, false
 	}
-	rs := normalize(b.ranges)
-	if p.flags.caseless {
-		rs = foldRanges(rs)
-	}
+	rs := b.build(p.flags.caseless)
 	if neg {
 		rs = complement(rs)
 	}

@@ -180,6 +180,13 @@ func (t *translator) repeat(n *node) {
 		t.fail()
 		return
 	}
+	if !t.relaxed && n.max != n.min && minLength(n.sub()) == 0 && hasGroup(n.sub()) {
+		// PCRE keeps the captures of a last iteration that matches the
+		// empty string, as in (x|$)+ at the end; RE2 does not take that
+		// iteration.
+		t.fail()
+		return
+	}
 	min, max := n.min, n.max
 	if min > maxRE2Repeat || max > maxRE2Repeat {
 		if !t.relaxed {
