@@ -50,6 +50,18 @@ type parser struct {
 	refs []*node
 	// Whether the pattern has constructs that need the exact engine.
 	anchoredStart bool
+	slab          []node // nodes are carved from here, a chunk at a time
+}
+
+// alloc returns a new node holding n. Patterns have many small nodes
+// (one per literal character); allocating them in chunks keeps compiling
+// a large filter set cheap.
+func (p *parser) alloc(n node) *node {
+	if len(p.slab) == cap(p.slab) {
+		p.slab = make([]node, 0, 32)
+	}
+	p.slab = append(p.slab, n)
+	return &p.slab[len(p.slab)-1]
 }
 
 // parse parses pattern with the given initial options.
@@ -155,7 +167,7 @@ func (p *parser) parseAlt() *node {
 	if len(alts) == 1 {
 		return alts[0]
 	}
-	return &node{op: opAlt, subs: alts}
+	return p.alloc(node{op: opAlt, subs: alts})
 }
 
 func (p *parser) parseConcat() *node {
@@ -173,11 +185,11 @@ func (p *parser) parseConcat() *node {
 	}
 	switch len(items) {
 	case 0:
-		return &node{op: opEmpty}
+		return p.alloc(node{op: opEmpty})
 	case 1:
 		return items[0]
 	}
-	return &node{op: opConcat, subs: items}
+	return p.alloc(node{op: opConcat, subs: items})
 }
 
 // quantifiable reports whether a quantifier may follow n.
@@ -224,7 +236,7 @@ func (p *parser) parseQuantifiers(atom *node) *node {
 				max = 1
 			}
 		}
-		atom = &node{op: opRepeat, subs: []*node{atom}, min: min, max: max, greedy: greedy, possessive: possessive}
+		atom = p.alloc(node{op: opRepeat, subs: []*node{atom}, min: min, max: max, greedy: greedy, possessive: possessive})
 	}
 }
 
@@ -291,7 +303,7 @@ func isDigits(s string) bool {
 }
 
 func (p *parser) literal(r rune) *node {
-	return &node{op: opLiteral, r: r, fold: p.flags.caseless}
+	return p.alloc(node{op: opLiteral, r: r, fold: p.flags.caseless})
 }
 
 // parseAtom parses one item. It returns nil for items that match nothing
@@ -305,22 +317,22 @@ func (p *parser) parseAtom() *node {
 		return p.parseClass()
 	case '.':
 		p.pos++
-		return &node{op: opAny, dotall: p.flags.dotall}
+		return p.alloc(node{op: opAny, dotall: p.flags.dotall})
 	case '^':
 		p.pos++
 		if p.flags.multiline {
-			return &node{op: opAssert, assert: assertBOLMulti}
+			return p.alloc(node{op: opAssert, assert: assertBOLMulti})
 		}
-		return &node{op: opAssert, assert: assertBOL}
+		return p.alloc(node{op: opAssert, assert: assertBOL})
 	case '$':
 		p.pos++
 		switch {
 		case p.flags.multiline:
-			return &node{op: opAssert, assert: assertEOLMulti}
+			return p.alloc(node{op: opAssert, assert: assertEOLMulti})
 		case p.flags.dollarEnd:
-			return &node{op: opAssert, assert: assertEOLDollarEnd}
+			return p.alloc(node{op: opAssert, assert: assertEOLDollarEnd})
 		}
-		return &node{op: opAssert, assert: assertEOL}
+		return p.alloc(node{op: opAssert, assert: assertEOL})
 	case '\\':
 		return p.parseEscape()
 	case '*', '+', '?':
@@ -349,10 +361,10 @@ func (p *parser) parseEscape() *node {
 	case 'b', 'B', 'A', 'z', 'Z', 'G':
 		p.pos++
 		kind := map[byte]assertKind{'b': assertWord, 'B': assertNotWord, 'A': assertStart, 'z': assertEnd, 'Z': assertEndNL, 'G': assertFirstPos}[c]
-		return &node{op: opAssert, assert: kind}
+		return p.alloc(node{op: opAssert, assert: kind})
 	case 'K':
 		p.pos++
-		return &node{op: opKeep}
+		return p.alloc(node{op: opKeep})
 	case 'Q':
 		p.pos++
 		end := strings.Index(p.src[p.pos:], `\E`)
@@ -374,7 +386,7 @@ func (p *parser) parseEscape() *node {
 			return items[0]
 		}
 		// A quantifier after \Q..\E applies to the last character only.
-		return &node{op: opConcat, subs: items}
+		return p.alloc(node{op: opConcat, subs: items})
 	case 'E':
 		p.pos++
 		return nil
@@ -383,7 +395,7 @@ func (p *parser) parseEscape() *node {
 		if c == 'N' && p.more() && p.src[p.pos] == '{' {
 			p.fail(`\N{name} is not supported`)
 		}
-		return &node{op: opClass, cls: typeClass(c)}
+		return p.alloc(node{op: opClass, cls: typeClass(c)})
 	case 'R':
 		p.pos++
 		return newlineSequence()
@@ -392,9 +404,9 @@ func (p *parser) parseEscape() *node {
 		return graphemeCluster()
 	case 'C':
 		p.pos++
-		return &node{op: opAny, dotall: true}
+		return p.alloc(node{op: opAny, dotall: true})
 	case 'p', 'P':
-		return &node{op: opClass, cls: p.parseProperty()}
+		return p.alloc(node{op: opClass, cls: p.parseProperty()})
 	case 'g':
 		return p.parseGRef()
 	case 'k':
@@ -415,7 +427,7 @@ func (p *parser) parseEscape() *node {
 		}
 		p.pos++
 		name := p.groupName(close)
-		return p.ref(&node{op: opBackref, name: name, fold: p.flags.caseless})
+		return p.ref(p.alloc(node{op: opBackref, name: name, fold: p.flags.caseless}))
 	}
 	if c >= '1' && c <= '9' {
 		// A backreference when < 10, starting with 8 or 9, or when that
@@ -430,7 +442,7 @@ func (p *parser) parseEscape() *node {
 				p.fail("group number is too big")
 			}
 			p.pos = j
-			return p.ref(&node{op: opBackref, cap: n, fold: p.flags.caseless})
+			return p.ref(p.alloc(node{op: opBackref, cap: n, fold: p.flags.caseless}))
 		}
 	}
 	r, ok := p.charEscape(false)
@@ -696,12 +708,12 @@ func (p *parser) parseGRef() *node {
 		ref := p.src[p.pos+1 : p.pos+end]
 		p.pos += end + 1
 		if n, ok := p.groupNumber(ref); ok {
-			return p.ref(&node{op: opBackref, cap: n, fold: p.flags.caseless})
+			return p.ref(p.alloc(node{op: opBackref, cap: n, fold: p.flags.caseless}))
 		}
 		if !validName(ref) {
 			p.fail(`\g is not followed by a name or number`)
 		}
-		return p.ref(&node{op: opBackref, name: ref, fold: p.flags.caseless})
+		return p.ref(p.alloc(node{op: opBackref, name: ref, fold: p.flags.caseless}))
 	}
 	j := p.pos
 	if j < len(p.src) && (p.src[j] == '-' || p.src[j] == '+') {
@@ -715,7 +727,7 @@ func (p *parser) parseGRef() *node {
 		p.fail(`\g is not followed by a name or number`)
 	}
 	p.pos = j
-	return p.ref(&node{op: opBackref, cap: n, fold: p.flags.caseless})
+	return p.ref(p.alloc(node{op: opBackref, cap: n, fold: p.flags.caseless}))
 }
 
 // groupNumber reads an absolute or relative group number.
@@ -750,15 +762,15 @@ func (p *parser) groupNumber(s string) (int, bool) {
 // the whole pattern).
 func (p *parser) callRef(ref string) *node {
 	if ref == "R" || ref == "0" {
-		return p.ref(&node{op: opRecurse})
+		return p.ref(p.alloc(node{op: opRecurse}))
 	}
 	if n, ok := p.groupNumber(ref); ok {
-		return p.ref(&node{op: opRecurse, cap: n})
+		return p.ref(p.alloc(node{op: opRecurse, cap: n}))
 	}
 	if !validName(ref) {
 		p.fail("subpattern name expected")
 	}
-	return p.ref(&node{op: opRecurse, name: ref})
+	return p.ref(p.alloc(node{op: opRecurse, name: ref}))
 }
 
 func validName(s string) bool {
@@ -806,7 +818,7 @@ func (p *parser) parseGroup() *node {
 	}
 	if !p.lookingAt("?") {
 		if p.flags.noAutoCap {
-			return p.groupBody(&node{op: opGroup})
+			return p.groupBody(p.alloc(node{op: opGroup}))
 		}
 		return p.groupBody(p.newCapture(""))
 	}
@@ -824,21 +836,21 @@ func (p *parser) parseGroup() *node {
 		return nil
 	case ':':
 		p.pos++
-		return p.groupBody(&node{op: opGroup})
+		return p.groupBody(p.alloc(node{op: opGroup}))
 	case '|':
 		p.pos++
 		return p.branchReset()
 	case '>':
 		p.pos++
-		return p.groupBody(&node{op: opAtomic})
+		return p.groupBody(p.alloc(node{op: opAtomic}))
 	case '=', '!':
 		p.pos++
-		return p.groupBody(&node{op: opLook, negate: c == '!'})
+		return p.groupBody(p.alloc(node{op: opLook, negate: c == '!'}))
 	case '<':
 		if p.lookingAt("<=") || p.lookingAt("<!") {
 			neg := p.src[p.pos+1] == '!'
 			p.pos += 2
-			return p.lookbehind(p.groupBody(&node{op: opLook, behind: true, negate: neg}))
+			return p.lookbehind(p.groupBody(p.alloc(node{op: opLook, behind: true, negate: neg})))
 		}
 		p.pos++
 		return p.groupBody(p.newCapture(p.groupName('>')))
@@ -854,7 +866,7 @@ func (p *parser) parseGroup() *node {
 		case p.lookingAt("="):
 			p.pos++
 			name := p.groupName(')')
-			return p.ref(&node{op: opBackref, name: name, fold: p.flags.caseless})
+			return p.ref(p.alloc(node{op: opBackref, name: name, fold: p.flags.caseless}))
 		case p.lookingAt(">"):
 			p.pos++
 			return p.callRef(p.groupName(')'))
@@ -866,7 +878,7 @@ func (p *parser) parseGroup() *node {
 	case 'R':
 		if p.lookingAt("R)") {
 			p.pos += 2
-			return p.ref(&node{op: opRecurse})
+			return p.ref(p.alloc(node{op: opRecurse}))
 		}
 	case '(':
 		return p.conditional()
@@ -913,7 +925,7 @@ func (p *parser) newCapture(name string) *node {
 	if p.ncap > maxGroups {
 		p.fail("too many capturing groups")
 	}
-	n := &node{op: opGroup, cap: p.ncap, name: name}
+	n := p.alloc(node{op: opGroup, cap: p.ncap, name: name})
 	if name != "" {
 		if prev := p.names[name]; len(prev) > 0 && !p.flags.dupNames {
 			p.fail("two named subpatterns have the same name (PCRE2_DUPNAMES not set)")
@@ -949,9 +961,9 @@ func (p *parser) branchReset() *node {
 	p.pos++
 	body := alts[0]
 	if len(alts) > 1 {
-		body = &node{op: opAlt, subs: alts}
+		body = p.alloc(node{op: opAlt, subs: alts})
 	}
-	return &node{op: opGroup, subs: []*node{body}}
+	return p.alloc(node{op: opGroup, subs: []*node{body}})
 }
 
 // lookbehind checks that every top-level branch has a fixed length.
@@ -1013,7 +1025,7 @@ func fixedLength(n *node) (int, bool) {
 // conditional parses (?(condition)yes|no).
 func (p *parser) conditional() *node {
 	p.pos++ // the second (
-	n := &node{op: opCond}
+	n := p.alloc(node{op: opCond})
 	switch {
 	case p.lookingAt("?=") || p.lookingAt("?!") || p.lookingAt("?<=") || p.lookingAt("?<!"):
 		p.pos-- // parse the assertion as a group from its "("
@@ -1112,7 +1124,7 @@ func (p *parser) optionSetting() *node {
 		case ':':
 			saved := p.flags
 			p.flags = f
-			g := p.groupBody(&node{op: opGroup})
+			g := p.groupBody(p.alloc(node{op: opGroup}))
 			p.flags = saved
 			return g
 		default:
@@ -1138,15 +1150,15 @@ func (p *parser) parseVerb(start int) *node {
 		p.pos++
 		switch word {
 		case "pla", "positive_lookahead":
-			return p.groupBody(&node{op: opLook})
+			return p.groupBody(p.alloc(node{op: opLook}))
 		case "nla", "negative_lookahead":
-			return p.groupBody(&node{op: opLook, negate: true})
+			return p.groupBody(p.alloc(node{op: opLook, negate: true}))
 		case "plb", "positive_lookbehind":
-			return p.lookbehind(p.groupBody(&node{op: opLook, behind: true}))
+			return p.lookbehind(p.groupBody(p.alloc(node{op: opLook, behind: true})))
 		case "nlb", "negative_lookbehind":
-			return p.lookbehind(p.groupBody(&node{op: opLook, behind: true, negate: true}))
+			return p.lookbehind(p.groupBody(p.alloc(node{op: opLook, behind: true, negate: true})))
 		case "atomic":
-			return p.groupBody(&node{op: opAtomic})
+			return p.groupBody(p.alloc(node{op: opAtomic}))
 		}
 		// A verb with a name: skip the name.
 		end := strings.IndexByte(p.src[p.pos:], ')')
@@ -1167,7 +1179,7 @@ func (p *parser) parseVerb(start int) *node {
 		p.pos = start
 		p.fail("(*VERB) not recognized or malformed")
 	}
-	return &node{op: opVerb, verb: kind}
+	return p.alloc(node{op: opVerb, verb: kind})
 }
 
 // resolve turns named references into group numbers and checks that every
@@ -1273,7 +1285,7 @@ func (p *parser) parseClass() *node {
 	if neg {
 		rs = complement(rs)
 	}
-	return &node{op: opClass, cls: newClass(rs, "")}
+	return p.alloc(node{op: opClass, cls: newClass(rs, "")})
 }
 
 // classChar reads one class member. It returns the character, or
