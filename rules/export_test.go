@@ -7,5 +7,3 @@ func ResetRegexCache() {
 	clear(regexCache.m)
 	regexCache.Unlock()
 }
-
-func (set *Set) LiteralStats() (int, int) { return set.literals.Stats() }

@@ -190,6 +190,3 @@ func (ix *Index) scan(text string, found Set) {
 		}
 	}
 }
-
-// Stats is temporary.
-func (ix *Index) Stats() (states, classes int) { return len(ix.delta) / ix.classes, ix.classes }
