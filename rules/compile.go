@@ -67,7 +67,7 @@ var foldStates = sync.Pool{New: func() any { return &State{} }}
 type compiler struct {
 	scope *Scope
 	src   string
-	sites []*regexSite // constant regexes, for the prefilter
+	lits  []*literalSet // of constant regexes and needles, for the prefilter
 	err   error
 }
 
@@ -701,12 +701,14 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 	var op func(s *State, a, b value.Value) (bool, error)
 	switch x.Op {
 	case syntax.In:
+		needle := c.needle(l)
 		op = func(s *State, a, b value.Value) (bool, error) {
-			return s.contains(b, a), nil
+			return s.contains(b, a, needle), nil
 		}
 	case syntax.Contains:
+		needle := c.needle(r)
 		op = func(s *State, a, b value.Value) (bool, error) {
-			return s.contains(a, b), nil
+			return s.contains(a, b, needle), nil
 		}
 	case syntax.Like, syntax.Matches:
 		site := c.likeSite(r)
@@ -770,7 +772,7 @@ func (c *compiler) regexSite(x syntax.Expr, pattern node, caseless bool) *regexS
 		site.re, site.err = cachedRegex(pattern.val.Str(), caseless)
 		if site.re != nil {
 			site.lits = newLiteralSet(site.re.Literals())
-			c.sites = append(c.sites, site)
+			c.lits = append(c.lits, &site.lits)
 		}
 	}
 	return site
@@ -845,12 +847,27 @@ func (s *State) warn(x syntax.Expr, code, msg string) {
 
 // contains is AbuseFilter's containment test: haystack and needle as
 // strings; false when either is empty.
-func (s *State) contains(haystack, needle value.Value) bool {
+func (s *State) contains(haystack, needle value.Value, lits *literalSet) bool {
 	h, n := s.str(haystack), s.str(needle)
 	if h == "" || n == "" {
 		return false
 	}
+	if lits != nil && needle.IsString() && s.pre.absent(h, lits, false) {
+		return false
+	}
 	return stringsContains(h, n)
+}
+
+// needle registers a constant string operand of a containment test with
+// the prefilter, so that its absence is known from the action's single
+// Aho-Corasick pass over the haystack; nil when it is not a constant.
+func (c *compiler) needle(n node) *literalSet {
+	if !n.konst || !n.val.IsString() || len(n.val.Str()) < minLiteral {
+		return nil
+	}
+	ls := &literalSet{lits: []string{n.val.Str()}}
+	c.lits = append(c.lits, ls)
+	return ls
 }
 
 // likeSite is one use of like/matches with its glob compiled once when

@@ -62,10 +62,11 @@ var functions = map[string]function{
 // callSite is one call in a rule: the node, the slot set() writes, and the
 // regex compiled once when the pattern argument is a constant.
 type callSite struct {
-	x     *syntax.Call
-	fn    function
-	slot  int
-	regex *regexSite
+	x       *syntax.Call
+	fn      function
+	slot    int
+	regex   *regexSite
+	needles []*literalSet // contains_any/all: per argument, its prefilter literal if constant
 }
 
 func (c *compiler) call(x *syntax.Call) node {
@@ -88,6 +89,11 @@ func (c *compiler) call(x *syntax.Call) node {
 		}
 	case "str_replace_regexp":
 		site.regex = c.regexSite(x, args[1], false)
+	case "contains_any", "contains_all":
+		site.needles = make([]*literalSet, len(args))
+		for i := 1; i < len(args); i++ {
+			site.needles[i] = c.needle(args[i])
+		}
 	}
 	return node{fn: func(s *State) (value.Value, error) {
 		base := len(s.args)
@@ -195,7 +201,7 @@ func fnSpecialRatio(s *State, _ *callSite, args []value.Value) (value.Value, err
 // containsFn is contains_any/all and their ccnorm variants: substring tests
 // of every needle in the haystack; empty needles are skipped.
 func containsFn(any, normalize bool) funcImpl {
-	return func(s *State, _ *callSite, args []value.Value) (value.Value, error) {
+	return func(s *State, site *callSite, args []value.Value) (value.Value, error) {
 		h := s.str(args[0])
 		if h == "" {
 			return value.False, nil
@@ -203,7 +209,7 @@ func containsFn(any, normalize bool) funcImpl {
 		if normalize {
 			h = s.ccnorm(h)
 		}
-		for _, a := range args[1:] {
+		for i, a := range args[1:] {
 			n := s.str(a)
 			if normalize {
 				n = s.ccnorm(n)
@@ -211,12 +217,29 @@ func containsFn(any, normalize bool) funcImpl {
 			if n == "" {
 				continue
 			}
-			if found := stringsContains(h, n); found == any {
+			var found bool
+			if ls := site.needleAt(i + 1); ls != nil && a.IsString() && s.pre.absent(h, ls, len(args) > manyNeedles) {
+				found = false // the prefilter saw it nowhere in h
+			} else {
+				found = stringsContains(h, n)
+			}
+			if found == any {
 				return value.NewBool(found), nil
 			}
 		}
 		return value.NewBool(!any), nil
 	}
+}
+
+// manyNeedles is how many needles make one Aho-Corasick pass over the
+// haystack cheaper than a strings.Contains each.
+const manyNeedles = 8
+
+func (site *callSite) needleAt(i int) *literalSet {
+	if i < len(site.needles) {
+		return site.needles[i]
+	}
+	return nil
 }
 
 func fnEqualsToAny(_ *State, _ *callSite, args []value.Value) (value.Value, error) {

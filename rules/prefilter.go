@@ -20,8 +20,8 @@ import (
 // occur in nearly every text.
 const minLiteral = 2
 
-// literalSet is the literals of one regex site: the subject may match only
-// if it holds one of them.
+// literalSet is the literals of one regex site, or one constant needle of
+// a containment test: the subject may match only if it holds one of them.
 type literalSet struct {
 	lits []string
 	fold bool
@@ -39,18 +39,18 @@ func newLiteralSet(l pcre.Literals) literalSet {
 
 func (ls *literalSet) empty() bool { return len(ls.lits) == 0 }
 
-// literalIndex assigns ids to the literals of a Set's regex sites and
-// builds their automaton.
-func literalIndex(sites []*regexSite) *prefilter.Index {
+// literalIndex assigns ids to the literals of a Set's regexes and needles
+// and builds their automaton.
+func literalIndex(sets []*literalSet) *prefilter.Index {
 	ids := map[string]int32{}
 	var lits []string
-	for _, site := range sites {
-		if site.lits.empty() {
+	for _, ls := range sets {
+		if ls.empty() {
 			continue
 		}
-		site.lits.ids = make([]int32, len(site.lits.lits))
-		for i, l := range site.lits.lits {
-			if !site.lits.fold {
+		ls.ids = make([]int32, len(ls.lits))
+		for i, l := range ls.lits {
+			if !ls.fold {
 				l = pcre.FoldString(l)
 			}
 			id, ok := ids[l]
@@ -59,7 +59,7 @@ func literalIndex(sites []*regexSite) *prefilter.Index {
 				ids[l] = id
 				lits = append(lits, l)
 			}
-			site.lits.ids[i] = id
+			ls.ids[i] = id
 		}
 	}
 	if len(lits) == 0 {
@@ -111,11 +111,11 @@ func (p *prefilterState) fold(s string) string {
 // literals returns the set of the index's literals found in s, scanning s
 // once per action.
 func (p *prefilterState) literals(s string) prefilter.Set {
+	if set := p.scanned(s); set != nil {
+		return set
+	}
 	id := uintptr(unsafe.Pointer(unsafe.StringData(s)))
 	slot := &p.found[(id>>4^uintptr(len(s)))%uintptr(len(p.found))]
-	if slot.set != nil && sameString(slot.src, s) {
-		return slot.set
-	}
 	n := p.index.Words()
 	start := len(p.words)
 	p.words = append(p.words, make([]uint64, n)...)
@@ -123,6 +123,41 @@ func (p *prefilterState) literals(s string) prefilter.Set {
 	p.index.Scan(s, set)
 	*slot = foundMemo{src: s, set: set}
 	return set
+}
+
+// absent reports whether the action's literal index shows that s holds
+// none of the literals; false when it cannot tell. A containment test
+// alone is cheaper with strings.Contains than with a scan of its own
+// (Index uses SIMD), so scan says whether s may be scanned for this
+// question; otherwise only a scan made for another site is used.
+func (p *prefilterState) absent(s string, ls *literalSet, scan bool) bool {
+	if ls.ids == nil || p.index == nil {
+		return false
+	}
+	found := p.scanned(s)
+	if found == nil {
+		if !scan {
+			return false
+		}
+		found = p.literals(s)
+	}
+	for _, id := range ls.ids {
+		if found.Has(id) {
+			return false
+		}
+	}
+	return true
+}
+
+// scanned returns the literals found in s if s has been scanned during
+// this action, or nil.
+func (p *prefilterState) scanned(s string) prefilter.Set {
+	id := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	slot := &p.found[(id>>4^uintptr(len(s)))%uintptr(len(p.found))]
+	if slot.set != nil && sameString(slot.src, s) {
+		return slot.set
+	}
+	return nil
 }
 
 // mayContain reports whether s contains one of the literals.

@@ -25,7 +25,7 @@ type Program struct {
 	root  evalFn // nil for an empty rule
 	test  testFn // the truth of root
 	scope *Scope
-	sites []*regexSite
+	lits  []*literalSet // of constant regexes and needles, for a Set's prefilter
 	vars  []string // builtin variables the rule reads, canonical names
 }
 
@@ -63,7 +63,7 @@ func Plan(f *syntax.File, opts CompileOptions) *Program {
 	root := c.expr(f.Root)
 	p.root = root.fn
 	p.test = root.tester()
-	p.sites = c.sites
+	p.lits = c.lits
 	p.vars = referencedVars(f)
 	return p
 }

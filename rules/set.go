@@ -29,7 +29,7 @@ type Set struct {
 	ids      []string
 	programs []*Program
 	scope    *Scope
-	literals *prefilter.Index // of every constant regex, for the prefilter
+	literals *prefilter.Index // of every constant regex and needle, for the prefilter
 	pool     sync.Pool
 }
 
@@ -47,11 +47,11 @@ func NewSet(filters []FilterSource) (*Set, []CompileError) {
 		set.ids = append(set.ids, f.ID)
 		set.programs = append(set.programs, p)
 	}
-	var sites []*regexSite
+	var lits []*literalSet
 	for _, p := range set.programs {
-		sites = append(sites, p.sites...)
+		lits = append(lits, p.lits...)
 	}
-	set.literals = literalIndex(sites)
+	set.literals = literalIndex(lits)
 	set.pool.New = func() any { return &State{} }
 	return set, errs
 }
