@@ -26,7 +26,7 @@ type Program struct {
 	test  testFn // the truth of root
 	scope *Scope
 	lits  []*literalSet // of constant regexes and needles, for a Set's prefilter
-	vars  []string // builtin variables the rule reads, canonical names
+	vars  []string      // builtin variables the rule reads, canonical names
 }
 
 // CompileOptions configures Compile.

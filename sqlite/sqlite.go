@@ -1,0 +1,94 @@
+// Package sqlite opens Vigil's store in a SQLite database file: the
+// embedded default, one process, no server. It uses modernc.org/sqlite
+// (pure Go). SQLite allows one writer at a time, so writes go through a
+// single connection while reads use a pool; the database runs in WAL mode
+// so that readers never wait for the writer, with a busy timeout for the
+// rare case where another process (a CLI) writes too.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/pressly/goose/v3"
+	sqlite3 "modernc.org/sqlite"
+	sqlite3lib "modernc.org/sqlite/lib"
+
+	"github.com/vigilwiki/vigil/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Open opens (creating it if needed) the database file at path, applies
+// the migrations, and returns the store.
+func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	params := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(ON)", "synchronous(NORMAL)"} {
+		params.Add("_pragma", p)
+	}
+	dsn := "file:" + abs + "?" + params.Encode()
+	rw, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	rw.SetMaxOpenConns(1)
+	ro, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		rw.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	ro.SetMaxOpenConns(8)
+	if err := migrate(ctx, rw); err != nil {
+		rw.Close()
+		ro.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	return sqlstore.New(rw, ro, Dialect), nil
+}
+
+// Dialect is SQLite's.
+var Dialect = sqlstore.Dialect{
+	Name: "sqlite",
+	IsConflict: func(err error) bool {
+		var e *sqlite3.Error
+		return errors.As(err, &e) && (e.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY)
+	},
+	IsUnavailable: func(err error) bool {
+		var e *sqlite3.Error
+		if errors.As(err, &e) {
+			switch e.Code() & 0xff {
+			case sqlite3lib.SQLITE_BUSY, sqlite3lib.SQLITE_LOCKED, sqlite3lib.SQLITE_IOERR, sqlite3lib.SQLITE_FULL,
+				sqlite3lib.SQLITE_CANTOPEN:
+				return true
+			}
+		}
+		return strings.Contains(err.Error(), "database is closed")
+	},
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	return nil
+}
