@@ -38,6 +38,11 @@ type Filter struct {
 	// "throttle": ["3", "5,60", "ip"], "block": ["blocktalk", "1 week",
 	// "indefinite"]).
 	Actions map[string][]string `json:"actions"`
+	// Throttled is set when the filter matched too many actions soon after
+	// a change (AbuseFilter's emergency throttle): its dangerous
+	// consequences (block, rangeblock, degroup, blockautopromote) are
+	// skipped until it is saved again.
+	Throttled bool `json:"throttled"`
 
 	Version   int       `json:"version"` // the current version, from 1
 	CreatedAt time.Time `json:"created_at"`
@@ -144,6 +149,9 @@ type FilterStore interface {
 	FilterHistory(ctx context.Context, id int64) ([]*FilterVersion, error)
 	// FindFilterVersion returns ENOTFOUND for an unknown id or version.
 	FindFilterVersion(ctx context.Context, id int64, version int) (*FilterVersion, error)
+	// SetFilterThrottled sets or clears the emergency throttle without a
+	// new version. It returns ENOTFOUND.
+	SetFilterThrottled(ctx context.Context, id int64, throttled bool) error
 	// FiltersGeneration grows with every filter change, so that every
 	// instance notices changes made through any of them.
 	FiltersGeneration(ctx context.Context) (int64, error)

@@ -84,9 +84,10 @@ func (b *Block) Active(t time.Time) bool { return b.Expiry.IsZero() || t.Before(
 
 // BlockStore keeps blocks.
 type BlockStore interface {
-	// PutBlock records a block; a block of the same target on the same
-	// wiki is replaced only by one that lasts longer.
-	PutBlock(ctx context.Context, b *Block) error
+	// PutBlock records a block, unless the target is already blocked on
+	// that wiki (as MediaWiki never re-blocks): placed reports which. An
+	// expired block is replaced.
+	PutBlock(ctx context.Context, b *Block) (placed bool, err error)
 	// ActiveBlocks returns the blocks of a wiki in force at t.
 	ActiveBlocks(ctx context.Context, wiki string, t time.Time) ([]*Block, error)
 }

@@ -11,7 +11,7 @@ import (
 )
 
 const filterColumns = `id, wiki, grp, global, name, pattern, notes, enabled, deleted, log_only, privacy, actions,
-	version, created_at, updated_at, updated_by`
+	version, created_at, updated_at, updated_by, throttled`
 
 func scanFilter(row interface{ Scan(...any) error }) (*vigil.Filter, error) {
 	var f vigil.Filter
@@ -19,7 +19,7 @@ func scanFilter(row interface{ Scan(...any) error }) (*vigil.Filter, error) {
 	var privacy string
 	var created, updated int64
 	if err := row.Scan(&f.ID, &f.Wiki, &f.Group, &f.Global, &f.Name, &f.Pattern, &f.Notes, &f.Enabled, &f.Deleted,
-		&f.LogOnly, &privacy, &actions, &f.Version, &created, &updated, &f.UpdatedBy); err != nil {
+		&f.LogOnly, &privacy, &actions, &f.Version, &created, &updated, &f.UpdatedBy, &f.Throttled); err != nil {
 		return nil, err
 	}
 	f.Privacy = vigil.Privacy(privacy)
@@ -38,14 +38,14 @@ func (s *Store) CreateFilter(ctx context.Context, f *vigil.Filter, author, summa
 	now := s.now().UTC()
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		row := s.queryRow(ctx, tx, `INSERT INTO filters (wiki, grp, global, name, pattern, notes, enabled, deleted,
-			log_only, privacy, actions, version, created_at, updated_at, updated_by)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id`,
+			log_only, privacy, actions, version, created_at, updated_at, updated_by, throttled)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?) RETURNING id`,
 			f.Wiki, f.Group, f.Global, f.Name, f.Pattern, f.Notes, f.Enabled, f.Deleted, f.LogOnly, string(f.Privacy),
-			string(actions), micros(now), micros(now), author)
+			string(actions), micros(now), micros(now), author, false)
 		if err := row.Scan(&f.ID); err != nil {
 			return s.wrap(err, "create filter")
 		}
-		f.Version, f.CreatedAt, f.UpdatedAt, f.UpdatedBy = 1, now, now, author
+		f.Version, f.CreatedAt, f.UpdatedAt, f.UpdatedBy, f.Throttled = 1, now, now, author, false
 		return s.saveVersion(ctx, tx, f, author, summary)
 	})
 }
@@ -68,14 +68,15 @@ func (s *Store) UpdateFilter(ctx context.Context, f *vigil.Filter, author, summa
 		}
 		next := current + 1
 		_, err = s.exec(ctx, tx, `UPDATE filters SET wiki = ?, grp = ?, global = ?, name = ?, pattern = ?, notes = ?,
-			enabled = ?, deleted = ?, log_only = ?, privacy = ?, actions = ?, version = ?, updated_at = ?, updated_by = ?
-			WHERE id = ? AND version = ?`,
+			enabled = ?, deleted = ?, log_only = ?, privacy = ?, actions = ?, version = ?, updated_at = ?, updated_by = ?,
+			throttled = ? WHERE id = ? AND version = ?`,
 			f.Wiki, f.Group, f.Global, f.Name, f.Pattern, f.Notes, f.Enabled, f.Deleted, f.LogOnly, string(f.Privacy),
-			string(actions), next, micros(now), author, f.ID, current)
+			string(actions), next, micros(now), author, false, f.ID, current)
 		if err != nil {
 			return s.wrap(err, fmt.Sprintf("update filter %d", f.ID))
 		}
-		f.Version, f.UpdatedAt, f.UpdatedBy, f.CreatedAt = next, now, author, fromMicros(created)
+		// Saving a filter lifts its emergency throttle, as AbuseFilter does.
+		f.Version, f.UpdatedAt, f.UpdatedBy, f.CreatedAt, f.Throttled = next, now, author, fromMicros(created), false
 		return s.saveVersion(ctx, tx, f, author, summary)
 	})
 }
@@ -201,4 +202,18 @@ func (s *Store) FiltersGeneration(ctx context.Context) (int64, error) {
 	var g int64
 	err := s.queryRow(ctx, s.ro, `SELECT value FROM meta WHERE name = 'filters_generation'`).Scan(&g)
 	return g, s.wrap(err, "filters generation")
+}
+
+func (s *Store) SetFilterThrottled(ctx context.Context, id int64, throttled bool) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `UPDATE filters SET throttled = ? WHERE id = ?`, throttled, id)
+		if err != nil {
+			return s.wrap(err, fmt.Sprintf("throttle filter %d", id))
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return vigil.Errorf(vigil.ENOTFOUND, "filter %d: not found", id)
+		}
+		_, err = s.exec(ctx, tx, `UPDATE meta SET value = value + 1 WHERE name = 'filters_generation'`)
+		return s.wrap(err, "filters generation")
+	})
 }

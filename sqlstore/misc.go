@@ -11,8 +11,8 @@ import (
 
 // Blocks.
 
-func (s *Store) PutBlock(ctx context.Context, b *vigil.Block) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+func (s *Store) PutBlock(ctx context.Context, b *vigil.Block) (placed bool, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var id, expiry int64
 		err := s.queryRow(ctx, tx, `SELECT id, expiry FROM blocks WHERE wiki = ? AND target = ?`, b.Wiki, b.Target).
 			Scan(&id, &expiry)
@@ -21,31 +21,21 @@ func (s *Store) PutBlock(ctx context.Context, b *vigil.Block) error {
 			err = s.queryRow(ctx, tx, `INSERT INTO blocks (wiki, target, expiry, reason, filter_id, talk_access, created_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, b.Wiki, b.Target, micros(b.Expiry), b.Reason, b.FilterID,
 				b.TalkAccess, micros(b.Created)).Scan(&b.ID)
+			placed = err == nil
 			return s.wrap(err, "put block")
 		case err != nil:
 			return s.wrap(err, "put block")
 		}
-		old := vigil.Block{Expiry: fromMicros(expiry)}
-		if !longer(b, &old) {
-			b.ID = id
-			return nil // the block in force lasts at least as long
+		b.ID = id
+		if old := (vigil.Block{Expiry: fromMicros(expiry)}); old.Active(b.Created) {
+			return nil
 		}
 		_, err = s.exec(ctx, tx, `UPDATE blocks SET expiry = ?, reason = ?, filter_id = ?, talk_access = ?, created_at = ?
 			WHERE id = ?`, micros(b.Expiry), b.Reason, b.FilterID, b.TalkAccess, micros(b.Created), id)
-		b.ID = id
+		placed = err == nil
 		return s.wrap(err, "put block")
 	})
-}
-
-// longer reports whether a lasts longer than b (indefinite is longest).
-func longer(a, b *vigil.Block) bool {
-	switch {
-	case b.Expiry.IsZero():
-		return false
-	case a.Expiry.IsZero():
-		return true
-	}
-	return a.Expiry.After(b.Expiry)
+	return placed, err
 }
 
 func (s *Store) ActiveBlocks(ctx context.Context, wiki string, t time.Time) ([]*vigil.Block, error) {

@@ -108,6 +108,23 @@ func testFilterLifecycle(t *testing.T, s vigil.Store) {
 	if g1 != g0+2 {
 		t.Fatalf("generation %d after two saves from %d", g1, g0)
 	}
+	// The emergency throttle: set without a version, lifted by a save.
+	if err := s.SetFilterThrottled(ctx, f.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	cur, _ = s.FindFilter(ctx, f.ID)
+	if g2, _ := s.FiltersGeneration(ctx); !cur.Throttled || cur.Version != 2 || g2 != g1+1 {
+		t.Fatalf("after throttling: throttled %v version %d generation %d", cur.Throttled, cur.Version, g2)
+	}
+	if err := s.UpdateFilter(ctx, cur, "Dan", "fix"); err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ = s.FindFilter(ctx, f.ID); cur.Throttled {
+		t.Fatal("a save did not lift the emergency throttle")
+	}
+	if err := s.SetFilterThrottled(ctx, 424242, true); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+		t.Fatalf("throttle unknown: %v", err)
+	}
 }
 
 func testFilterQueries(t *testing.T, s vigil.Store) {
@@ -285,17 +302,18 @@ func testLogPaging(t *testing.T, s vigil.Store) {
 
 func testBlocks(t *testing.T, s vigil.Store) {
 	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	put := func(target string, expiry time.Time, reason string) {
-		if err := s.PutBlock(ctx, &vigil.Block{Wiki: "enwiki", Target: target, Expiry: expiry, Reason: reason, Created: now}); err != nil {
-			t.Fatal(err)
+	put := func(target string, expiry time.Time, reason string, at time.Time, wantPlaced bool) {
+		t.Helper()
+		placed, err := s.PutBlock(ctx, &vigil.Block{Wiki: "enwiki", Target: target, Expiry: expiry, Reason: reason, Created: at})
+		if err != nil || placed != wantPlaced {
+			t.Fatalf("PutBlock(%s, %s) = %v, %v; want placed %v", target, reason, placed, err, wantPlaced)
 		}
 	}
-	put("1.2.3.4", now.Add(time.Hour), "short")
-	put("1.2.3.4", now.Add(time.Minute), "shorter") // does not shorten it
-	put("Spammer", now.Add(time.Hour), "first")
-	put("Spammer", time.Time{}, "indefinite")      // lengthens it
-	put("Spammer", now.Add(48*time.Hour), "later") // indefinite stays
-	put("10.0.0.0/16", now.Add(-time.Hour), "expired")
+	put("1.2.3.4", now.Add(time.Hour), "short", now, true)
+	put("1.2.3.4", now.Add(48*time.Hour), "longer", now, false) // an active block is kept, as MediaWiki does
+	put("Spammer", time.Time{}, "indefinite", now, true)
+	put("10.0.0.0/16", now.Add(-time.Hour), "expired", now.Add(-2*time.Hour), true)
+	put("10.0.0.0/16", now.Add(time.Hour), "renewed", now, true) // replaces the expired one
 	blocks, err := s.ActiveBlocks(ctx, "enwiki", now)
 	if err != nil {
 		t.Fatal(err)
@@ -307,8 +325,11 @@ func testBlocks(t *testing.T, s vigil.Store) {
 			t.Errorf("1.2.3.4 expires %v", b.Expiry)
 		}
 	}
-	if fmt.Sprint(got) != "map[1.2.3.4:short Spammer:indefinite]" {
+	if fmt.Sprint(got) != "map[1.2.3.4:short 10.0.0.0/16:renewed Spammer:indefinite]" {
 		t.Errorf("active blocks %v", got)
+	}
+	if b, _ := s.ActiveBlocks(ctx, "enwiki", now.Add(2*time.Hour)); len(b) != 1 || b[0].Target != "Spammer" {
+		t.Errorf("two hours later: %v", b)
 	}
 	if b, _ := s.ActiveBlocks(ctx, "dewiki", now); len(b) != 0 {
 		t.Errorf("blocks leak across wikis: %v", b)

@@ -161,3 +161,18 @@ func linkDiff(a *Action, fromVar, minusVar string) (value.Value, bool) {
 	}
 	return value.NewArray(out), true
 }
+
+// Known returns the variables known so far: the given ones and those
+// derived by earlier reads (not those that could not be derived).
+func (a *Action) Known() map[string]value.Value {
+	out := make(map[string]value.Value, len(a.given)+len(a.derived))
+	for k, v := range a.given {
+		out[k] = v
+	}
+	for k, v := range a.derived {
+		if v.Kind() != value.Undefined {
+			out[k] = v
+		}
+	}
+	return out
+}

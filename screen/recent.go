@@ -1,0 +1,124 @@
+package screen
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/vigilwiki/vigil"
+)
+
+// RecentConfig sets the rolling window of screened actions that filters
+// can be tested on before they are enabled.
+type RecentConfig struct {
+	MaxAge     time.Duration // default 7 days
+	MaxActions int           // default 100,000
+	Disabled   bool
+}
+
+// recentWriter keeps the window: screened actions, without their
+// protected fields, compressed, written in batches off the save path. It
+// is a sample for testing: when the database falls behind, actions are
+// skipped rather than slowing screening.
+type recentWriter struct {
+	store vigil.RecentStore
+	cfg   RecentConfig
+	log   *slog.Logger
+	now   func() time.Time
+	ch    chan *vigil.Action
+}
+
+func newRecentWriter(store vigil.RecentStore, cfg RecentConfig, log *slog.Logger, now func() time.Time) *recentWriter {
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = 7 * 24 * time.Hour
+	}
+	if cfg.MaxActions == 0 {
+		cfg.MaxActions = 100000
+	}
+	return &recentWriter{store: store, cfg: cfg, log: log, now: now, ch: make(chan *vigil.Action, 4096)}
+}
+
+func (w *recentWriter) add(a *vigil.Action) {
+	if w.cfg.Disabled {
+		return
+	}
+	select {
+	case w.ch <- a:
+	default: // full: skip this one
+	}
+}
+
+func (w *recentWriter) run(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	prune := time.NewTicker(10 * time.Minute)
+	defer prune.Stop()
+	var batch []*vigil.RecentAction
+	flush := func(ctx context.Context) {
+		if len(batch) == 0 {
+			return
+		}
+		if err := w.store.AppendRecent(ctx, batch); err != nil {
+			w.log.Debug("recent actions not kept", "count", len(batch), "err", err)
+		}
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			flush(fctx)
+			cancel()
+			return
+		case a := <-w.ch:
+			if r := encodeRecent(a); r != nil {
+				batch = append(batch, r)
+			}
+			if len(batch) >= 200 {
+				flush(ctx)
+			}
+		case <-tick.C:
+			flush(ctx)
+		case <-prune.C:
+			if err := w.store.PruneRecent(ctx, w.now().Add(-w.cfg.MaxAge), w.cfg.MaxActions); err != nil {
+				w.log.Debug("recent actions not pruned", "err", err)
+			}
+		}
+	}
+}
+
+// encodeRecent stores an action without its protected fields.
+func encodeRecent(a *vigil.Action) *vigil.RecentAction {
+	c := *a
+	c.IP, c.UserAgent, c.Session = "", "", ""
+	raw, err := json.Marshal(&c)
+	if err != nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(raw)
+	zw.Close()
+	return &vigil.RecentAction{Wiki: a.Wiki, Time: a.Time, Payload: buf.Bytes()}
+}
+
+// DecodeRecent reads an action kept in the window.
+func DecodeRecent(r *vigil.RecentAction) (*vigil.Action, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(r.Payload))
+	if err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(io.LimitReader(zr, 64<<20))
+	if err != nil {
+		return nil, err
+	}
+	var a vigil.Action
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
