@@ -82,7 +82,7 @@ func ptr[T any](v T) *T { return &v }
 // edit is an anonymous edit adding text to an existing article.
 func edit(ip, added string) *vigil.Action {
 	return &vigil.Action{Wiki: "enwiki", Action: vigil.ActionEdit, Performer: vigil.Performer{Name: ip}, IP: ip,
-		Session: "session-" + ip,
+		Session:     "session-" + ip,
 		Page:        &vigil.Page{ID: 7, Namespace: 0, Title: "Example"},
 		OldWikitext: ptr("Hello."), NewWikitext: ptr("Hello.\n" + added), Summary: ptr("")}
 }
