@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/rules"
 )
 
 // The consequences of a filter, parsed from AbuseFilter's parameter lists
@@ -215,4 +216,21 @@ func parseBlock(field string, params []string) (*BlockParams, error) {
 		}
 	}
 	return b, nil
+}
+
+// CheckFilter checks a filter before it is saved: its fields, its rule
+// (AbuseFilter's syntax check, with the error's place) and its
+// consequences. Nothing half-valid is saved.
+func CheckFilter(f *vigil.Filter) error {
+	f.Normalize()
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	if rerr, _ := rules.CheckSyntax(f.Pattern); rerr != nil {
+		return &vigil.Error{Code: vigil.EINVALID, Field: "pattern", Message: rerr.Format(f.Pattern)}
+	}
+	if _, err := ParseConsequences(f.Actions); err != nil {
+		return err
+	}
+	return nil
 }

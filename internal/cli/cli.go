@@ -14,11 +14,12 @@ import (
 
 // Env is what a command may use of the outside world.
 type Env struct {
-	Args   []string
-	Getenv func(string) string
-	Stdin  io.Reader
-	Stdout io.Writer
-	Stderr io.Writer
+	Args    []string
+	Getenv  func(string) string
+	Environ func() []string
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
 }
 
 // exitError carries an exit status without a message (the command has
@@ -54,6 +55,12 @@ func newRoot(env Env) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRulesCmd(env))
+	if env.Getenv == nil {
+		env.Getenv = func(string) string { return "" }
+	}
+	if env.Environ == nil {
+		env.Environ = func() []string { return nil }
+	}
+	root.AddCommand(newRulesCmd(env), newServeCmd(env), newTokenCmd(env), newFiltersCmd(env), newLogCmd(env))
 	return root
 }

@@ -1,0 +1,168 @@
+// Package config reads Vigil's configuration: defaults, then a YAML file,
+// then VIGIL_* environment variables, then command-line flags, each
+// overriding the one before.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+
+	"github.com/vigilwiki/vigil/screen"
+)
+
+// Config is all of Vigil's settings. docs/configuration.md lists them.
+type Config struct {
+	// Listen is the HTTP address.
+	Listen string `koanf:"listen"`
+	// Data is the data directory: the SQLite database (when DB is empty),
+	// the spool, the bootstrap token.
+	Data string `koanf:"data"`
+	// DB is a PostgreSQL URL (postgres://...); empty: SQLite in Data.
+	DB       string `koanf:"db"`
+	LogLevel string `koanf:"log_level"` // debug, info, warn, error
+	// Sample seeds an empty store with sample filters and an admin token.
+	Sample bool `koanf:"sample"`
+	// ShutdownTimeout bounds a graceful shutdown.
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+
+	Screen ScreenConfig                 `koanf:"screen"`
+	Recent RecentConfig                 `koanf:"recent"`
+	Wikis  map[string]screen.WikiConfig `koanf:"wikis"`
+}
+
+// ScreenConfig tunes screening (see screen.Config).
+type ScreenConfig struct {
+	CondLimit          int           `koanf:"cond_limit"`
+	Budget             time.Duration `koanf:"budget"`
+	EmergencyThreshold float64       `koanf:"emergency_threshold"`
+	EmergencyCount     int64         `koanf:"emergency_count"`
+	EmergencyAge       time.Duration `koanf:"emergency_age"`
+	WarnTTL            time.Duration `koanf:"warn_ttl"`
+	ProfileEvery       int           `koanf:"profile_every"`
+	SlowFilter         time.Duration `koanf:"slow_filter"`
+}
+
+// RecentConfig is the window of recent actions for testing filters.
+type RecentConfig struct {
+	MaxAge     time.Duration `koanf:"max_age"`
+	MaxActions int           `koanf:"max_actions"`
+	Disabled   bool          `koanf:"disabled"`
+}
+
+// Defaults are the settings without a file, environment or flags.
+func Defaults() map[string]any {
+	return map[string]any{
+		"listen":                     "127.0.0.1:8780",
+		"data":                       "./vigil-data",
+		"log_level":                  "info",
+		"sample":                     true,
+		"shutdown_timeout":           "15s",
+		"screen.cond_limit":          1000,
+		"screen.budget":              "100ms",
+		"screen.emergency_threshold": 0.05,
+		"screen.emergency_count":     2,
+		"screen.emergency_age":       "24h",
+		"screen.warn_ttl":            "24h",
+		"screen.profile_every":       8,
+		"screen.slow_filter":         "500ms",
+		"recent.max_age":             "168h",
+		"recent.max_actions":         100000,
+	}
+}
+
+// Load reads the configuration. path may be empty (no file); getenv reads
+// the environment; flags are the command-line settings given.
+func Load(path string, getenv func(string) string, environ []string, flags map[string]any) (*Config, error) {
+	k := koanf.New(".")
+	if err := k.Load(confmap.Provider(Defaults(), "."), nil); err != nil {
+		return nil, err
+	}
+	if path == "" {
+		path = getenv("VIGIL_CONFIG")
+	}
+	if path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("config file: %w", err)
+		}
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return nil, fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	// VIGIL_SCREEN__COND_LIMIT=500 sets screen.cond_limit.
+	env := map[string]any{}
+	for _, kv := range environ {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, "VIGIL_") || name == "VIGIL_CONFIG" || strings.HasPrefix(name, "VIGIL_TEST") ||
+			name == "VIGIL_TOKEN" || name == "VIGIL_URL" {
+			continue
+		}
+		key := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, "VIGIL_"), "__", "."))
+		env[key] = val
+	}
+	if err := k.Load(confmap.Provider(env, "."), nil); err != nil {
+		return nil, err
+	}
+	if err := k.Load(confmap.Provider(flags, "."), nil); err != nil {
+		return nil, err
+	}
+	var c Config
+	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	for _, key := range k.Keys() {
+		if !known(key) {
+			return nil, fmt.Errorf("configuration: unknown setting %q", key)
+		}
+	}
+	return &c, c.validate()
+}
+
+// known reports whether a key is a setting.
+func known(key string) bool {
+	if strings.HasPrefix(key, "wikis.") {
+		return true
+	}
+	_, ok := Defaults()[key]
+	return ok || key == "db"
+}
+
+func (c *Config) validate() error {
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("configuration: log_level: one of debug, info, warn, error, not %q", c.LogLevel)
+	}
+	switch {
+	case c.Listen == "":
+		return fmt.Errorf("configuration: listen: required")
+	case c.DB == "" && c.Data == "":
+		return fmt.Errorf("configuration: data: required when db is not set")
+	case c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://"):
+		return fmt.Errorf("configuration: db: a postgres:// URL")
+	case c.Screen.CondLimit < 1:
+		return fmt.Errorf("configuration: screen.cond_limit: at least 1")
+	case c.Screen.Budget <= 0:
+		return fmt.Errorf("configuration: screen.budget: a positive duration")
+	case c.Screen.EmergencyThreshold <= 0 || c.Screen.EmergencyThreshold > 1:
+		return fmt.Errorf("configuration: screen.emergency_threshold: between 0 and 1")
+	case c.Screen.ProfileEvery < 1:
+		return fmt.Errorf("configuration: screen.profile_every: at least 1")
+	case c.Recent.MaxActions < 0:
+		return fmt.Errorf("configuration: recent.max_actions: not negative")
+	}
+	return nil
+}
+
+// Engine returns the screening settings.
+func (c *Config) Engine() screen.Config {
+	return screen.Config{CondLimit: c.Screen.CondLimit, Budget: c.Screen.Budget, EmergencyThreshold: c.Screen.EmergencyThreshold,
+		EmergencyCount: c.Screen.EmergencyCount, EmergencyAge: c.Screen.EmergencyAge, WarnTTL: c.Screen.WarnTTL,
+		ProfileEvery: c.Screen.ProfileEvery, SlowFilter: c.Screen.SlowFilter, Wikis: c.Wikis}
+}

@@ -1,0 +1,673 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/screen"
+)
+
+func handleScreen(d Deps, m *metrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var a vigil.Action
+		if err := decode(r, &a); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		start := time.Now()
+		v, err := d.Engine.Screen(r.Context(), &a)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		outcome := "allowed"
+		if !v.Allowed {
+			outcome = "refused"
+		}
+		m.screened.WithLabelValues(a.Wiki, a.Action, outcome).Inc()
+		m.screen.WithLabelValues(a.Wiki).Observe(time.Since(start).Seconds())
+		for _, mt := range v.Matches {
+			m.matches.WithLabelValues(a.Wiki, mt.Filter).Inc()
+		}
+		encode(w, http.StatusOK, v)
+	})
+}
+
+// FilterInput is the body of a filter create or update.
+type FilterInput struct {
+	Wiki    string              `json:"wiki"`
+	Group   string              `json:"group,omitempty"`
+	Global  bool                `json:"global,omitempty"`
+	Name    string              `json:"name"`
+	Pattern string              `json:"pattern"`
+	Notes   string              `json:"notes,omitempty"`
+	Enabled bool                `json:"enabled"`
+	LogOnly bool                `json:"log_only,omitempty"`
+	Privacy vigil.Privacy       `json:"privacy,omitempty"`
+	Actions map[string][]string `json:"actions"`
+	// Version is the version being changed (updates only): a save on top
+	// of someone else's is refused with a conflict.
+	Version int `json:"version,omitempty"`
+	// Summary says why; Author defaults to the token's name.
+	Summary string `json:"summary,omitempty"`
+	Author  string `json:"author,omitempty"`
+}
+
+func (in *FilterInput) apply(f *vigil.Filter) {
+	f.Wiki, f.Group, f.Global, f.Name, f.Pattern, f.Notes = in.Wiki, in.Group, in.Global, in.Name, in.Pattern, in.Notes
+	f.Enabled, f.LogOnly, f.Privacy, f.Actions = in.Enabled, in.LogOnly, in.Privacy, in.Actions
+	f.Version = in.Version
+}
+
+func author(r *http.Request, given string) string {
+	if given != "" {
+		return given + " (via " + tokenOf(r).Name + ")"
+	}
+	return tokenOf(r).Name
+}
+
+// visible hides the rule of a private or protected filter from a token
+// that may not manage filters or read protected data.
+func visible(r *http.Request, f *vigil.Filter) *vigil.Filter {
+	t := tokenOf(r)
+	if f.Privacy == vigil.Public || t.Has(vigil.ScopeManageFilters) || t.Has(vigil.ScopeReadProtected) {
+		return f
+	}
+	c := *f
+	c.Pattern, c.Notes = "", ""
+	return &c
+}
+
+func handleListFilters(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		fq := vigil.FilterQuery{Wiki: q.Get("wiki"), Group: q.Get("group"), WithGlobal: q.Get("global") == "1" || q.Get("global") == "true"}
+		var err error
+		if fq.EnabledOnly, err = boolParam(q, "enabled"); err == nil {
+			fq.IncludeDeleted, err = boolParam(q, "deleted")
+		}
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		filters, err := d.Store.ListFilters(r.Context(), fq)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		out := make([]*vigil.Filter, 0, len(filters))
+		for _, f := range filters {
+			out = append(out, visible(r, f))
+		}
+		encode(w, http.StatusOK, map[string]any{"filters": out})
+	})
+}
+
+func boolParam(q url.Values, name string) (bool, error) {
+	switch q.Get(name) {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	}
+	return false, &vigil.Error{Code: vigil.EINVALID, Field: name, Message: "true or false"}
+}
+
+func handleCreateFilter(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in FilterInput
+		if err := decode(r, &in); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		f := &vigil.Filter{}
+		in.apply(f)
+		if err := screen.CheckFilter(f); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		if err := d.Store.CreateFilter(r.Context(), f, author(r, in.Author), in.Summary); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		d.Engine.Invalidate()
+		encode(w, http.StatusCreated, f)
+	})
+}
+
+func filterID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &vigil.Error{Code: vigil.EINVALID, Field: "id", Message: "a filter id is a positive integer"}
+	}
+	return id, nil
+}
+
+func handleGetFilter(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := filterID(r)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		f, err := d.Store.FindFilter(r.Context(), id)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		encode(w, http.StatusOK, visible(r, f))
+	})
+}
+
+func handleUpdateFilter(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := filterID(r)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		var in FilterInput
+		if err := decode(r, &in); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		if in.Version <= 0 {
+			writeError(w, r, d.Logger, &vigil.Error{Code: vigil.EINVALID, Field: "version", Message: "give the version you are changing"})
+			return
+		}
+		cur, err := d.Store.FindFilter(r.Context(), id)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		f := &vigil.Filter{ID: id, Deleted: cur.Deleted}
+		in.apply(f)
+		if err := screen.CheckFilter(f); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		if err := d.Store.UpdateFilter(r.Context(), f, author(r, in.Author), in.Summary); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		d.Engine.Invalidate()
+		encode(w, http.StatusOK, f)
+	})
+}
+
+// stateChange is the optional body of enable, disable and delete.
+type stateChange struct {
+	Summary string `json:"summary,omitempty"`
+	Author  string `json:"author,omitempty"`
+}
+
+func handleSetFilterState(d Deps, op string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := filterID(r)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		var in stateChange
+		if r.ContentLength != 0 {
+			if err := decode(r, &in); err != nil {
+				writeError(w, r, d.Logger, err)
+				return
+			}
+		}
+		f, err := d.Store.FindFilter(r.Context(), id)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		switch op {
+		case "enable":
+			if f.Deleted {
+				writeError(w, r, d.Logger, vigil.Errorf(vigil.ECONFLICT, "filter %d is deleted; restore a version to bring it back", id))
+				return
+			}
+			f.Enabled = true
+		case "disable":
+			f.Enabled = false
+		case "delete":
+			f.Enabled, f.Deleted = false, true
+		}
+		summary := in.Summary
+		if summary == "" {
+			summary = op
+		}
+		if err := d.Store.UpdateFilter(r.Context(), f, author(r, in.Author), summary); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		d.Engine.Invalidate()
+		encode(w, http.StatusOK, f)
+	})
+}
+
+func handleFilterVersions(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := filterID(r)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		vs, err := d.Store.FilterHistory(r.Context(), id)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		for _, v := range vs {
+			v.Filter = *visible(r, &v.Filter)
+		}
+		encode(w, http.StatusOK, map[string]any{"versions": vs})
+	})
+}
+
+func versionParam(s, field string) (int, error) {
+	v, err := strconv.Atoi(s)
+	if err != nil || v <= 0 {
+		return 0, &vigil.Error{Code: vigil.EINVALID, Field: field, Message: "a version is a positive integer"}
+	}
+	return v, nil
+}
+
+func handleFilterVersion(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := filterID(r)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		ver, err := versionParam(r.PathValue("version"), "version")
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		v, err := d.Store.FindFilterVersion(r.Context(), id, ver)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		v.Filter = *visible(r, &v.Filter)
+		encode(w, http.StatusOK, v)
+	})
+}
+
+// FieldChange is one field that differs between two versions.
+type FieldChange struct {
+	Field string `json:"field"`
+	From  any    `json:"from"`
+	To    any    `json:"to"`
+}
+
+func handleFilterDiff(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := filterID(r)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		q := r.URL.Query()
+		from, err := versionParam(q.Get("from"), "from")
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		to, err := versionParam(q.Get("to"), "to")
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		a, err := d.Store.FindFilterVersion(r.Context(), id, from)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		b, err := d.Store.FindFilterVersion(r.Context(), id, to)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		fa, fb := visible(r, &a.Filter), visible(r, &b.Filter)
+		encode(w, http.StatusOK, map[string]any{"from": from, "to": to, "changes": diffFilters(fa, fb),
+			"pattern_diff": textDiff(fa.Pattern, fb.Pattern)})
+	})
+}
+
+func diffFilters(a, b *vigil.Filter) []FieldChange {
+	changes := []FieldChange{}
+	add := func(field string, x, y any) {
+		if fmt.Sprint(x) != fmt.Sprint(y) {
+			changes = append(changes, FieldChange{field, x, y})
+		}
+	}
+	add("wiki", a.Wiki, b.Wiki)
+	add("group", a.Group, b.Group)
+	add("global", a.Global, b.Global)
+	add("name", a.Name, b.Name)
+	add("pattern", a.Pattern, b.Pattern)
+	add("notes", a.Notes, b.Notes)
+	add("enabled", a.Enabled, b.Enabled)
+	add("deleted", a.Deleted, b.Deleted)
+	add("log_only", a.LogOnly, b.LogOnly)
+	add("privacy", a.Privacy, b.Privacy)
+	names := []string{}
+	for k := range a.Actions {
+		names = append(names, k)
+	}
+	for k := range b.Actions {
+		if _, ok := a.Actions[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		x, inA := a.Actions[k]
+		y, inB := b.Actions[k]
+		var from, to any
+		if inA {
+			from = x
+		}
+		if inB {
+			to = y
+		}
+		if inA != inB || strings.Join(x, "\n") != strings.Join(y, "\n") {
+			changes = append(changes, FieldChange{"actions." + k, from, to})
+		}
+	}
+	return changes
+}
+
+// textDiff is a line diff of two rules, in unified-diff lines.
+func textDiff(a, b string) []string {
+	x, y := strings.Split(a, "\n"), strings.Split(b, "\n")
+	// Longest common subsequence; rules are small.
+	n, m := len(x), len(y)
+	if n*m > 4_000_000 {
+		return []string{"- (rule too long to compare line by line)"}
+	}
+	lcs := make([][]int32, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int32, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if x[i] == y[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	out := []string{}
+	i, j := 0, 0
+	for i < n || j < m {
+		switch {
+		case i < n && j < m && x[i] == y[j]:
+			out = append(out, " "+x[i])
+			i, j = i+1, j+1
+		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
+			out = append(out, "+"+y[j])
+			j++
+		default:
+			out = append(out, "-"+x[i])
+			i++
+		}
+	}
+	return out
+}
+
+// restoreRequest is the body of a restore.
+type restoreRequest struct {
+	Version int    `json:"version"`
+	Summary string `json:"summary,omitempty"`
+	Author  string `json:"author,omitempty"`
+}
+
+func handleRestoreFilter(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := filterID(r)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		var in restoreRequest
+		if err := decode(r, &in); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		if in.Version <= 0 {
+			writeError(w, r, d.Logger, &vigil.Error{Code: vigil.EINVALID, Field: "version", Message: "give the version to restore"})
+			return
+		}
+		old, err := d.Store.FindFilterVersion(r.Context(), id, in.Version)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		cur, err := d.Store.FindFilter(r.Context(), id)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		f := old.Filter
+		f.ID, f.Version = id, cur.Version
+		if err := screen.CheckFilter(&f); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		summary := in.Summary
+		if summary == "" {
+			summary = fmt.Sprintf("restore version %d", in.Version)
+		}
+		if err := d.Store.UpdateFilter(r.Context(), &f, author(r, in.Author), summary); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		d.Engine.Invalidate()
+		encode(w, http.StatusOK, &f)
+	})
+}
+
+func handleFilterStats(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := filterID(r)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		if _, err := d.Store.FindFilter(r.Context(), id); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		encode(w, http.StatusOK, d.Engine.FilterStats(id))
+	})
+}
+
+// ReasonHeader carries the reason for reading protected data; it is
+// written to the audit log.
+const ReasonHeader = "X-Vigil-Reason"
+
+func handleQueryLog(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := logQuery(r.URL.Query())
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		tok := tokenOf(r)
+		if q.WithProtected {
+			reason := strings.TrimSpace(r.Header.Get(ReasonHeader))
+			switch {
+			case !tok.Has(vigil.ScopeReadProtected):
+				writeError(w, r, d.Logger, vigil.Errorf(vigil.EFORBIDDEN, "protected data needs the %s scope", vigil.ScopeReadProtected))
+				return
+			case reason == "":
+				writeError(w, r, d.Logger, &vigil.Error{Code: vigil.EINVALID, Field: ReasonHeader,
+					Message: "give the reason for reading protected data (it is audited)"})
+				return
+			}
+			// The read is audited before anything is shown.
+			if err := d.Store.AppendAudit(r.Context(), &vigil.AuditEntry{Token: tok.Name, Access: "log.protected",
+				Resource: r.URL.RawQuery, Reason: reason}); err != nil {
+				writeError(w, r, d.Logger, err)
+				return
+			}
+		}
+		entries, err := d.Store.QueryLog(r.Context(), q)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		// Without the protected scope, the variables of private and
+		// protected filters stay hidden.
+		if !tok.Has(vigil.ScopeReadProtected) {
+			private := map[int64]bool{}
+			for _, e := range entries {
+				if _, seen := private[e.FilterID]; !seen {
+					f, err := d.Store.FindFilter(r.Context(), e.FilterID)
+					private[e.FilterID] = err != nil || f.Privacy != vigil.Public
+				}
+				if private[e.FilterID] {
+					e.Vars = nil
+				}
+			}
+		}
+		next := ""
+		if len(entries) > 0 && len(entries) == effectiveLimit(q.Limit) {
+			next = strconv.FormatInt(entries[len(entries)-1].ID, 10)
+		}
+		if entries == nil {
+			entries = []*vigil.LogEntry{}
+		}
+		encode(w, http.StatusOK, map[string]any{"entries": entries, "next": next})
+	})
+}
+
+func effectiveLimit(l int) int {
+	if l <= 0 {
+		return vigil.DefaultLogLimit
+	}
+	return min(l, vigil.MaxLogLimit)
+}
+
+// logQuery reads the abuse log's query parameters.
+func logQuery(q url.Values) (vigil.LogQuery, error) {
+	var lq vigil.LogQuery
+	for name := range q {
+		switch name {
+		case "wiki", "filter", "user", "page", "namespace", "from", "to", "action_taken", "after", "limit", "protected":
+		default:
+			return lq, &vigil.Error{Code: vigil.EINVALID, Field: name, Message: "unknown parameter"}
+		}
+	}
+	lq.Wiki, lq.Performer, lq.PageTitle, lq.ActionTaken = q.Get("wiki"), q.Get("user"), q.Get("page"), q.Get("action_taken")
+	intParam := func(name string, dst *int64) error {
+		if s := q.Get(name); s != "" {
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil || n < 0 {
+				return &vigil.Error{Code: vigil.EINVALID, Field: name, Message: "a non-negative integer"}
+			}
+			*dst = n
+		}
+		return nil
+	}
+	var limit, ns int64 = 0, -1
+	if err := intParam("filter", &lq.FilterID); err != nil {
+		return lq, err
+	}
+	if err := intParam("after", &lq.After); err != nil {
+		return lq, err
+	}
+	if err := intParam("limit", &limit); err != nil {
+		return lq, err
+	}
+	if limit > vigil.MaxLogLimit {
+		return lq, &vigil.Error{Code: vigil.EINVALID, Field: "limit", Message: fmt.Sprintf("at most %d", vigil.MaxLogLimit)}
+	}
+	lq.Limit = int(limit)
+	if s := q.Get("namespace"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return lq, &vigil.Error{Code: vigil.EINVALID, Field: "namespace", Message: "an integer"}
+		}
+		ns = int64(n)
+		nsi := int(ns)
+		lq.PageNamespace = &nsi
+	}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &lq.From}, {"to", &lq.To}} {
+		if s := q.Get(p.name); s != "" {
+			t, err := time.Parse(time.RFC3339, s)
+			if err != nil {
+				return lq, &vigil.Error{Code: vigil.EINVALID, Field: p.name, Message: "an RFC 3339 time, e.g. 2026-11-22T10:00:00Z"}
+			}
+			*p.dst = t
+		}
+	}
+	var err error
+	lq.WithProtected, err = boolParam(q, "protected")
+	return lq, err
+}
+
+func handleAudit(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var after int64
+		if s := r.URL.Query().Get("after"); s != "" {
+			n, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				writeError(w, r, d.Logger, &vigil.Error{Code: vigil.EINVALID, Field: "after", Message: "an integer"})
+				return
+			}
+			after = n
+		}
+		entries, err := d.Store.ListAudit(r.Context(), after, vigil.MaxLogLimit)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		if entries == nil {
+			entries = []*vigil.AuditEntry{}
+		}
+		encode(w, http.StatusOK, map[string]any{"entries": entries})
+	})
+}
+
+// testRequest is the body of POST /v1/filters/test.
+type testRequest struct {
+	Wiki string `json:"wiki"`
+	// Pattern is the rule to test; or FilterID and Version name a saved
+	// version (Version 0: the current one).
+	Pattern  string `json:"pattern,omitempty"`
+	FilterID int64  `json:"filter_id,omitempty"`
+	Version  int    `json:"version,omitempty"`
+	// Limit and Since bound the actions tested (newest first).
+	Limit int       `json:"limit,omitempty"`
+	Since time.Time `json:"since,omitzero"`
+}
+
+func handleTestFilter(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in testRequest
+		if err := decode(r, &in); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		res, err := d.Engine.TestRule(r.Context(), screen.TestRequest{Wiki: in.Wiki, Pattern: in.Pattern,
+			FilterID: in.FilterID, Version: in.Version, Limit: in.Limit, Since: in.Since})
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		encode(w, http.StatusOK, res)
+	})
+}

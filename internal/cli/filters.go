@@ -1,0 +1,351 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/abusefilter"
+	"github.com/vigilwiki/vigil/httpapi"
+)
+
+// client returns the API client the environment describes: VIGIL_URL
+// (default http://127.0.0.1:8780) and VIGIL_TOKEN.
+func client(env Env, server, token string) (*httpapi.Client, error) {
+	if server == "" {
+		server = env.Getenv("VIGIL_URL")
+	}
+	if server == "" {
+		server = "http://127.0.0.1:8780"
+	}
+	if token == "" {
+		token = env.Getenv("VIGIL_TOKEN")
+	}
+	if token == "" {
+		return nil, errors.New("give a service token: --token or VIGIL_TOKEN (a new server writes one to <data>/admin-token)")
+	}
+	return &httpapi.Client{BaseURL: strings.TrimRight(server, "/"), Token: strings.TrimSpace(token)}, nil
+}
+
+type clientFlags struct{ server, token string }
+
+func (f *clientFlags) register(cmd *cobra.Command) {
+	cmd.PersistentFlags().StringVar(&f.server, "server", "", "Vigil's URL (default $VIGIL_URL or http://127.0.0.1:8780)")
+	cmd.PersistentFlags().StringVar(&f.token, "token", "", "service token (default $VIGIL_TOKEN)")
+}
+
+func parseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fmt.Errorf("not a filter id: %q", s)
+	}
+	return id, nil
+}
+
+func newFiltersCmd(env Env) *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{Use: "filters", Short: "Manage filters on a running Vigil", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() }}
+	cf.register(cmd)
+
+	var wiki string
+	var all bool
+	list := &cobra.Command{Use: "list [--wiki W]", Short: "List filters", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := client(env, cf.server, cf.token)
+			if err != nil {
+				return err
+			}
+			filters, err := c.ListFilters(cmd.Context(), wiki, all)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "ID\tWIKI\tSTATE\tVERSION\tNAME")
+			for _, f := range filters {
+				state := "disabled"
+				switch {
+				case f.Deleted:
+					state = "deleted"
+				case f.Enabled && f.LogOnly:
+					state = "log-only"
+				case f.Enabled:
+					state = "enabled"
+				}
+				fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\n", f.ID, f.Wiki, state, f.Version, f.Name)
+			}
+			return w.Flush()
+		}}
+	list.Flags().StringVar(&wiki, "wiki", "", "only this wiki's filters")
+	list.Flags().BoolVar(&all, "all", false, "include deleted filters")
+
+	show := &cobra.Command{Use: "show ID", Short: "Show a filter as JSON", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := client(env, cf.server, cf.token)
+			if err != nil {
+				return err
+			}
+			f, err := c.Filter(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			return writeJSON(cmd.OutOrStdout(), f)
+		}}
+
+	history := &cobra.Command{Use: "history ID", Short: "Show a filter's versions", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := client(env, cf.server, cf.token)
+			if err != nil {
+				return err
+			}
+			vs, err := c.FilterHistory(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 2, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "VERSION\tTIME\tAUTHOR\tENABLED\tSUMMARY")
+			for _, v := range vs {
+				fmt.Fprintf(w, "%d\t%s\t%s\t%v\t%s\n", v.Filter.Version, v.Time.Format("2006-01-02 15:04:05"), v.Author, v.Filter.Enabled, v.Summary)
+			}
+			return w.Flush()
+		}}
+
+	state := func(op string) *cobra.Command {
+		var summary string
+		c := &cobra.Command{Use: op + " ID", Short: strings.ToUpper(op[:1]) + op[1:] + " a filter (a new version)", Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				id, err := parseID(args[0])
+				if err != nil {
+					return err
+				}
+				c, err := client(env, cf.server, cf.token)
+				if err != nil {
+					return err
+				}
+				f, err := c.SetFilterState(cmd.Context(), id, op, summary)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "filter %d: version %d, enabled %v\n", f.ID, f.Version, f.Enabled)
+				return nil
+			}}
+		c.Flags().StringVar(&summary, "summary", "", "why")
+		return c
+	}
+
+	var importWiki string
+	var enable bool
+	imp := &cobra.Command{
+		Use:   "import FILE|-",
+		Short: "Import filters from AbuseFilter (database rows as JSONL, or its export JSON)",
+		Long: `Import reads AbuseFilter filters and saves each as a new Vigil filter:
+  - JSONL of abuse_filter rows ({"wiki", "af_id", "pattern", "actions", ...}, as
+    real-filters.jsonl): the wiki comes from each row; throttle and tag actions,
+    whose parameters rows do not hold, are left out and reported;
+  - AbuseFilter's export JSON ({"data": ..., "actions": ...}), one per line or
+    alone: give --wiki.
+A filter that does not pass the checks (a rule that does not compile) is
+reported and skipped; the others are saved.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := client(env, cf.server, cf.token)
+			if err != nil {
+				return err
+			}
+			var r io.Reader = cmd.InOrStdin()
+			if args[0] != "-" {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				r = f
+			}
+			return importFilters(cmd, c, r, importWiki, enable)
+		}}
+	imp.Flags().StringVar(&importWiki, "wiki", "", "the wiki of exported filters (and of rows without one)")
+	imp.Flags().BoolVar(&enable, "enable", false, "enable every imported filter (rows keep their own state otherwise)")
+
+	var exportWiki string
+	exp := &cobra.Command{Use: "export --wiki W", Short: "Export a wiki's filters in AbuseFilter's export JSON, one per line",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if exportWiki == "" {
+				return errors.New("--wiki is required")
+			}
+			c, err := client(env, cf.server, cf.token)
+			if err != nil {
+				return err
+			}
+			filters, err := c.ListFilters(cmd.Context(), exportWiki, false)
+			if err != nil {
+				return err
+			}
+			for _, f := range filters {
+				if err := writeJSON(cmd.OutOrStdout(), abusefilter.ToExport(f)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}}
+	exp.Flags().StringVar(&exportWiki, "wiki", "", "the wiki whose filters to export")
+
+	cmd.AddCommand(list, show, history, state("enable"), state("disable"), state("delete"), imp, exp)
+	return cmd
+}
+
+func importFilters(cmd *cobra.Command, c *httpapi.Client, r io.Reader, wiki string, enable bool) error {
+	data, err := io.ReadAll(io.LimitReader(r, 256<<20))
+	if err != nil {
+		return err
+	}
+	var lines [][]byte
+	trimmed := bytes.TrimSpace(data)
+	if bytes.HasPrefix(trimmed, []byte("{")) && json.Valid(trimmed) {
+		lines = [][]byte{trimmed}
+	} else {
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(nil, 64<<20)
+		for sc.Scan() {
+			lines = append(lines, bytes.Clone(sc.Bytes()))
+		}
+		if err := sc.Err(); err != nil {
+			return err
+		}
+	}
+	created, skipped := 0, 0
+	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	for n, line := range lines {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		var probe map[string]json.RawMessage
+		if err := json.Unmarshal(line, &probe); err != nil {
+			return fmt.Errorf("line %d: not JSON: %v", n+1, err)
+		}
+		var f *vigil.Filter
+		label := fmt.Sprintf("line %d", n+1)
+		if _, isExport := probe["data"]; isExport {
+			if wiki == "" {
+				return fmt.Errorf("line %d: AbuseFilter export JSON has no wiki: give --wiki", n+1)
+			}
+			if f, err = abusefilter.FromExport(line, wiki); err != nil {
+				return fmt.Errorf("line %d: %v", n+1, err)
+			}
+		} else {
+			var row abusefilter.Row
+			if err := json.Unmarshal(line, &row); err != nil {
+				return fmt.Errorf("line %d: not an abuse_filter row: %v", n+1, err)
+			}
+			if row.Wiki == "" {
+				row.Wiki = wiki
+			}
+			var dropped []string
+			f, dropped = abusefilter.FromRow(row)
+			label = fmt.Sprintf("%s filter %d", row.Wiki, row.ID)
+			if len(dropped) > 0 {
+				fmt.Fprintf(errOut, "%s: actions without parameters left out: %s\n", label, strings.Join(dropped, ", "))
+			}
+		}
+		if enable && !f.Deleted {
+			f.Enabled = true
+		}
+		in := &httpapi.FilterInput{Wiki: f.Wiki, Group: f.Group, Global: f.Global, Name: f.Name, Pattern: f.Pattern,
+			Notes: f.Notes, Enabled: f.Enabled, LogOnly: f.LogOnly, Privacy: f.Privacy, Actions: f.Actions, Summary: "imported"}
+		saved, err := c.CreateFilter(cmd.Context(), in)
+		if err != nil {
+			if vigil.ErrorCode(err) == vigil.EINVALID {
+				skipped++
+				fmt.Fprintf(errOut, "%s: skipped: %v\n", label, err)
+				continue
+			}
+			return fmt.Errorf("%s: %w", label, err)
+		}
+		created++
+		if f.Deleted {
+			if _, err := c.SetFilterState(cmd.Context(), saved.ID, "delete", "imported as deleted"); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Fprintf(out, "imported %d filters, skipped %d\n", created, skipped)
+	return nil
+}
+
+func newLogCmd(env Env) *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{Use: "log", Short: "Read the abuse log of a running Vigil", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() }}
+	cf.register(cmd)
+	var wiki, user, page, from, to, taken string
+	var filter int64
+	var limit int
+	query := &cobra.Command{Use: "query", Short: "Print abuse log entries as JSON lines, newest first", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := client(env, cf.server, cf.token)
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			for k, v := range map[string]string{"wiki": wiki, "user": user, "page": page, "from": from, "to": to, "action_taken": taken} {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			if filter != 0 {
+				q.Set("filter", strconv.FormatInt(filter, 10))
+			}
+			if limit <= 0 {
+				return errors.New("--limit must be positive")
+			}
+			printed := 0
+			for printed < limit {
+				q.Set("limit", strconv.Itoa(min(limit-printed, vigil.MaxLogLimit)))
+				page, err := c.QueryLog(cmd.Context(), q)
+				if err != nil {
+					return err
+				}
+				for _, e := range page.Entries {
+					if err := writeJSON(cmd.OutOrStdout(), e); err != nil {
+						return err
+					}
+					printed++
+				}
+				if page.Next == "" {
+					break
+				}
+				q.Set("after", page.Next)
+			}
+			return nil
+		}}
+	query.Flags().StringVar(&wiki, "wiki", "", "only this wiki")
+	query.Flags().Int64Var(&filter, "filter", 0, "only this filter")
+	query.Flags().StringVar(&user, "user", "", "only this performer")
+	query.Flags().StringVar(&page, "page", "", "only this page title")
+	query.Flags().StringVar(&from, "from", "", "from this time (RFC 3339)")
+	query.Flags().StringVar(&to, "to", "", "before this time (RFC 3339)")
+	query.Flags().StringVar(&taken, "action-taken", "", "only entries where this consequence was taken")
+	query.Flags().IntVar(&limit, "limit", 50, "at most this many entries")
+	cmd.AddCommand(query)
+	return cmd
+}

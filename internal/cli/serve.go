@@ -1,0 +1,278 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/config"
+	"github.com/vigilwiki/vigil/httpapi"
+	"github.com/vigilwiki/vigil/postgres"
+	"github.com/vigilwiki/vigil/screen"
+	"github.com/vigilwiki/vigil/spool"
+	"github.com/vigilwiki/vigil/sqlite"
+	"github.com/vigilwiki/vigil/sqlstore"
+)
+
+// storeFlags are the flags that choose the store, shared by serve and the
+// commands that work on the store directly.
+type storeFlags struct {
+	config, data, db string
+}
+
+func (f *storeFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.config, "config", "", "configuration file (YAML); default $VIGIL_CONFIG")
+	cmd.Flags().StringVar(&f.data, "data", "", "data directory (default ./vigil-data)")
+	cmd.Flags().StringVar(&f.db, "db", "", "PostgreSQL URL (postgres://...); default SQLite in the data directory")
+}
+
+func (f *storeFlags) load(env Env, extra map[string]any) (*config.Config, error) {
+	flags := map[string]any{}
+	for k, v := range extra {
+		flags[k] = v
+	}
+	if f.data != "" {
+		flags["data"] = f.data
+	}
+	if f.db != "" {
+		flags["db"] = f.db
+	}
+	return config.Load(f.config, env.Getenv, env.Environ(), flags)
+}
+
+// openStore opens the store the configuration names.
+func openStore(ctx context.Context, cfg *config.Config) (*sqlstore.Store, error) {
+	if cfg.DB != "" {
+		return postgres.Open(ctx, cfg.DB)
+	}
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	return sqlite.Open(ctx, filepath.Join(cfg.Data, "vigil.db"))
+}
+
+func newServeCmd(env Env) *cobra.Command {
+	var sf storeFlags
+	var listen, logLevel string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the screening service",
+		Long: `Serve runs Vigil's HTTP API: it screens wiki actions (POST /v1/screen) with the
+enabled filters, keeps the abuse log and the filters' history, and serves
+metrics. By default it keeps everything in SQLite in ./vigil-data, and on an
+empty store it creates sample filters and an admin token (written to
+<data>/admin-token).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			extra := map[string]any{}
+			if listen != "" {
+				extra["listen"] = listen
+			}
+			if logLevel != "" {
+				extra["log_level"] = logLevel
+			}
+			cfg, err := sf.load(env, extra)
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), env, cfg)
+		},
+	}
+	sf.register(cmd)
+	cmd.Flags().StringVar(&listen, "listen", "", "HTTP address (default 127.0.0.1:8780)")
+	cmd.Flags().StringVar(&logLevel, "log-level", "", "debug, info, warn or error")
+	return cmd
+}
+
+func serve(ctx context.Context, env Env, cfg *config.Config) error {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	log := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	sp, err := spool.Open(filepath.Join(cfg.Data, "spool"))
+	if err != nil {
+		return err
+	}
+	defer sp.Close()
+	if cfg.Sample {
+		if err := seedSample(ctx, store, cfg.Data, log); err != nil {
+			return fmt.Errorf("sample data: %w", err)
+		}
+	}
+	engine := screen.New(store, cfg.Engine(), screen.Options{Logger: log, Spool: sp,
+		Recent: screen.RecentConfig{MaxAge: cfg.Recent.MaxAge, MaxActions: cfg.Recent.MaxActions, Disabled: cfg.Recent.Disabled}})
+	if err := engine.LoadStats(ctx); err != nil {
+		log.Warn("filter statistics not loaded", "err", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	handler := httpapi.NewServer(httpapi.Deps{Store: store, Engine: engine, Logger: log, Registry: reg})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 1 << 20,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	engineCtx, stopEngine := context.WithCancel(context.Background())
+	engineDone := make(chan struct{})
+	go func() { engine.Run(engineCtx); close(engineDone) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	fmt.Fprintf(env.Stdout, "vigil: listening on http://%s\n", ln.Addr())
+	log.Info("serving", "addr", ln.Addr().String(), "store", storeName(cfg))
+
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+		log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		err = srv.Shutdown(sctx) // in-flight requests finish
+		cancel()
+	}
+	stopEngine() // flushes statistics and the recent window, drains the spool
+	<-engineDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func storeName(cfg *config.Config) string {
+	if cfg.DB != "" {
+		return "postgres"
+	}
+	return "sqlite:" + filepath.Join(cfg.Data, "vigil.db")
+}
+
+// sampleFilters are the filters an empty store starts with, on the wiki
+// "demowiki", so that a first run has something to screen with.
+var sampleFilters = []vigil.Filter{
+	{Name: "Casino and pharmacy spam", Pattern: `!("autoconfirmed" in user_groups) &
+added_lines irlike "\b(online\s+casino|casino\s+bonus|cheap\s+(viagra|cialis))\b"`,
+		Actions: map[string][]string{"disallow": {}, "tag": {"spam"}}},
+	{Name: "Shouting", Pattern: `action == "edit" & added_lines rlike "[A-Z]{20,}"`,
+		Actions: map[string][]string{"warn": {}, "tag": {"shouting"}}},
+	{Name: "Link flood by new users", Pattern: `!("autoconfirmed" in user_groups) & count(added_links) > 3`,
+		Actions: map[string][]string{"throttle": {"3", "2,300", "ip"}, "disallow": {}}},
+	{Name: "Blanking a large page", Pattern: `action == "edit" & page_namespace == 0 & old_size > 1000 & new_size < 50 &
+!("autoconfirmed" in user_groups)`,
+		Actions: map[string][]string{"warn": {}}},
+}
+
+// seedSample fills an empty store: sample filters and an admin token,
+// whose secret goes to <data>/admin-token (readable by the owner only),
+// never to the logs.
+func seedSample(ctx context.Context, store vigil.Store, data string, log *slog.Logger) error {
+	filters, err := store.ListFilters(ctx, vigil.FilterQuery{IncludeDeleted: true})
+	if err != nil {
+		return err
+	}
+	tokens, err := store.ListTokens(ctx)
+	if err != nil {
+		return err
+	}
+	if len(filters) > 0 || len(tokens) > 0 {
+		return nil
+	}
+	for i := range sampleFilters {
+		f := sampleFilters[i]
+		f.Wiki, f.Enabled = "demowiki", true
+		if err := screen.CheckFilter(&f); err != nil {
+			return fmt.Errorf("sample filter %q: %w", f.Name, err)
+		}
+		if err := store.CreateFilter(ctx, &f, "vigil", "sample filter"); err != nil {
+			return err
+		}
+	}
+	secret := httpapi.NewTokenSecret()
+	tok := &vigil.Token{Name: "admin", Scopes: vigil.Scopes}
+	if err := store.CreateToken(ctx, tok, httpapi.HashToken(secret)); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return err
+	}
+	path := filepath.Join(data, "admin-token")
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return err
+	}
+	log.Info("empty store: sample filters and an admin token created", "wiki", "demowiki", "filters", len(sampleFilters),
+		"token_file", path)
+	return nil
+}
+
+func newTokenCmd(env Env) *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Manage service tokens (on the store directly)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() }}
+	var sf storeFlags
+	var name, scopes string
+	create := &cobra.Command{
+		Use:   "create --name NAME --scopes SCOPE[,SCOPE]",
+		Short: "Create a service token and print its secret (shown once)",
+		Long: `Create stores a new service token and prints its secret on standard output; only
+its hash is kept. Scopes: screen, read-log, manage-filters, read-protected.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(name) == "" {
+				return errors.New("--name is required")
+			}
+			var list []string
+			for _, s := range strings.Split(scopes, ",") {
+				s = strings.TrimSpace(s)
+				if s == "" {
+					continue
+				}
+				ok := false
+				for _, known := range vigil.Scopes {
+					ok = ok || s == known
+				}
+				if !ok {
+					return fmt.Errorf("--scopes: unknown scope %q; use %s", s, strings.Join(vigil.Scopes, ", "))
+				}
+				list = append(list, s)
+			}
+			if len(list) == 0 {
+				return fmt.Errorf("--scopes is required: %s", strings.Join(vigil.Scopes, ", "))
+			}
+			cfg, err := sf.load(env, nil)
+			if err != nil {
+				return err
+			}
+			store, err := openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			secret := httpapi.NewTokenSecret()
+			if err := store.CreateToken(cmd.Context(), &vigil.Token{Name: name, Scopes: list}, httpapi.HashToken(secret)); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), secret)
+			return nil
+		},
+	}
+	sf.register(create)
+	create.Flags().StringVar(&name, "name", "", "the token's name (who uses it)")
+	create.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes")
+	cmd.AddCommand(create)
+	return cmd
+}

@@ -1,0 +1,137 @@
+package screen
+
+import (
+	"context"
+	"time"
+
+	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/rules"
+)
+
+// TestRequest asks what a rule would have matched among recent actions.
+type TestRequest struct {
+	Wiki string
+	// Pattern is the rule; or FilterID and Version name a saved version
+	// (Version 0: the current one).
+	Pattern  string
+	FilterID int64
+	Version  int
+	Limit    int       // actions to test, newest first; default 1000, at most 100,000
+	Since    time.Time // default: 7 days ago
+}
+
+// TestHit is one recent action a rule matched.
+type TestHit struct {
+	RecentID  int64     `json:"recent_id"`
+	Time      time.Time `json:"time"`
+	Action    string    `json:"action"`
+	Performer string    `json:"performer"`
+	Page      string    `json:"page,omitempty"`
+}
+
+// TestResult is what a rule matched. For a saved filter, the tested
+// version is compared with the current one.
+type TestResult struct {
+	Checked int       `json:"checked"`
+	Matches []TestHit `json:"matches"`
+	Errors  int       `json:"errors"` // actions where the rule failed (a regex error, the budget)
+	// Compared is set for a saved filter's version other than the current
+	// one: New are matched by the tested version only, Lost by the current
+	// version only.
+	Compared bool      `json:"compared"`
+	New      []TestHit `json:"new,omitempty"`
+	Lost     []TestHit `json:"lost,omitempty"`
+}
+
+const maxTestActions = 100000
+
+// TestRule runs a rule, or a filter version, over the recent actions of a
+// wiki. Each action is screened on its own, as AbuseFilter's test tool
+// does (no condition limit shared with other filters).
+func (e *Engine) TestRule(ctx context.Context, req TestRequest) (*TestResult, error) {
+	if req.Wiki == "" {
+		return nil, vigil.FieldError("wiki", "required")
+	}
+	if req.Limit < 0 || req.Limit > maxTestActions {
+		return nil, vigil.FieldError("limit", "between 1 and %d", maxTestActions)
+	}
+	limit := req.Limit
+	if limit == 0 {
+		limit = 1000
+	}
+	since := req.Since
+	if since.IsZero() {
+		since = e.now().Add(-7 * 24 * time.Hour)
+	}
+	pattern, current := req.Pattern, ""
+	switch {
+	case req.FilterID != 0 && pattern != "":
+		return nil, vigil.FieldError("pattern", "give a pattern or a filter, not both")
+	case req.FilterID != 0:
+		f, err := e.store.FindFilter(ctx, req.FilterID)
+		if err != nil {
+			return nil, err
+		}
+		pattern = f.Pattern
+		if req.Version != 0 && req.Version != f.Version {
+			v, err := e.store.FindFilterVersion(ctx, req.FilterID, req.Version)
+			if err != nil {
+				return nil, err
+			}
+			pattern, current = v.Filter.Pattern, f.Pattern
+		}
+	case pattern == "":
+		return nil, vigil.FieldError("pattern", "give a rule or a filter_id")
+	}
+	tested, err := rules.Compile(pattern, rules.CompileOptions{})
+	if err != nil {
+		return nil, &vigil.Error{Code: vigil.EINVALID, Field: "pattern", Message: err.(interface{ Format(string) string }).Format(pattern)}
+	}
+	var base *rules.Program
+	if current != "" {
+		if base, err = rules.Compile(current, rules.CompileOptions{}); err != nil {
+			base = nil // the current version does not compile: compare with nothing
+		}
+	}
+	recent, err := e.store.RecentActions(ctx, req.Wiki, since, limit)
+	if err != nil {
+		return nil, err
+	}
+	w := e.wikiConfig(req.Wiki)
+	res := &TestResult{Matches: []TestHit{}, Compared: current != ""}
+	run := func(p *rules.Program, a *vigil.Action) (bool, error) {
+		s := rules.NewState(Variables(a, &w), p.Scope(), rules.EvalOptions{CondLimit: e.cfg.CondLimit, Budget: e.cfg.Budget})
+		return p.Match(s)
+	}
+	for _, r := range recent {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		a, err := DecodeRecent(r)
+		if err != nil {
+			continue
+		}
+		res.Checked++
+		hit := TestHit{RecentID: r.ID, Time: r.Time, Action: a.Action, Performer: a.Performer.Name}
+		if pg := a.Page; pg != nil {
+			hit.Page = w.PrefixedTitle(pg.Namespace, pg.Title)
+		}
+		ok, err := run(tested, a)
+		if err != nil {
+			res.Errors++
+		}
+		if ok {
+			res.Matches = append(res.Matches, hit)
+		}
+		if base != nil {
+			was, _ := run(base, a)
+			switch {
+			case ok && !was:
+				res.New = append(res.New, hit)
+			case was && !ok:
+				res.Lost = append(res.Lost, hit)
+			}
+		}
+	}
+	return res, nil
+}
