@@ -413,7 +413,7 @@ func textDiff(a, b string) []string {
 		case i < n && j < m && x[i] == y[j]:
 			out = append(out, " "+x[i])
 			i, j = i+1, j+1
-		case j < m && (i == n || lcs[i][j+1] >= lcs[i+1][j]):
+		case j < m && (i == n || lcs[i][j+1] > lcs[i+1][j]):
 			out = append(out, "+"+y[j])
 			j++
 		default:

@@ -206,6 +206,9 @@ func (e *Engine) filterSetFor(ctx context.Context, wiki, group string) (*filterS
 	if err != nil {
 		return nil, fmt.Errorf("load filters of %s/%s: %w", wiki, group, err)
 	}
+	if err := e.knownWiki(ctx, wiki, filters); err != nil {
+		return nil, err
+	}
 	// Local filters first, then global ones, as FilterRunner runs them.
 	slices.SortStableFunc(filters, func(a, b *vigil.Filter) int {
 		return cmp.Compare(boolInt(a.Wiki != wiki), boolInt(b.Wiki != wiki))
@@ -240,6 +243,28 @@ func (e *Engine) filterSetFor(ctx context.Context, wiki, group string) (*filterS
 	e.sets[k] = fs
 	e.mu.Unlock()
 	return fs, nil
+}
+
+// knownWiki refuses a wiki Vigil knows nothing of: not configured, and
+// without filters of its own (a typo in the caller's configuration should
+// not pass every action unscreened).
+func (e *Engine) knownWiki(ctx context.Context, wiki string, enabled []*vigil.Filter) error {
+	if _, ok := e.cfg.Wikis[wiki]; ok {
+		return nil
+	}
+	for _, f := range enabled {
+		if f.Wiki == wiki {
+			return nil
+		}
+	}
+	all, err := e.store.ListFilters(ctx, vigil.FilterQuery{Wiki: wiki, IncludeDeleted: true})
+	if err != nil {
+		return fmt.Errorf("load filters of %s: %w", wiki, err)
+	}
+	if len(all) == 0 {
+		return vigil.FieldError("wiki", "unknown wiki %q: it has no filters and is not in the configuration", wiki)
+	}
+	return nil
 }
 
 func boolInt(b bool) int {

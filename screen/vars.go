@@ -171,7 +171,9 @@ func userVarsOf(m map[string]value.Value, a *vigil.Action) {
 		}
 	}
 	m["user_groups"] = value.NewStrings(groups)
-	m["user_rights"] = value.NewStrings(orEmpty(p.Rights))
+	if p.Rights != nil {
+		m["user_rights"] = value.NewStrings(p.Rights)
+	}
 	m["user_blocked"] = value.NewBool(p.Blocked)
 	if p.Type == "ip" || p.Type == "temp" {
 		ip := a.IP
@@ -193,20 +195,30 @@ func titleVars(m map[string]value.Value, prefix string, p *vigil.Page, now time.
 	title := strings.ReplaceAll(p.Title, "_", " ")
 	m[prefix+"_title"] = value.NewString(title)
 	m[prefix+"_prefixedtitle"] = value.NewString(w.PrefixedTitle(p.Namespace, title))
-	for _, kind := range []string{"edit", "move", "create", "upload"} {
-		m[prefix+"_restrictions_"+kind] = value.NewStrings(orEmpty(p.Restrictions[kind]))
+	// What the caller did not say stays unset (null), except for a page
+	// that does not exist yet, whose history is known to be empty.
+	missing := p.ID == 0
+	if p.Restrictions != nil || missing {
+		for _, kind := range []string{"edit", "move", "create", "upload"} {
+			m[prefix+"_restrictions_"+kind] = value.NewStrings(orEmpty(p.Restrictions[kind]))
+		}
 	}
-	recent := orEmpty(p.RecentContributors)
-	if p.ID == 0 {
-		recent = []string{}
+	switch {
+	case missing:
+		m[prefix+"_recent_contributors"] = value.NewStrings([]string{})
+		m[prefix+"_first_contributor"] = value.NewString("")
+		m[prefix+"_age"] = value.NewInt(0)
+	default:
+		if p.RecentContributors != nil {
+			m[prefix+"_recent_contributors"] = value.NewStrings(p.RecentContributors)
+		}
+		if p.FirstContributor != "" {
+			m[prefix+"_first_contributor"] = value.NewString(p.FirstContributor)
+		}
+		if p.Created != nil {
+			m[prefix+"_age"] = value.NewInt(now.Unix() - p.Created.Unix())
+		}
 	}
-	m[prefix+"_recent_contributors"] = value.NewStrings(recent)
-	age := int64(0)
-	if p.Created != nil && p.ID != 0 {
-		age = now.Unix() - p.Created.Unix()
-	}
-	m[prefix+"_age"] = value.NewInt(age)
-	m[prefix+"_first_contributor"] = value.NewString(p.FirstContributor)
 }
 
 func fileVars(m map[string]value.Value, f *vigil.File) {

@@ -153,7 +153,7 @@ func newFiltersCmd(env Env) *cobra.Command {
 	}
 
 	var importWiki string
-	var enable bool
+	var enable, logOnly bool
 	imp := &cobra.Command{
 		Use:   "import FILE|-",
 		Short: "Import filters from AbuseFilter (database rows as JSONL, or its export JSON)",
@@ -180,10 +180,11 @@ reported and skipped; the others are saved.`,
 				defer f.Close()
 				r = f
 			}
-			return importFilters(cmd, c, r, importWiki, enable)
+			return importFilters(cmd, c, r, importWiki, enable, logOnly)
 		}}
 	imp.Flags().StringVar(&importWiki, "wiki", "", "the wiki of exported filters (and of rows without one)")
-	imp.Flags().BoolVar(&enable, "enable", false, "enable every imported filter (rows keep their own state otherwise)")
+	imp.Flags().BoolVar(&enable, "enable", false, "import every filter enabled, even rows marked disabled or deleted")
+	imp.Flags().BoolVar(&logOnly, "log-only", false, "import as log-only filters: they log what they would do, and do nothing")
 
 	var exportWiki string
 	exp := &cobra.Command{Use: "export --wiki W", Short: "Export a wiki's filters in AbuseFilter's export JSON, one per line",
@@ -213,7 +214,7 @@ reported and skipped; the others are saved.`,
 	return cmd
 }
 
-func importFilters(cmd *cobra.Command, c *httpapi.Client, r io.Reader, wiki string, enable bool) error {
+func importFilters(cmd *cobra.Command, c *httpapi.Client, r io.Reader, wiki string, enable, logOnly bool) error {
 	data, err := io.ReadAll(io.LimitReader(r, 256<<20))
 	if err != nil {
 		return err
@@ -267,9 +268,10 @@ func importFilters(cmd *cobra.Command, c *httpapi.Client, r io.Reader, wiki stri
 				fmt.Fprintf(errOut, "%s: actions without parameters left out: %s\n", label, strings.Join(dropped, ", "))
 			}
 		}
-		if enable && !f.Deleted {
-			f.Enabled = true
+		if enable {
+			f.Enabled, f.Deleted = true, false
 		}
+		f.LogOnly = f.LogOnly || logOnly
 		in := &httpapi.FilterInput{Wiki: f.Wiki, Group: f.Group, Global: f.Global, Name: f.Name, Pattern: f.Pattern,
 			Notes: f.Notes, Enabled: f.Enabled, LogOnly: f.LogOnly, Privacy: f.Privacy, Actions: f.Actions, Summary: "imported"}
 		saved, err := c.CreateFilter(cmd.Context(), in)

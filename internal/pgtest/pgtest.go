@@ -9,8 +9,15 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
+	"net"
 	"net/url"
 	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,4 +66,110 @@ func NewDatabase(t testing.TB) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// Server is a PostgreSQL server of a test's own, which the test may stop
+// and start (to see what Vigil does when its database goes away).
+type Server struct {
+	t       testing.TB
+	bin     string
+	dir     string
+	port    int
+	cmd     *exec.Cmd
+	asUser  []string // runuser prefix when running as root
+	stopped chan struct{}
+}
+
+// StartServer initialises a cluster in a temporary directory and starts
+// it on a free port of 127.0.0.1; it stops when the test ends.
+func StartServer(t testing.TB) *Server {
+	t.Helper()
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/postgres")
+	if len(bins) == 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("PostgreSQL's server binaries are missing in CI (Debian package postgresql)")
+		}
+		t.Skip("PostgreSQL's server binaries are missing (the README's test command installs them)")
+	}
+	s := &Server{t: t, bin: filepath.Dir(bins[len(bins)-1])}
+	base, err := os.MkdirTemp("", "vigil-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	s.dir = filepath.Join(base, "data")
+	if os.Geteuid() == 0 {
+		// PostgreSQL refuses to run as root.
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			t.Fatalf("running as root needs the postgres user: %v", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(base, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+		s.asUser = []string{"runuser", "-u", "postgres", "--"}
+	}
+	out, err := s.command(filepath.Join(s.bin, "initdb"), "-D", s.dir, "-U", "postgres", "-A", "trust", "--no-sync").CombinedOutput()
+	if err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.port = ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	s.Start()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+func (s *Server) command(name string, args ...string) *exec.Cmd {
+	all := append(append([]string{}, s.asUser...), name)
+	all = append(all, args...)
+	return exec.Command(all[0], all[1:]...)
+}
+
+// URL is the address of the database "postgres" on the server.
+func (s *Server) URL() string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.port)
+}
+
+// Start starts the server and waits until it accepts connections.
+func (s *Server) Start() {
+	s.t.Helper()
+	s.cmd = s.command(filepath.Join(s.bin, "postgres"), "-D", s.dir, "-p", strconv.Itoa(s.port), "-h", "127.0.0.1",
+		"-k", filepath.Dir(s.dir), "-c", "fsync=off")
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("start postgres: %v", err)
+	}
+	s.stopped = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(s.cmd, s.stopped)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		db, err := sql.Open("pgx", s.URL())
+		if err == nil {
+			err = db.Ping()
+			db.Close()
+		}
+		if err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatal("postgres did not start within 30s")
+}
+
+// Stop stops the server at once (SIGKILL on its process group: the
+// database goes away as in a crash).
+func (s *Server) Stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	<-s.stopped
+	s.cmd = nil
 }

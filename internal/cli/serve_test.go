@@ -1,0 +1,454 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/httpapi"
+	"github.com/vigilwiki/vigil/internal/pgtest"
+	"github.com/vigilwiki/vigil/screen"
+)
+
+// server is a running `vigil serve`.
+type server struct {
+	url    string
+	token  string
+	data   string
+	client *httpapi.Client
+	stop   func()
+}
+
+// syncBuffer is an io.Writer safe for the server goroutine and the test.
+type pipeWriter struct{ w *io.PipeWriter }
+
+func (p pipeWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
+
+// startServe runs `vigil serve` with extra arguments on a free port and a
+// fresh data directory, and waits until it answers /healthz.
+func startServe(t *testing.T, environ []string, args ...string) *server {
+	t.Helper()
+	data := t.TempDir()
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	env := Env{
+		Args:    append([]string{"serve", "--data", data, "--listen", "127.0.0.1:0"}, args...),
+		Getenv:  func(k string) string { return envLookup(environ, k) },
+		Environ: func() []string { return environ },
+		Stdin:   strings.NewReader(""), Stdout: pipeWriter{pw}, Stderr: &lockedBuffer{b: &stderr},
+	}
+	go func() { done <- Main(ctx, env); pw.Close() }()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		cancel()
+		t.Fatalf("vigil serve did not start: %v\n%s", err, stderr.String())
+	}
+	go io.Copy(io.Discard, pr)
+	base := strings.TrimSpace(strings.TrimPrefix(line, "vigil: listening on "))
+	tok, err := os.ReadFile(filepath.Join(data, "admin-token"))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	s := &server{url: base, token: strings.TrimSpace(string(tok)), data: data}
+	s.client = &httpapi.Client{BaseURL: base, Token: s.token}
+	stopped := false
+	s.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("vigil serve exited %d\n%s", code, stderr.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("vigil serve did not shut down within 30s")
+		}
+	}
+	t.Cleanup(s.stop)
+	waitHealthy(t, base)
+	return s
+}
+
+type lockedBuffer struct {
+	mu chanMutex
+	b  *bytes.Buffer
+}
+
+type chanMutex struct{ c chan struct{} }
+
+func (m *chanMutex) lock() {
+	if m.c == nil {
+		m.c = make(chan struct{}, 1)
+	}
+	m.c <- struct{}{}
+}
+func (m *chanMutex) unlock() { <-m.c }
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.lock()
+	defer l.mu.unlock()
+	return l.b.Write(p)
+}
+
+func envLookup(environ []string, k string) string {
+	for _, kv := range environ {
+		if name, v, ok := strings.Cut(kv, "="); ok && name == k {
+			return v
+		}
+	}
+	return ""
+}
+
+func waitHealthy(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s/healthz did not answer", base)
+}
+
+// cli runs a vigil command against the server.
+func (s *server) cli(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), Env{Args: args, Getenv: func(k string) string {
+		switch k {
+		case "VIGIL_URL":
+			return s.url
+		case "VIGIL_TOKEN":
+			return s.token
+		}
+		return ""
+	}, Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut})
+	return out.String(), errOut.String(), code
+}
+
+// varsetAction turns a variable set of real-filters-verdicts.json into the
+// action MediaWiki would send.
+func varsetAction(t *testing.T, wiki string, vs map[string]any) *vigil.Action {
+	t.Helper()
+	str := func(k string) string { s, _ := vs[k].(string); return s }
+	num := func(k string) int64 {
+		n, _ := vs[k].(json.Number)
+		i, _ := n.Int64()
+		return i
+	}
+	strs := func(k string) []string {
+		var out []string
+		for _, x := range vs[k].([]any) {
+			out = append(out, x.(string))
+		}
+		return out
+	}
+	ts, _ := strconv.ParseInt(str("timestamp"), 10, 64)
+	now := time.Unix(ts, 0).UTC()
+	a := &vigil.Action{Wiki: wiki, Action: str("action"), Time: now,
+		Performer: vigil.Performer{Name: str("user_name"), Groups: strs("user_groups"), Rights: strs("user_rights")}}
+	if vs["user_editcount"] != nil {
+		n := num("user_editcount")
+		a.Performer.EditCount = &n
+		a.Performer.ID = 1000
+		a.Performer.Type = "named"
+		reg := now.Add(-time.Duration(num("user_age")) * time.Second)
+		a.Performer.Registration = &reg
+	} else {
+		a.IP = a.Performer.Name
+	}
+	created := now.Add(-time.Duration(num("page_age")) * time.Second)
+	a.Page = &vigil.Page{ID: num("page_id"), Namespace: int(num("page_namespace")), Title: str("page_title"), Created: &created}
+	for _, k := range []struct {
+		name string
+		dst  **string
+	}{{"summary", &a.Summary}, {"old_wikitext", &a.OldWikitext}, {"new_wikitext", &a.NewWikitext},
+		{"old_content_model", &a.OldContentModel}, {"new_content_model", &a.NewContentModel}} {
+		s := str(k.name)
+		*k.dst = &s
+	}
+	a.OldLinks, a.NewLinks = strs("old_links"), strs("all_links")
+	return a
+}
+
+// TestServeRealFilters imports the 450 real filters through `vigil filters
+// import`, screens the six real variable sets as actions over HTTP, and
+// compares the matches with the real AbuseFilter's verdicts, on SQLite and
+// on PostgreSQL.
+func TestServeRealFilters(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			var args []string
+			if backend == "postgres" {
+				args = append(args, "--db", pgtest.NewDatabase(t))
+			}
+			// AbuseFilter's verdicts come from each filter alone: no shared
+			// condition limit.
+			s := startServe(t, []string{"VIGIL_SCREEN__COND_LIMIT=1000000"}, args...)
+			out, errOut, code := s.cli(t, "", "filters", "import", "--enable", "--log-only", shared+"/real-filters.jsonl")
+			if code != 0 || !strings.Contains(out, "imported 444 filters, skipped 6") {
+				t.Fatalf("import: exit %d\n%s\n%s", code, out, errOut)
+			}
+			filters, err := s.client.ListFilters(context.Background(), "", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Vigil's id of each AbuseFilter filter, from the import note.
+			byAF := map[string]int64{}
+			for _, f := range filters {
+				var wiki string
+				var afID int64
+				if _, err := fmt.Sscanf(f.Notes, "Imported from %s filter %d.", &wiki, &afID); err == nil {
+					byAF[fmt.Sprint(wiki, "/", afID)] = f.ID
+				}
+			}
+			b, err := os.ReadFile(shared + "/real-filters-verdicts.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var verdicts struct {
+				Varsets map[string]map[string]any
+				Results []struct {
+					Wiki    string
+					AFID    int64 `json:"af_id"`
+					Results map[string]bool
+				}
+			}
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.UseNumber()
+			if err := dec.Decode(&verdicts); err != nil {
+				t.Fatal(err)
+			}
+			names := make([]string, 0, len(verdicts.Varsets))
+			for n := range verdicts.Varsets {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			total := 0
+			for _, name := range names {
+				for _, wiki := range []string{"enwiki", "dewiki"} {
+					var want []int64
+					for _, r := range verdicts.Results {
+						if r.Wiki == wiki && r.Results[name] {
+							want = append(want, byAF[fmt.Sprint(r.Wiki, "/", r.AFID)])
+						}
+					}
+					v, err := s.client.Screen(context.Background(), varsetAction(t, wiki, verdicts.Varsets[name]))
+					if err != nil {
+						t.Fatalf("%s on %s: %v", name, wiki, err)
+					}
+					var got []int64
+					for _, m := range v.Matches {
+						got = append(got, m.ID)
+						if !m.LogOnly || len(m.Actions) != 0 {
+							t.Errorf("%s: a log-only filter acted: %+v", name, m)
+						}
+					}
+					slices.Sort(got)
+					slices.Sort(want)
+					if !slices.Equal(got, want) || !v.Allowed {
+						t.Errorf("%s on %s: matched %v, AbuseFilter %v (allowed %v)", name, wiki, got, want, v.Allowed)
+					}
+					total += len(got)
+				}
+			}
+			if total != 22 {
+				t.Errorf("%d matches in all, want AbuseFilter's 22", total)
+			}
+			// Every match is in the abuse log.
+			page, err := s.client.QueryLog(context.Background(), url.Values{"limit": {"500"}})
+			if err != nil || len(page.Entries) != total {
+				t.Fatalf("abuse log: %d entries (%v), want %d", len(page.Entries), err, total)
+			}
+		})
+	}
+}
+
+// TestServeConsequences exercises AbuseFilter's consequence rules through
+// the HTTP API of a real server.
+func TestServeConsequences(t *testing.T) {
+	s := startServe(t, nil)
+	ctx := context.Background()
+	create := func(name, pattern string, actions map[string][]string) *vigil.Filter {
+		f, err := s.client.CreateFilter(ctx, &httpapi.FilterInput{Wiki: "testwiki", Name: name, Pattern: pattern,
+			Enabled: true, Actions: actions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	edit := func(ip, text, session string) *vigil.Action {
+		return &vigil.Action{Wiki: "testwiki", Action: "edit", Performer: vigil.Performer{Name: ip}, IP: ip, Session: session,
+			Page: &vigil.Page{ID: 3, Title: "Sandbox"}, OldWikitext: new(string), NewWikitext: &text}
+	}
+	screenIt := func(a *vigil.Action) *screen.Verdict {
+		t.Helper()
+		v, err := s.client.Screen(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	warn := create("Shouting", `added_lines rlike "[A-Z]{12}"`, map[string][]string{"warn": {}, "tag": {"caps"}})
+	if v := screenIt(edit("192.0.2.10", "AAAAAAAAAAAAAAAA", "s1")); v.Allowed || v.Messages[0].Key != "abusefilter-warning" {
+		t.Fatalf("warn: %+v", v)
+	}
+	if v := screenIt(edit("192.0.2.10", "AAAAAAAAAAAAAAAA", "s1")); !v.Allowed || !slices.Contains(v.Tags, "caps") {
+		t.Fatalf("resubmission: %+v", v)
+	}
+	create("Throttled links", `added_lines contains "http"`, map[string][]string{"throttle": {"1", "1,600", "ip"}, "disallow": {}})
+	if v := screenIt(edit("192.0.2.20", "http://a", "")); !v.Allowed || len(v.Throttled) != 1 {
+		t.Fatalf("first throttled match: %+v", v)
+	}
+	if v := screenIt(edit("192.0.2.20", "http://b", "")); v.Allowed {
+		t.Fatalf("second match past the throttle: %+v", v)
+	}
+	create("Block A", `added_lines contains "VANDAL"`, map[string][]string{"block": {"blocktalk", "2 hours", "2 hours"}})
+	create("Block B", `added_lines contains "VANDAL"`, map[string][]string{"block": {"blocktalk", "1 week", "1 week"}, "disallow": {}})
+	v := screenIt(edit("192.0.2.30", "VANDAL", ""))
+	if v.Block == nil || v.Block.Indefinite || v.Block.Expiry.Sub(time.Now()) < 6*24*time.Hour || v.Allowed {
+		t.Fatalf("longest block: %+v", v.Block)
+	}
+	if v := screenIt(edit("192.0.2.30", "harmless", "")); v.Blocked == nil || v.Allowed {
+		t.Fatalf("blocked performer: %+v", v)
+	}
+	// The log: filter, action-taken and paging.
+	page, err := s.client.QueryLog(ctx, url.Values{"filter": {fmt.Sprint(warn.ID)}})
+	if err != nil || len(page.Entries) != 2 || fmt.Sprint(page.Entries[0].ActionsTaken) != "[tag]" || fmt.Sprint(page.Entries[1].ActionsTaken) != "[warn]" {
+		t.Fatalf("log of the warn filter: %+v, %v", page, err)
+	}
+	page, _ = s.client.QueryLog(ctx, url.Values{"action_taken": {"block"}})
+	if len(page.Entries) != 1 {
+		t.Fatalf("log of blocks: %+v", page.Entries)
+	}
+	// Stats count what the filter saw.
+	var st screen.FilterReport
+	getJSON(t, s, "/v1/filters/"+fmt.Sprint(warn.ID)+"/stats", &st)
+	if st.Checked < 5 || st.Matches != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func getJSON(t *testing.T, s *server, path string, out any) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", s.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeFilterHistory: versions, conflicts, diff and restore.
+func TestServeFilterHistory(t *testing.T) {
+	s := startServe(t, nil)
+	ctx := context.Background()
+	f, err := s.client.CreateFilter(ctx, &httpapi.FilterInput{Wiki: "testwiki", Name: "v1", Pattern: `true`, Enabled: true,
+		Actions: map[string][]string{"tag": {"x"}}, Summary: "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(in any) (int, string) {
+		b, _ := json.Marshal(in)
+		req, _ := http.NewRequest("PUT", fmt.Sprintf("%s/v1/filters/%d", s.url, f.ID), bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+s.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	in := httpapi.FilterInput{Wiki: "testwiki", Name: "v2", Pattern: "user_name == \"X\"\n& true", Enabled: true,
+		Actions: map[string][]string{"disallow": {}}, Version: 1, Summary: "second"}
+	if code, body := put(in); code != 200 {
+		t.Fatalf("update: %d %s", code, body)
+	}
+	if code, body := put(in); code != 409 || !strings.Contains(body, `"conflict"`) {
+		t.Fatalf("stale update: %d %s", code, body)
+	}
+	bad := in
+	bad.Version, bad.Pattern = 2, "user_name == "
+	if code, body := put(bad); code != 400 || !strings.Contains(body, `"field":"pattern"`) || !strings.Contains(body, "1:14: unexpected end of input") {
+		t.Fatalf("bad rule: %d %s", code, body)
+	}
+	var diff struct {
+		Changes     []httpapi.FieldChange `json:"changes"`
+		PatternDiff []string              `json:"pattern_diff"`
+	}
+	getJSON(t, s, fmt.Sprintf("/v1/filters/%d/diff?from=1&to=2", f.ID), &diff)
+	var fields []string
+	for _, c := range diff.Changes {
+		fields = append(fields, c.Field)
+	}
+	if fmt.Sprint(fields) != "[name pattern actions.disallow actions.tag]" || fmt.Sprint(diff.PatternDiff) != `[-true +user_name == "X" +& true]` {
+		t.Fatalf("diff %v %q", fields, diff.PatternDiff)
+	}
+	out, _, code := s.cli(t, "", "filters", "disable", fmt.Sprint(f.ID))
+	if code != 0 || !strings.Contains(out, "version 3, enabled false") {
+		t.Fatalf("disable: %s", out)
+	}
+	b, _ := json.Marshal(map[string]any{"version": 1})
+	req, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/filters/%d/restore", s.url, f.ID), bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("restore: %v %v", err, resp.StatusCode)
+	}
+	resp.Body.Close()
+	cur, _ := s.client.Filter(ctx, f.ID)
+	if cur.Version != 4 || cur.Name != "v1" || cur.Pattern != "true" || !cur.Enabled {
+		t.Fatalf("after restore %+v", cur)
+	}
+	out, _, _ = s.cli(t, "", "filters", "history", fmt.Sprint(f.ID))
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 5 || !strings.Contains(lines[1], "restore version 1") {
+		t.Fatalf("history:\n%s", out)
+	}
+	// Export and re-import round trip through AbuseFilter's format.
+	exported, _, code := s.cli(t, "", "filters", "export", "--wiki", "testwiki")
+	if code != 0 || !strings.Contains(exported, `"data":{"rules":"true","name":"v1"`) {
+		t.Fatalf("export: %s", exported)
+	}
+	out, _, code = s.cli(t, exported, "filters", "import", "--wiki", "otherwiki", "-")
+	if code != 0 || !strings.Contains(out, "imported 1 filters") {
+		t.Fatalf("re-import: %s", out)
+	}
+	others, _ := s.client.ListFilters(ctx, "otherwiki", false)
+	if len(others) != 1 || others[0].Pattern != "true" || fmt.Sprint(others[0].Actions) != "map[tag:[x]]" {
+		t.Fatalf("re-imported %+v", others)
+	}
+}
