@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/vigilwiki/vigil"
 )
@@ -34,6 +35,18 @@ func decode(r *http.Request, v any) error {
 }
 
 func decodeBytes(body []byte, v any) error {
+	// JSON is UTF-8; Go's decoder would quietly replace bad bytes.
+	if !utf8.Valid(body) {
+		i := 0
+		for i < len(body) {
+			r, size := utf8.DecodeRune(body[i:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			i += size
+		}
+		return vigil.Errorf(vigil.EINVALID, "the body is not valid UTF-8 at %s", position(body, i))
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -51,7 +64,8 @@ func jsonError(body []byte, err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		return vigil.Errorf(vigil.EINVALID, "invalid JSON at %s: %s", position(body, int(se.Offset)), se.Error())
+		// Offset counts the offending byte too.
+		return vigil.Errorf(vigil.EINVALID, "invalid JSON at %s: %s", position(body, int(se.Offset)-1), se.Error())
 	case errors.As(err, &te):
 		field := te.Field
 		if field == "" {

@@ -1,0 +1,262 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/httpapi"
+	"github.com/vigilwiki/vigil/screen"
+	"github.com/vigilwiki/vigil/sqlite"
+)
+
+type env struct {
+	srv    *httptest.Server
+	tokens map[string]string // scope -> secret
+	store  vigil.Store
+}
+
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	f := &vigil.Filter{Wiki: "enwiki", Name: "Casino", Pattern: `added_lines irlike "casino"`, Enabled: true,
+		Actions: map[string][]string{"disallow": {}}}
+	f.Normalize()
+	if err := s.CreateFilter(ctx, f, "t", ""); err != nil {
+		t.Fatal(err)
+	}
+	e := screen.New(s, screen.Config{}, screen.Options{Recent: screen.RecentConfig{Disabled: true}})
+	srv := httptest.NewServer(httpapi.NewServer(httpapi.Deps{Store: s, Engine: e}))
+	t.Cleanup(srv.Close)
+	en := &env{srv: srv, tokens: map[string]string{}, store: s}
+	for _, scope := range vigil.Scopes {
+		secret := httpapi.NewTokenSecret()
+		if err := s.CreateToken(ctx, &vigil.Token{Name: "t-" + scope, Scopes: []string{scope}}, httpapi.HashToken(secret)); err != nil {
+			t.Fatal(err)
+		}
+		en.tokens[scope] = secret
+	}
+	return en
+}
+
+func (e *env) do(t testing.TB, method, path, scope string, body io.Reader, header ...string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, body)
+	if scope != "" {
+		req.Header.Set("Authorization", "Bearer "+e.tokens[scope])
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	data, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatalf("%s %s: response is not JSON: %q", method, path, data)
+	}
+	return resp.StatusCode, out
+}
+
+func errorOf(body map[string]any) (code, message, field string) {
+	e, _ := body["error"].(map[string]any)
+	code, _ = e["code"].(string)
+	message, _ = e["message"].(string)
+	field, _ = e["field"].(string)
+	return
+}
+
+const goodEdit = `{"wiki":"enwiki","action":"edit","performer":{"name":"192.0.2.1"},"page":{"id":1,"namespace":0,"title":"X"},
+"old_wikitext":"a","new_wikitext":"a\nb"}`
+
+// TestScreenBadInput: every bad body gets a 4xx naming what is wrong and
+// where; never a 500.
+func TestScreenBadInput(t *testing.T) {
+	e := newEnv(t)
+	big := strings.NewReader(`{"wiki":"enwiki","action":"edit","new_wikitext":"` + strings.Repeat("a", 50<<20) + `"}`)
+	tests := []struct {
+		name   string
+		body   io.Reader
+		status int
+		code   string
+		want   string // in the message or the field
+	}{
+		{"malformed JSON", strings.NewReader(`{"wiki": "enwiki",`), 400, "invalid", "ends early, at line 1, column 19"},
+		{"syntax error on line 2", strings.NewReader("{\"wiki\": \"enwiki\",\n \"action\" \"edit\"}"), 400, "invalid", "line 2, column 11"},
+		{"wrong type", strings.NewReader(`{"wiki":"enwiki","action":"edit","performer":{"name":42}}`), 400, "invalid", "performer.name"},
+		{"unknown field", strings.NewReader(`{"wiki":"enwiki","action":"edit","surprise":1}`), 400, "invalid", "surprise"},
+		{"missing action", strings.NewReader(`{"wiki":"enwiki","performer":{"name":"192.0.2.1"}}`), 400, "invalid", "action"},
+		{"unknown action", strings.NewReader(`{"wiki":"enwiki","action":"dance","performer":{"name":"192.0.2.1"}}`), 400, "invalid", "action"},
+		{"missing page", strings.NewReader(`{"wiki":"enwiki","action":"edit","performer":{"name":"192.0.2.1"}}`), 400, "invalid", "page"},
+		{"invalid UTF-8", strings.NewReader("{\"wiki\":\"enwiki\",\"action\":\"edit\",\"performer\":{\"name\":\"192.0.2.1\"},\"page\":{\"title\":\"X\"},\"summary\":\"\xff\xfe\"}"), 400, "invalid", "not valid UTF-8 at line 1, column 99"},
+		{"empty body", strings.NewReader(""), 400, "invalid", "empty"},
+		{"trailing data", strings.NewReader(goodEdit + `{}`), 400, "invalid", "after the JSON value"},
+		{"not an object", strings.NewReader(`[1,2]`), 400, "invalid", "(body)"},
+		{"50 MB body", big, 413, "too_large", "larger than"},
+		{"unknown wiki", strings.NewReader(strings.Replace(goodEdit, "enwiki", "nosuchwiki", 1)), 400, "invalid", "wiki"},
+		{"time in a wrong format", strings.NewReader(`{"wiki":"enwiki","action":"edit","time":"yesterday"}`), 400, "invalid", "time"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := e.do(t, "POST", "/v1/screen", vigil.ScopeScreen, tt.body)
+			code, msg, field := errorOf(body)
+			if status != tt.status || code != tt.code || !strings.Contains(msg+" "+field, tt.want) {
+				t.Errorf("%d %s %q field %q; want %d %s mentioning %q", status, code, msg, field, tt.status, tt.code, tt.want)
+			}
+		})
+	}
+	// And a good one, for contrast.
+	status, body := e.do(t, "POST", "/v1/screen", vigil.ScopeScreen, strings.NewReader(goodEdit))
+	if status != 200 || body["allowed"] != true {
+		t.Fatalf("good edit: %d %v", status, body)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		method, path, scope string
+		status              int
+	}{
+		{"POST", "/v1/screen", "", 401},
+		{"POST", "/v1/screen", vigil.ScopeReadLog, 403},
+		{"GET", "/v1/log", vigil.ScopeScreen, 403},
+		{"GET", "/v1/log", vigil.ScopeReadLog, 200},
+		{"POST", "/v1/filters", vigil.ScopeReadLog, 403},
+		{"GET", "/v1/filters", vigil.ScopeReadLog, 200},
+		{"GET", "/v1/audit", vigil.ScopeReadLog, 403},
+		{"GET", "/v1/audit", vigil.ScopeReadProtected, 200},
+		{"GET", "/healthz", "", 200},
+	}
+	for _, tt := range tests {
+		status, _ := e.do(t, tt.method, tt.path, tt.scope, strings.NewReader(goodEdit))
+		if status != tt.status {
+			t.Errorf("%s %s with %q: %d, want %d", tt.method, tt.path, tt.scope, status, tt.status)
+		}
+	}
+	req, _ := http.NewRequest("GET", e.srv.URL+"/v1/log", nil)
+	req.Header.Set("Authorization", "Bearer vgl_not-a-real-token")
+	resp, _ := http.DefaultClient.Do(req)
+	if resp.StatusCode != 401 {
+		t.Errorf("unknown token: %d", resp.StatusCode)
+	}
+	resp.Body.Close()
+}
+
+// TestProtectedLogAudited: protected data needs the scope and a reason,
+// and the read is in the audit log before the data is shown.
+func TestProtectedLogAudited(t *testing.T) {
+	e := newEnv(t)
+	casino := strings.Replace(goodEdit, `"a\nb"`, `"a\ncasino"`, 1)
+	casino = strings.Replace(casino, `"performer"`, `"ip":"192.0.2.1","user_agent":"curl/8","performer"`, 1)
+	if status, body := e.do(t, "POST", "/v1/screen", vigil.ScopeScreen, strings.NewReader(casino)); status != 200 || body["allowed"] != false {
+		t.Fatalf("screen: %d %v", status, body)
+	}
+	status, body := e.do(t, "GET", "/v1/log?protected=true", vigil.ScopeReadLog, nil, httpapi.ReasonHeader, "case 1")
+	if status != 403 {
+		t.Fatalf("protected read without the scope: %d %v", status, body)
+	}
+	status, body = e.do(t, "GET", "/v1/log?protected=true", vigil.ScopeReadProtected, nil)
+	if _, _, field := errorOf(body); status != 400 || field != httpapi.ReasonHeader {
+		t.Fatalf("protected read without a reason: %d %v", status, body)
+	}
+	status, body = e.do(t, "GET", "/v1/log?protected=true&wiki=enwiki", vigil.ScopeReadProtected, nil, httpapi.ReasonHeader, "T123 harassment case")
+	entries, _ := body["entries"].([]any)
+	if status != 200 || len(entries) != 1 {
+		t.Fatalf("protected read: %d %v", status, body)
+	}
+	p, _ := entries[0].(map[string]any)["protected"].(map[string]any)
+	if p["ip"] != "192.0.2.1" || p["user_agent"] != "curl/8" {
+		t.Fatalf("protected data %v", p)
+	}
+	// Without protected=true the same token sees no protected data.
+	_, body = e.do(t, "GET", "/v1/log", vigil.ScopeReadLog, nil)
+	if entries, _ := body["entries"].([]any); entries[0].(map[string]any)["protected"] != nil {
+		t.Fatal("protected data shown without asking")
+	}
+	audit, _ := e.store.ListAudit(context.Background(), 0, 10)
+	if len(audit) != 1 || audit[0].Reason != "T123 harassment case" || audit[0].Token != "t-read-protected" ||
+		!strings.Contains(audit[0].Resource, "wiki=enwiki") {
+		t.Fatalf("audit %+v", audit)
+	}
+}
+
+func TestLogQueryBadParameters(t *testing.T) {
+	e := newEnv(t)
+	for _, q := range []string{"limit=9999", "limit=-1", "filter=x", "from=yesterday", "namespace=main", "bogus=1", "protected=maybe"} {
+		status, body := e.do(t, "GET", "/v1/log?"+q, vigil.ScopeReadLog, nil)
+		code, _, field := errorOf(body)
+		if status != 400 || code != "invalid" || field == "" {
+			t.Errorf("?%s: %d %v", q, status, body)
+		}
+	}
+}
+
+func TestFilterValidation(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		body, field, want string
+	}{
+		{`{"wiki":"enwiki","name":"x","pattern":"1 +","actions":{}}`, "pattern", "1:4: unexpected end of input (unexpectedtoken)"},
+		{`{"wiki":"enwiki","name":"x","pattern":"nosuchvar","actions":{}}`, "pattern", "unrecognisedvar"},
+		{`{"wiki":"enwiki","name":"x","pattern":"true","actions":{"throttle":["1","3","ip"]}}`, "actions.throttle[1]", "count,period"},
+		{`{"wiki":"enwiki","name":"x","pattern":"true","actions":{"throttle":["1","3,60","planet"]}}`, "actions.throttle[2]", "planet"},
+		{`{"wiki":"enwiki","name":"x","pattern":"true","actions":{"block":["blocktalk","soon","1 day"]}}`, "actions.block[1]", "soon"},
+		{`{"wiki":"enwiki","name":"x","pattern":"true","actions":{"explode":[]}}`, "actions.explode", "unknown consequence"},
+		{`{"wiki":"enwiki","name":"x","pattern":"true","actions":{"tag":[]}}`, "actions.tag", "at least one tag"},
+		{`{"wiki":"en wiki","name":"x","pattern":"true","actions":{}}`, "wiki", "letters"},
+		{`{"wiki":"enwiki","name":"","pattern":"true","actions":{}}`, "name", "needs a name"},
+		{`{"wiki":"enwiki","name":"x","pattern":"true","privacy":"secret","actions":{}}`, "privacy", "public"},
+	}
+	for _, tt := range tests {
+		status, body := e.do(t, "POST", "/v1/filters", vigil.ScopeManageFilters, strings.NewReader(tt.body))
+		code, msg, field := errorOf(body)
+		if status != 400 || code != "invalid" || field != tt.field || !strings.Contains(msg, tt.want) {
+			t.Errorf("%s: %d %s field %q %q; want field %q mentioning %q", tt.body, status, code, field, msg, tt.field, tt.want)
+		}
+	}
+	if fs, _ := e.store.ListFilters(context.Background(), vigil.FilterQuery{}); len(fs) != 1 {
+		t.Fatalf("a refused filter was saved: %d filters", len(fs))
+	}
+}
+
+// FuzzScreen sends any body to /v1/screen: the answer is JSON, 200 or a
+// 4xx, never a 5xx.
+func FuzzScreen(f *testing.F) {
+	for _, s := range []string{goodEdit, `{}`, `{"wiki":"enwiki","action":"move","performer":{"name":"X","id":1},"page":{"title":"A"},"target":{"title":"B"}}`,
+		`{"wiki":"enwiki","action":"createaccount","performer":{"name":"192.0.2.1"},"account_name":"Spammer"}`,
+		`{"wiki":"enwiki","action":"upload","performer":{"name":"192.0.2.1"},"page":{"namespace":6,"title":"X.png"},"file":{"sha1":"0000000000000000000000000000000000000000","size":1,"mime":"image/png"}}`,
+		`{"wiki":"enwiki","action":"edit","performer":{"name":"::1"},"page":{"title":"X","restrictions":{"edit":["sysop"]}},"new_links":["http://x"]}`,
+		"\xff", `{"wiki":1}`, `null`} {
+		f.Add([]byte(s))
+	}
+	e := newEnv(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/v1/screen", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+e.tokens[vigil.ScopeScreen])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode >= 500 || !json.Valid(data) {
+			t.Fatalf("body %q: %d %s", body, resp.StatusCode, data)
+		}
+	})
+}
