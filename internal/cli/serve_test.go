@@ -452,3 +452,61 @@ func TestServeFilterHistory(t *testing.T) {
 		t.Fatalf("re-imported %+v", others)
 	}
 }
+
+// TestServeDatabaseOutage kills PostgreSQL in the middle of a run of
+// screened actions and starts it again: every action gets its verdict
+// meanwhile, and every hit reaches the abuse log in the end.
+func TestServeDatabaseOutage(t *testing.T) {
+	pg := pgtest.StartServer(t)
+	s := startServe(t, nil, "--db", pg.URL())
+	ctx := context.Background()
+	f, err := s.client.CreateFilter(ctx, &httpapi.FilterInput{Wiki: "testwiki", Name: "Everything", Pattern: `added_lines contains "x"`,
+		Enabled: true, Actions: map[string][]string{"tag": {"seen"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	spooled := 0
+	for i := range n {
+		switch i {
+		case 100:
+			pg.Stop()
+		case 200:
+			pg.Start()
+		}
+		text := fmt.Sprintf("x %d", i)
+		a := &vigil.Action{Wiki: "testwiki", Action: "edit", Performer: vigil.Performer{Name: fmt.Sprintf("192.0.2.%d", i%250+1)},
+			Page: &vigil.Page{ID: 1, Title: "T"}, OldWikitext: new(string), NewWikitext: &text}
+		v, err := s.client.Screen(ctx, a)
+		if err != nil {
+			t.Fatalf("action %d (database %s): %v", i, map[bool]string{true: "down", false: "up"}[i >= 100 && i < 200], err)
+		}
+		if len(v.Matches) != 1 || !slices.Contains(v.Tags, "seen") {
+			t.Fatalf("action %d: verdict %+v", i, v)
+		}
+		if v.LogSpooled {
+			spooled++
+		}
+	}
+	if spooled < 90 {
+		t.Fatalf("only %d hits spooled while the database was down", spooled)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var count int
+	for time.Now().Before(deadline) {
+		count = 0
+		q := url.Values{"filter": {fmt.Sprint(f.ID)}, "limit": {"500"}}
+		page, err := s.client.QueryLog(ctx, q)
+		if err == nil {
+			count = len(page.Entries)
+		}
+		if count == n {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if count != n {
+		t.Fatalf("%d of %d hits in the abuse log after the database came back", count, n)
+	}
+	t.Logf("%d hits spooled during the outage, all written afterwards", spooled)
+}

@@ -76,7 +76,7 @@ type Server struct {
 	dir     string
 	port    int
 	cmd     *exec.Cmd
-	asUser  []string // runuser prefix when running as root
+	cred    *syscall.Credential // the postgres user's, when running as root
 	stopped chan struct{}
 }
 
@@ -109,7 +109,7 @@ func StartServer(t testing.TB) *Server {
 		if err := os.Chown(base, uid, gid); err != nil {
 			t.Fatal(err)
 		}
-		s.asUser = []string{"runuser", "-u", "postgres", "--"}
+		s.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
 	out, err := s.command(filepath.Join(s.bin, "initdb"), "-D", s.dir, "-U", "postgres", "-A", "trust", "--no-sync").CombinedOutput()
 	if err != nil {
@@ -126,10 +126,13 @@ func StartServer(t testing.TB) *Server {
 	return s
 }
 
+// command runs a PostgreSQL program as a direct child (so that Wait reaps
+// it), in its own process group, as the postgres user when we are root.
 func (s *Server) command(name string, args ...string) *exec.Cmd {
-	all := append(append([]string{}, s.asUser...), name)
-	all = append(all, args...)
-	return exec.Command(all[0], all[1:]...)
+	cmd := exec.Command(name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: s.cred}
+	cmd.Dir = filepath.Dir(s.dir)
+	return cmd
 }
 
 // URL is the address of the database "postgres" on the server.
@@ -142,7 +145,11 @@ func (s *Server) Start() {
 	s.t.Helper()
 	s.cmd = s.command(filepath.Join(s.bin, "postgres"), "-D", s.dir, "-p", strconv.Itoa(s.port), "-h", "127.0.0.1",
 		"-k", filepath.Dir(s.dir), "-c", "fsync=off")
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	logf, err := os.OpenFile(filepath.Join(filepath.Dir(s.dir), "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err == nil {
+		s.cmd.Stdout, s.cmd.Stderr = logf, logf
+		defer logf.Close()
+	}
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("start postgres: %v", err)
 	}
@@ -160,7 +167,8 @@ func (s *Server) Start() {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	s.t.Fatal("postgres did not start within 30s")
+	out, _ := os.ReadFile(filepath.Join(filepath.Dir(s.dir), "server.log"))
+	s.t.Fatalf("postgres did not start within 30s:\n%s", out)
 }
 
 // Stop stops the server at once (SIGKILL on its process group: the
