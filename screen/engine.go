@@ -73,6 +73,7 @@ type Engine struct {
 	spool    *spool.Spool
 	stats    *Stats
 	recent   *recentWriter
+	commit   *committer
 
 	mu         sync.RWMutex
 	sets       map[setKey]*filterSet
@@ -133,6 +134,7 @@ func New(store vigil.Store, cfg Config, opts Options) *Engine {
 		e.warned = NewMemFlags()
 	}
 	e.stats = newStats()
+	e.commit = &committer{store: store}
 	e.recent = newRecentWriter(store, opts.Recent, e.log, e.now)
 	return e
 }
@@ -829,7 +831,7 @@ func (e *Engine) writeLog(ctx context.Context, entries []*vigil.LogEntry) error 
 	if len(entries) == 0 {
 		return nil
 	}
-	err := e.store.AppendLog(ctx, entries)
+	err := e.commit.write(ctx, entries)
 	if err == nil {
 		return nil
 	}

@@ -35,7 +35,10 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
 	params := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(ON)", "synchronous(NORMAL)"} {
+	// synchronous(FULL): a commit is on disk before it returns, even
+	// through a power cut; concurrent writes share syncs (see
+	// screen.committer).
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(ON)", "synchronous(FULL)"} {
 		params.Add("_pragma", p)
 	}
 	dsn := "file:" + abs + "?" + params.Encode()

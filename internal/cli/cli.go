@@ -61,6 +61,6 @@ func newRoot(env Env) *cobra.Command {
 	if env.Environ == nil {
 		env.Environ = func() []string { return nil }
 	}
-	root.AddCommand(newRulesCmd(env), newServeCmd(env), newTokenCmd(env), newFiltersCmd(env), newLogCmd(env))
+	root.AddCommand(newRulesCmd(env), newServeCmd(env), newTokenCmd(env), newFiltersCmd(env), newLogCmd(env), newBenchCmd(env))
 	return root
 }

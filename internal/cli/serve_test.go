@@ -33,11 +33,6 @@ type server struct {
 	stop   func()
 }
 
-// syncBuffer is an io.Writer safe for the server goroutine and the test.
-type pipeWriter struct{ w *io.PipeWriter }
-
-func (p pipeWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
-
 // startServe runs `vigil serve` with extra arguments on a free port and a
 // fresh data directory, and waits until it answers /healthz.
 func startServe(t *testing.T, environ []string, args ...string) *server {

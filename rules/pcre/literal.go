@@ -109,12 +109,21 @@ func FoldString(s string) string {
 	if ascii {
 		return strings.ToUpper(s)
 	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		b.WriteRune(FoldRune(r))
+	b := make([]byte, 0, len(s)+8)
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			b = append(b, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		b = utf8.AppendRune(b, FoldRune(r))
+		i += size
 	}
-	return b.String()
+	return string(b)
 }
 
 func (e extractor) runeString(r rune) string {

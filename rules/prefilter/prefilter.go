@@ -168,25 +168,33 @@ func (ix *Index) Words() int { return (len(ix.lits) + 63) / 64 }
 // Scan adds to found (of ix.Words() words, cleared by the caller) every
 // literal that occurs in the folded form of text.
 func (ix *Index) Scan(text string, found Set) {
-	for i := 0; i < len(text); i++ {
-		if text[i] >= utf8.RuneSelf {
-			ix.scan(pcre.FoldString(text), found)
-			return
+	st := int32(0)
+	for i := 0; i < len(text); {
+		// ASCII letters fold through classOf; other characters are folded
+		// one by one and fed as their UTF-8 bytes, so no folded copy of the
+		// text is made.
+		if c := text[i]; c < utf8.RuneSelf {
+			st = ix.step(st, c, found)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		i += size
+		var buf [utf8.UTFMax]byte
+		for _, b := range utf8.AppendRune(buf[:0], pcre.FoldRune(r)) {
+			st = ix.step(st, b, found)
 		}
 	}
-	ix.scan(text, found)
 }
 
-func (ix *Index) scan(text string, found Set) {
-	delta, classOf, firstOut := ix.delta, &ix.classOf, ix.firstOut
-	st := int32(0)
-	for i := 0; i < len(text); i++ {
-		st = delta[st+int32(classOf[text[i]])]
-		if st >= firstOut {
-			k := st / int32(ix.classes)
-			for _, id := range ix.out[ix.outAt[k]:ix.outAt[k+1]] {
-				found[id>>6] |= 1 << (id & 63)
-			}
+// step feeds one byte.
+func (ix *Index) step(st int32, c byte, found Set) int32 {
+	st = ix.delta[st+int32(ix.classOf[c])]
+	if st >= ix.firstOut {
+		k := st / int32(ix.classes)
+		for _, id := range ix.out[ix.outAt[k]:ix.outAt[k+1]] {
+			found[id>>6] |= 1 << (id & 63)
 		}
 	}
+	return st
 }

@@ -1,0 +1,333 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/abusefilter"
+	"github.com/vigilwiki/vigil/config"
+	"github.com/vigilwiki/vigil/httpapi"
+	"github.com/vigilwiki/vigil/internal/workload"
+	"github.com/vigilwiki/vigil/screen"
+)
+
+func newBenchCmd(env Env) *cobra.Command {
+	cmd := &cobra.Command{Use: "bench", Short: "Measure Vigil", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() }}
+	var o screenBenchOptions
+	sc := &cobra.Command{
+		Use:   "screen --filters FILE",
+		Short: "Load-test POST /v1/screen over HTTP",
+		Long: `Screen starts a Vigil server in this process (SQLite in a temporary directory) with
+the enabled filters of FILE (abuse_filter rows as in real-filters.jsonl), then
+sends it realistic edits of 5 to 50 KB pages over HTTP on loopback, and reports
+latency and throughput. With --rate it sends at that rate (open loop: latency
+counts from when a request was due, so a slow server cannot hide); without, as
+fast as --workers connections allow. Go heap and RSS are sampled every 10 s.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := benchScreen(cmd.Context(), env, o)
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return writeJSON(cmd.OutOrStdout(), res)
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%d filters, %d actions in %.1f s: %.0f actions/s (%d errors)\n", res.Filters, res.Requests,
+				res.Seconds, res.Throughput, res.Errors)
+			fmt.Fprintf(out, "latency ms: median %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
+				res.MedianMS, res.P90MS, res.P99MS, res.P999MS, res.MaxMS)
+			fmt.Fprintf(out, "page sizes KB: %d to %d; matches per action %.2f\n", res.MinPageKB, res.MaxPageKB, res.MatchesPerAction)
+			for _, m := range res.Memory {
+				fmt.Fprintf(out, "  t=%4.0fs heap %6.1f MB  rss %6.1f MB\n", m.Seconds, m.HeapMB, m.RSSMB)
+			}
+			return nil
+		},
+	}
+	sc.Flags().StringVar(&o.filters, "filters", "", "abuse_filter rows (JSONL); their enabled, valid ones are loaded")
+	sc.Flags().IntVar(&o.rate, "rate", 0, "requests per second (0: as fast as possible)")
+	sc.Flags().DurationVar(&o.duration, "duration", 30*time.Second, "how long to send")
+	sc.Flags().IntVar(&o.workers, "workers", 8, "concurrent connections")
+	sc.Flags().IntVar(&o.pages, "pages", 200, "distinct pages edited")
+	sc.Flags().BoolVar(&o.json, "json", false, "print the figures as JSON")
+	cmd.AddCommand(sc)
+	return cmd
+}
+
+type screenBenchOptions struct {
+	filters  string
+	rate     int
+	duration time.Duration
+	workers  int
+	pages    int
+	json     bool
+}
+
+// ScreenBenchResult is what `vigil bench screen --json` prints.
+type ScreenBenchResult struct {
+	Filters          int            `json:"filters"`
+	Requests         int            `json:"requests"`
+	Errors           int            `json:"errors"`
+	Seconds          float64        `json:"seconds"`
+	Throughput       float64        `json:"throughput"` // actions per second
+	MedianMS         float64        `json:"median_ms"`
+	P90MS            float64        `json:"p90_ms"`
+	P99MS            float64        `json:"p99_ms"`
+	P999MS           float64        `json:"p999_ms"`
+	MaxMS            float64        `json:"max_ms"`
+	MinPageKB        int            `json:"min_page_kb"`
+	MaxPageKB        int            `json:"max_page_kb"`
+	MatchesPerAction float64        `json:"matches_per_action"`
+	Memory           []MemorySample `json:"memory"`
+}
+
+// MemorySample is the process's memory at a moment of the run.
+type MemorySample struct {
+	Seconds float64 `json:"seconds"`
+	HeapMB  float64 `json:"heap_mb"`
+	RSSMB   float64 `json:"rss_mb"`
+}
+
+func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBenchResult, error) {
+	if o.filters == "" {
+		return nil, errors.New("--filters is required")
+	}
+	if o.workers < 1 || o.pages < 1 || o.rate < 0 || o.duration <= 0 {
+		return nil, errors.New("--workers and --pages must be positive, --rate not negative, --duration positive")
+	}
+	data, err := os.MkdirTemp("", "vigil-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(data)
+	cfg, err := config.Load("", func(string) string { return "" }, nil, map[string]any{"data": data, "listen": "127.0.0.1:0",
+		"sample": false, "log_level": "error"})
+	if err != nil {
+		return nil, err
+	}
+	// Filters and a token, straight into the store.
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	n, err := loadEnabledFilters(ctx, store, o.filters)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	secret := httpapi.NewTokenSecret()
+	if err := store.CreateToken(ctx, &vigil.Token{Name: "bench", Scopes: []string{vigil.ScopeScreen}}, httpapi.HashToken(secret)); err != nil {
+		store.Close()
+		return nil, err
+	}
+	store.Close()
+
+	// The server, in this process.
+	pr, pw := io.Pipe()
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(sctx, Env{Stdout: pipeWriter{pw}, Stderr: env.Stderr, Getenv: env.Getenv, Environ: env.Environ}, cfg)
+		pw.Close()
+	}()
+	defer func() { stop(); <-done }()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("the server did not start: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	base := strings.TrimSpace(strings.TrimPrefix(line, "vigil: listening on "))
+
+	// Realistic edits, encoded once.
+	wiki := "enwiki"
+	gen := workload.New(wiki, 1, o.pages)
+	bodies := make([][]byte, 0, 400)
+	res := &ScreenBenchResult{Filters: n, MinPageKB: 1 << 30}
+	for range 400 {
+		a := gen.Next()
+		b, _ := json.Marshal(a)
+		bodies = append(bodies, b)
+		kb := len(*a.NewWikitext) / 1000
+		res.MinPageKB, res.MaxPageKB = min(res.MinPageKB, kb), max(res.MaxPageKB, kb)
+	}
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0}, Timeout: 30 * time.Second}
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		errs      int
+		matches   int
+		next      atomic.Int64
+	)
+	send := func(due time.Time) {
+		body := bodies[int(next.Add(1))%len(bodies)]
+		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/v1/screen", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := client.Do(req)
+		var v struct{ Matches []json.RawMessage }
+		ok := err == nil && resp.StatusCode == 200
+		if err == nil {
+			if ok {
+				ok = json.NewDecoder(resp.Body).Decode(&v) == nil
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		lat := time.Since(due)
+		mu.Lock()
+		latencies = append(latencies, lat)
+		if !ok {
+			errs++
+		}
+		matches += len(v.Matches)
+		mu.Unlock()
+	}
+	// Warm up the compiled filters and connections.
+	for range 50 {
+		send(time.Now())
+	}
+	mu.Lock()
+	latencies, errs, matches = latencies[:0], 0, 0
+	mu.Unlock()
+
+	start := time.Now()
+	memStop := make(chan struct{})
+	memDone := make(chan struct{})
+	go func() {
+		defer close(memDone)
+		tick := time.NewTicker(10 * time.Second)
+		defer tick.Stop()
+		res.Memory = append(res.Memory, memorySample(0))
+		for {
+			select {
+			case <-memStop:
+				res.Memory = append(res.Memory, memorySample(time.Since(start).Seconds()))
+				return
+			case <-tick.C:
+				res.Memory = append(res.Memory, memorySample(time.Since(start).Seconds()))
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	end := start.Add(o.duration)
+	if o.rate > 0 {
+		// Open loop: requests are due at fixed intervals; a pool sends them.
+		due := make(chan time.Time, 100000)
+		for range max(o.workers, 64) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for t := range due {
+					send(t)
+				}
+			}()
+		}
+		interval := time.Second / time.Duration(o.rate)
+		for t := start; t.Before(end) && ctx.Err() == nil; t = t.Add(interval) {
+			if d := time.Until(t); d > 0 {
+				time.Sleep(d)
+			}
+			due <- t
+		}
+		close(due)
+	} else {
+		for range o.workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(end) && ctx.Err() == nil {
+					send(time.Now())
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(memStop)
+	<-memDone
+
+	slices.Sort(latencies)
+	q := func(p float64) float64 {
+		if len(latencies) == 0 {
+			return 0
+		}
+		return float64(latencies[min(int(p*float64(len(latencies))), len(latencies)-1)]) / float64(time.Millisecond)
+	}
+	res.Requests, res.Errors, res.Seconds = len(latencies), errs, elapsed.Seconds()
+	res.Throughput = float64(len(latencies)) / elapsed.Seconds()
+	res.MedianMS, res.P90MS, res.P99MS, res.P999MS, res.MaxMS = q(0.5), q(0.9), q(0.99), q(0.999), q(1)
+	if len(latencies) > 0 {
+		res.MatchesPerAction = float64(matches) / float64(len(latencies))
+	}
+	return res, nil
+}
+
+// loadEnabledFilters saves the enabled, valid filters of a rows file.
+// pipeWriter hands a server's standard output to its starter.
+type pipeWriter struct{ w *io.PipeWriter }
+
+func (p pipeWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
+
+func loadEnabledFilters(ctx context.Context, store vigil.Store, path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 64<<20)
+	n := 0
+	for line := 1; sc.Scan(); line++ {
+		var row abusefilter.Row
+		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+			return 0, fmt.Errorf("%s:%d: %v", path, line, err)
+		}
+		if !row.Enabled || row.Deleted {
+			continue
+		}
+		row.Wiki = "enwiki" // one wiki holds them all
+		flt, _ := abusefilter.FromRow(row)
+		if screen.CheckFilter(flt) != nil {
+			continue
+		}
+		if err := store.CreateFilter(ctx, flt, "bench", ""); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return n, sc.Err()
+}
+
+func memorySample(t float64) MemorySample {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	s := MemorySample{Seconds: t, HeapMB: float64(ms.HeapInuse) / 1e6}
+	if b, err := os.ReadFile(filepath.Join("/proc", "self", "status")); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+				kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+				s.RSSMB = float64(kb) / 1000
+			}
+		}
+	}
+	return s
+}

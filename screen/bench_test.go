@@ -1,0 +1,66 @@
+package screen_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/abusefilter"
+	"github.com/vigilwiki/vigil/internal/workload"
+	"github.com/vigilwiki/vigil/screen"
+	"github.com/vigilwiki/vigil/sqlite"
+)
+
+// BenchmarkScreen screens realistic edits of 5 to 50 KB pages with the 137
+// enabled real filters, through the whole engine (variables, filters,
+// consequences, the abuse log in SQLite), without HTTP.
+func BenchmarkScreen(b *testing.B) {
+	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "vigil.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	f, err := os.Open("../../shared/testdata/abusefilter/real-filters.jsonl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	n := 0
+	for sc.Scan() {
+		var row abusefilter.Row
+		json.Unmarshal(sc.Bytes(), &row)
+		if !row.Enabled || row.Deleted {
+			continue
+		}
+		row.Wiki = "enwiki"
+		flt, _ := abusefilter.FromRow(row)
+		if screen.CheckFilter(flt) != nil {
+			continue
+		}
+		if err := s.CreateFilter(ctx, flt, "bench", ""); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	f.Close()
+	e := screen.New(s, screen.Config{}, screen.Options{Recent: screen.RecentConfig{Disabled: true}})
+	gen := workload.New("enwiki", 1, 200)
+	actions := make([]*vigil.Action, 300)
+	for i := range actions {
+		actions[i] = gen.Next()
+	}
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		a := *actions[i%len(actions)]
+		i++
+		if _, err := e.Screen(ctx, &a); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n), "filters")
+}
