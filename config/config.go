@@ -74,6 +74,7 @@ func Defaults() map[string]any {
 		"screen.slow_filter":         "500ms",
 		"recent.max_age":             "168h",
 		"recent.max_actions":         100000,
+		"recent.disabled":            false,
 	}
 }
 

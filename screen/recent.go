@@ -1,15 +1,24 @@
 package screen
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
-	"io"
+	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/vigilwiki/vigil"
+)
+
+// The window's actions are compressed with zstd at its fastest level:
+// gzip cost ~40% of the service's CPU at a few hundred actions a second
+// of 5-50 KB pages; zstd is several times cheaper for a similar size.
+var (
+	recentEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+		zstd.WithLowerEncoderMem(true))
+	recentDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64<<20))
 )
 
 // RecentConfig sets the rolling window of screened actions that filters
@@ -99,26 +108,18 @@ func encodeRecent(a *vigil.Action) *vigil.RecentAction {
 	if err != nil {
 		return nil
 	}
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(raw)
-	zw.Close()
-	return &vigil.RecentAction{Wiki: a.Wiki, Time: a.Time, Payload: buf.Bytes()}
+	return &vigil.RecentAction{Wiki: a.Wiki, Time: a.Time, Payload: recentEncoder.EncodeAll(raw, nil)}
 }
 
 // DecodeRecent reads an action kept in the window.
 func DecodeRecent(r *vigil.RecentAction) (*vigil.Action, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(r.Payload))
+	raw, err := recentDecoder.DecodeAll(r.Payload, nil)
 	if err != nil {
-		return nil, err
-	}
-	raw, err := io.ReadAll(io.LimitReader(zr, 64<<20))
-	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("recent action %d: %w", r.ID, err)
 	}
 	var a vigil.Action
 	if err := json.Unmarshal(raw, &a); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("recent action %d: %w", r.ID, err)
 	}
 	return &a, nil
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +70,8 @@ fast as --workers connections allow. Go heap and RSS are sampled every 10 s.`,
 	sc.Flags().IntVar(&o.workers, "workers", 8, "concurrent connections")
 	sc.Flags().IntVar(&o.pages, "pages", 200, "distinct pages edited")
 	sc.Flags().BoolVar(&o.json, "json", false, "print the figures as JSON")
+	sc.Flags().StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the run (server and load in one process) to this file")
+	sc.Flags().StringArrayVar(&o.settings, "set", nil, "a setting for the server, KEY=VALUE as in the configuration file (repeatable), e.g. recent.disabled=true")
 	cmd.AddCommand(sc)
 	return cmd
 }
@@ -80,6 +83,8 @@ type screenBenchOptions struct {
 	workers  int
 	pages    int
 	json     bool
+	settings []string
+	cpuprof  string
 }
 
 // ScreenBenchResult is what `vigil bench screen --json` prints.
@@ -119,8 +124,15 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		return nil, err
 	}
 	defer os.RemoveAll(data)
-	cfg, err := config.Load("", func(string) string { return "" }, nil, map[string]any{"data": data, "listen": "127.0.0.1:0",
-		"sample": false, "log_level": "error"})
+	settings := map[string]any{"data": data, "listen": "127.0.0.1:0", "sample": false, "log_level": "error"}
+	for _, kv := range o.settings {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--set %q: want KEY=VALUE", kv)
+		}
+		settings[k] = v
+	}
+	cfg, err := config.Load("", func(string) string { return "" }, nil, settings)
 	if err != nil {
 		return nil, err
 	}
@@ -209,6 +221,17 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	latencies, errs, matches = latencies[:0], 0, 0
 	mu.Unlock()
 
+	if o.cpuprof != "" {
+		f, err := os.Create(o.cpuprof)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	memStop := make(chan struct{})
 	memDone := make(chan struct{})
