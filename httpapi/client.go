@@ -20,6 +20,9 @@ type Client struct {
 	BaseURL string // e.g. http://127.0.0.1:8780
 	Token   string
 	HTTP    *http.Client
+	// Reason is sent with every request (X-Vigil-Reason): reads of
+	// protected data need one, and it goes to the audit log.
+	Reason string
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
@@ -39,6 +42,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if c.Reason != "" {
+		req.Header.Set(ReasonHeader, c.Reason)
+	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = &http.Client{Timeout: time.Minute}
@@ -125,4 +131,13 @@ type LogPage struct {
 func (c *Client) QueryLog(ctx context.Context, params url.Values) (*LogPage, error) {
 	var p LogPage
 	return &p, c.do(ctx, http.MethodGet, "/v1/log?"+params.Encode(), nil, &p)
+}
+
+// Audit reads the audit log of protected reads, oldest first, after the
+// entry with id after.
+func (c *Client) Audit(ctx context.Context, after int64) ([]*vigil.AuditEntry, error) {
+	var out struct {
+		Entries []*vigil.AuditEntry `json:"entries"`
+	}
+	return out.Entries, c.do(ctx, http.MethodGet, "/v1/audit?after="+strconv.FormatInt(after, 10), nil, &out)
 }

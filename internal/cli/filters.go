@@ -299,8 +299,9 @@ func newLogCmd(env Env) *cobra.Command {
 	cmd := &cobra.Command{Use: "log", Short: "Read the abuse log of a running Vigil", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() }}
 	cf.register(cmd)
-	var wiki, user, page, from, to, taken string
+	var wiki, user, page, from, to, taken, reason string
 	var filter int64
+	var protected bool
 	var limit int
 	query := &cobra.Command{Use: "query", Short: "Print abuse log entries as JSON lines, newest first", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -308,7 +309,16 @@ func newLogCmd(env Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if protected {
+				if strings.TrimSpace(reason) == "" {
+					return errors.New("--protected needs --reason: why you read IP addresses and user agents (it is audited)")
+				}
+				c.Reason = reason
+			}
 			q := url.Values{}
+			if protected {
+				q.Set("protected", "true")
+			}
 			for k, v := range map[string]string{"wiki": wiki, "user": user, "page": page, "from": from, "to": to, "action_taken": taken} {
 				if v != "" {
 					q.Set(k, v)
@@ -348,6 +358,8 @@ func newLogCmd(env Env) *cobra.Command {
 	query.Flags().StringVar(&to, "to", "", "before this time (RFC 3339)")
 	query.Flags().StringVar(&taken, "action-taken", "", "only entries where this consequence was taken")
 	query.Flags().IntVar(&limit, "limit", 50, "at most this many entries")
+	query.Flags().BoolVar(&protected, "protected", false, "include the protected data (IP, user agent, protected variables): needs the read-protected scope and --reason")
+	query.Flags().StringVar(&reason, "reason", "", "why you read protected data; recorded in the audit log")
 	cmd.AddCommand(query)
 	return cmd
 }

@@ -505,3 +505,63 @@ func TestServeDatabaseOutage(t *testing.T) {
 	}
 	t.Logf("%d hits spooled during the outage, all written afterwards", spooled)
 }
+
+// TestServeTour follows the README's tour on a fresh `vigil serve`: the
+// sample filters refuse the spammy edit, the hit is in the log, and the IP
+// address is only readable with the right scope and a reason, which the
+// audit log records.
+func TestServeTour(t *testing.T) {
+	s := startServe(t, nil)
+	body := `{
+    "wiki": "demowiki", "action": "edit",
+    "performer": {"name": "203.0.113.7", "type": "ip"}, "ip": "203.0.113.7",
+    "page": {"namespace": 0, "title": "Sandbox"},
+    "old_wikitext": "Hello.", "new_wikitext": "Hello.\nBest online casino bonus here!", "summary": "update"}`
+	req, _ := http.NewRequest("POST", s.url+"/v1/screen", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v screen.Verdict
+	err = json.NewDecoder(resp.Body).Decode(&v)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("screen: %d %v", resp.StatusCode, err)
+	}
+	if v.Allowed || len(v.Messages) != 1 || v.Messages[0].Key != "abusefilter-disallowed" ||
+		v.Messages[0].Params[0] != "Casino and pharmacy spam" || !slices.Equal(v.Tags, []string{"spam"}) {
+		t.Fatalf("verdict: %+v", v)
+	}
+
+	out, errOut, code := s.cli(t, "", "log", "query", "--wiki", "demowiki")
+	var e vigil.LogEntry
+	if code != 0 || json.Unmarshal([]byte(out), &e) != nil {
+		t.Fatalf("log query: %d %s %s", code, out, errOut)
+	}
+	var vars map[string]any
+	json.Unmarshal(e.Vars, &vars)
+	if e.PageTitle != "Sandbox" || !slices.Equal(e.ActionsTaken, []string{"disallow", "tag"}) || e.Protected != nil ||
+		fmt.Sprint(vars["added_lines"]) != "[Best online casino bonus here!]" {
+		t.Fatalf("log entry: %s", out)
+	}
+	if _, errOut, code := s.cli(t, "", "log", "query", "--protected"); code == 0 || !strings.Contains(errOut, "--reason") {
+		t.Fatalf("protected without a reason: %d %s", code, errOut)
+	}
+	out, errOut, code = s.cli(t, "", "log", "query", "--protected", "--reason", "ticket 42: spam wave")
+	e = vigil.LogEntry{}
+	if code != 0 || json.Unmarshal([]byte(out), &e) != nil || e.Protected == nil || e.Protected.IP != "203.0.113.7" {
+		t.Fatalf("protected log query: %d %s %s", code, out, errOut)
+	}
+	audit, err := s.client.Audit(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, a := range audit {
+		found = found || a.Reason == "ticket 42: spam wave"
+	}
+	if !found {
+		t.Fatalf("the protected read is not in the audit log: %+v", audit)
+	}
+}
