@@ -38,6 +38,9 @@ func NewServer(d Deps) http.Handler {
 		d.Registry = prometheus.NewRegistry()
 	}
 	m := newMetrics(d.Registry)
+	if d.Engine != nil {
+		d.Registry.MustRegister(filterCollector{d.Engine})
+	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d, m)
 	return recoverPanics(d.Logger, m.instrument(mux))
@@ -147,4 +150,42 @@ func (m *metrics) instrument(mux *http.ServeMux) http.Handler {
 		}
 		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
 	})
+}
+
+// filterCollector exports the engine's per-filter statistics at each
+// scrape, labelled by filter id.
+type filterCollector struct{ e *screen.Engine }
+
+var (
+	filterCheckedDesc = prometheus.NewDesc("vigil_filter_checked_total",
+		"Actions a filter was run on (since the store began).", []string{"filter"}, nil)
+	filterConditionsDesc = prometheus.NewDesc("vigil_filter_conditions_total",
+		"Conditions a filter used, as AbuseFilter counts them.", []string{"filter"}, nil)
+	filterOverflowsDesc = prometheus.NewDesc("vigil_filter_condition_limit_overflows_total",
+		"Actions where the condition limit was reached while a filter ran.", []string{"filter"}, nil)
+	filterErrorsDesc = prometheus.NewDesc("vigil_filter_errors_total",
+		"Runtime errors of a filter (regex failures, budget).", []string{"filter"}, nil)
+	filterTimedDesc = prometheus.NewDesc("vigil_filter_timed_total",
+		"Actions on which this process timed a filter (one in screen.profile_every).", []string{"filter"}, nil)
+	filterSecondsDesc = prometheus.NewDesc("vigil_filter_timed_seconds_total",
+		"Runtime of a filter over its timed actions.", []string{"filter"}, nil)
+)
+
+func (filterCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{filterCheckedDesc, filterConditionsDesc, filterOverflowsDesc, filterErrorsDesc,
+		filterTimedDesc, filterSecondsDesc} {
+		ch <- d
+	}
+}
+
+func (c filterCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, f := range c.e.AllFilterStats() {
+		id := strconv.FormatInt(f.FilterID, 10)
+		ch <- prometheus.MustNewConstMetric(filterCheckedDesc, prometheus.CounterValue, float64(f.Checked), id)
+		ch <- prometheus.MustNewConstMetric(filterConditionsDesc, prometheus.CounterValue, float64(f.Conditions), id)
+		ch <- prometheus.MustNewConstMetric(filterOverflowsDesc, prometheus.CounterValue, float64(f.Overflows), id)
+		ch <- prometheus.MustNewConstMetric(filterErrorsDesc, prometheus.CounterValue, float64(f.Errors), id)
+		ch <- prometheus.MustNewConstMetric(filterTimedDesc, prometheus.CounterValue, float64(f.Timed), id)
+		ch <- prometheus.MustNewConstMetric(filterSecondsDesc, prometheus.CounterValue, float64(f.TimedNS)/1e9, id)
+	}
 }

@@ -1,10 +1,12 @@
 package screen
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"math"
 	"math/bits"
+	"slices"
 	"sync"
 	"time"
 
@@ -122,6 +124,26 @@ func (s *Stats) Report(id int64) FilterReport {
 
 // FilterStats returns a filter's statistics.
 func (e *Engine) FilterStats(id int64) FilterReport { return e.stats.Report(id) }
+
+// TimedFilter is a filter's totals for metrics: counters only, so that
+// a scraper can take rates.
+type TimedFilter struct {
+	vigil.FilterStats
+	Timed   int64 // actions timed by this process
+	TimedNS int64 // their total runtime
+}
+
+// AllFilterStats returns every filter's totals, by filter id.
+func (e *Engine) AllFilterStats() []TimedFilter {
+	e.stats.mu.Lock()
+	defer e.stats.mu.Unlock()
+	out := make([]TimedFilter, 0, len(e.stats.filters))
+	for _, fs := range e.stats.filters {
+		out = append(out, TimedFilter{FilterStats: fs.total, Timed: fs.timed, TimedNS: fs.timedNS})
+	}
+	slices.SortFunc(out, func(a, b TimedFilter) int { return cmp.Compare(a.FilterID, b.FilterID) })
+	return out
+}
 
 // LoadStats adds the totals the store kept from earlier runs.
 func (e *Engine) LoadStats(ctx context.Context) error {

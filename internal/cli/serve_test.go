@@ -534,6 +534,22 @@ func TestServeTour(t *testing.T) {
 		t.Fatalf("verdict: %+v", v)
 	}
 
+	// The filters' statistics and the request latencies are metrics.
+	resp, err = http.Get(s.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`vigil_filter_checked_total{filter="1"} 1`, `vigil_filter_checked_total{filter="4"} 1`,
+		`vigil_filter_matches_total{filter="1",wiki="demowiki"} 1`, `vigil_filter_conditions_total{filter="1"} `,
+		`vigil_screen_actions_total{action="edit",outcome="refused",wiki="demowiki"} 1`,
+		`vigil_http_request_duration_seconds_count{method="POST",route="POST /v1/screen",status="200"} 1`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
 	out, errOut, code := s.cli(t, "", "log", "query", "--wiki", "demowiki")
 	var e vigil.LogEntry
 	if code != 0 || json.Unmarshal([]byte(out), &e) != nil {
