@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -274,5 +276,53 @@ its hash is kept. Scopes: screen, read-log, manage-filters, read-protected.`,
 	create.Flags().StringVar(&name, "name", "", "the token's name (who uses it)")
 	create.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes")
 	cmd.AddCommand(create)
+
+	withStore := func(sf *storeFlags, run func(ctx context.Context, store vigil.Store) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			cfg, err := sf.load(env, nil)
+			if err != nil {
+				return err
+			}
+			store, err := openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			return run(cmd.Context(), store)
+		}
+	}
+	var lsf storeFlags
+	list := &cobra.Command{Use: "list", Short: "List service tokens (never their secrets)", Args: cobra.NoArgs}
+	list.RunE = withStore(&lsf, func(ctx context.Context, store vigil.Store) error {
+		tokens, err := store.ListTokens(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(list.OutOrStdout(), 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tSTATE")
+		for _, t := range tokens {
+			state := "active"
+			if t.Revoked {
+				state = "revoked"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", t.ID, t.Name, strings.Join(t.Scopes, ","), t.Created.UTC().Format(time.RFC3339), state)
+		}
+		return tw.Flush()
+	})
+	lsf.register(list)
+	cmd.AddCommand(list)
+	var rsf storeFlags
+	revoke := &cobra.Command{Use: "revoke ID", Short: "Revoke a service token (running servers notice within 10 s)", Args: cobra.ExactArgs(1)}
+	revoke.RunE = func(cmd *cobra.Command, args []string) error {
+		id, err := strconv.ParseInt(args[0], 10, 64)
+		if err != nil || id <= 0 {
+			return fmt.Errorf("ID: a token id from vigil token list, not %q", args[0])
+		}
+		return withStore(&rsf, func(ctx context.Context, store vigil.Store) error {
+			return store.RevokeToken(ctx, id)
+		})(cmd, args)
+	}
+	rsf.register(revoke)
+	cmd.AddCommand(revoke)
 	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -579,5 +580,30 @@ func TestServeTour(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("the protected read is not in the audit log: %+v", audit)
+	}
+}
+
+func TestTokenCommands(t *testing.T) {
+	data := t.TempDir()
+	secret, errOut, code := run(t, "", "token", "create", "--data", data, "--name", "mediawiki-enwiki", "--scopes", "screen")
+	if code != 0 || len(strings.TrimSpace(secret)) < 32 {
+		t.Fatalf("create: %d %q %s", code, secret, errOut)
+	}
+	if _, errOut, code := run(t, "", "token", "create", "--data", data, "--name", "x", "--scopes", "screen,admin"); code == 0 ||
+		!strings.Contains(errOut, `unknown scope "admin"`) {
+		t.Fatalf("unknown scope: %d %s", code, errOut)
+	}
+	out, _, _ := run(t, "", "token", "list", "--data", data)
+	if !regexp.MustCompile(`(?m)^1 +mediawiki-enwiki +screen +\S+ +active$`).MatchString(out) || strings.Contains(out, strings.TrimSpace(secret)) {
+		t.Fatalf("list:\n%s", out)
+	}
+	if _, errOut, code := run(t, "", "token", "revoke", "--data", data, "1"); code != 0 {
+		t.Fatalf("revoke: %s", errOut)
+	}
+	if out, _, _ := run(t, "", "token", "list", "--data", data); !strings.Contains(out, "revoked") {
+		t.Fatalf("list after revoke:\n%s", out)
+	}
+	if _, errOut, code := run(t, "", "token", "revoke", "--data", data, "7"); code == 0 || !strings.Contains(errOut, "not found") {
+		t.Fatalf("revoke of a missing token: %d %s", code, errOut)
 	}
 }

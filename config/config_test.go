@@ -1,0 +1,75 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDocumentedExample loads the YAML example of docs/configuration.md,
+// so that the documentation stays true, and checks that the environment
+// overrides the file and flags override the environment.
+func TestDocumentedExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("no yaml example in docs/configuration.md")
+	}
+	path := filepath.Join(t.TempDir(), "vigil.yaml")
+	os.WriteFile(path, m[1], 0o600)
+	env := []string{"VIGIL_LOG_LEVEL=debug", "VIGIL_SCREEN__COND_LIMIT=500", "VIGIL_TOKEN=secret", "HOME=/root"}
+	c, err := Load(path, func(string) string { return "" }, env, map[string]any{"listen": "127.0.0.1:9999"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LogLevel != "debug" || c.Screen.CondLimit != 500 || c.Listen != "127.0.0.1:9999" || c.Data != "/var/lib/vigil" ||
+		c.Screen.Budget != 50*time.Millisecond || c.Recent.MaxAge != 72*time.Hour || c.Recent.MaxActions != 100000 ||
+		c.Sample || !strings.HasPrefix(c.DB, "postgres://") {
+		t.Fatalf("loaded %+v", c)
+	}
+	fr := c.Wikis["frwiki"]
+	if fr.Language != "fr" || fr.Sitename != "Wikipédia" || fr.Namespaces[2] != "Utilisateur" || fr.Namespaces[10] != "Modèle" {
+		t.Fatalf("frwiki: %+v", fr)
+	}
+}
+
+func TestRefused(t *testing.T) {
+	tests := []struct {
+		name  string
+		yaml  string
+		env   []string
+		flags map[string]any
+		want  string
+	}{
+		{"unknown key in the file", "listen: 127.0.0.1:1\nscreen:\n  cond_limt: 5\n", nil, nil, `unknown setting "screen.cond_limt"`},
+		{"unknown variable", "", []string{"VIGIL_LISTN=x"}, nil, `unknown setting "listn"`},
+		{"bad level", "log_level: loud\n", nil, nil, "log_level"},
+		{"bad duration", "screen:\n  budget: soon\n", nil, nil, "budget"},
+		{"zero budget", "screen:\n  budget: 0s\n", nil, nil, "screen.budget"},
+		{"not postgres", "", nil, map[string]any{"db": "mysql://x"}, "db: a postgres:// URL"},
+		{"threshold", "screen:\n  emergency_threshold: 2\n", nil, nil, "emergency_threshold"},
+		{"negative window", "recent:\n  max_actions: -1\n", nil, nil, "recent.max_actions"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := ""
+			if tt.yaml != "" {
+				path = filepath.Join(t.TempDir(), "c.yaml")
+				os.WriteFile(path, []byte(tt.yaml), 0o600)
+			}
+			_, err := Load(path, func(string) string { return "" }, tt.env, tt.flags)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := Load("/nonexistent/vigil.yaml", func(string) string { return "" }, nil, nil); err == nil {
+		t.Fatal("a missing config file is accepted")
+	}
+}
