@@ -158,6 +158,9 @@ type RecentAction struct {
 	Wiki    string    `json:"wiki"`
 	Time    time.Time `json:"time"`
 	Payload []byte    `json:"-"` // the action as JSON, compressed; protected fields removed
+	// Protected holds the protected fields (IP address, user agent),
+	// compressed, or nothing.
+	Protected []byte `json:"-"`
 }
 
 // RecentStore keeps the rolling window of recent actions.

@@ -495,6 +495,29 @@ func handleFilterStats(d Deps) http.Handler {
 // written to the audit log.
 const ReasonHeader = "X-Vigil-Reason"
 
+// allowProtected checks a read of protected data: the token needs the
+// read-protected scope and the request a reason; the read is audited
+// before anything is shown. On false, the error is written.
+func allowProtected(w http.ResponseWriter, r *http.Request, d Deps, access, resource string) bool {
+	tok := tokenOf(r)
+	reason := strings.TrimSpace(r.Header.Get(ReasonHeader))
+	switch {
+	case !tok.Has(vigil.ScopeReadProtected):
+		writeError(w, r, d.Logger, vigil.Errorf(vigil.EFORBIDDEN, "protected data needs the %s scope", vigil.ScopeReadProtected))
+		return false
+	case reason == "":
+		writeError(w, r, d.Logger, &vigil.Error{Code: vigil.EINVALID, Field: ReasonHeader,
+			Message: "give the reason for reading protected data (it is audited)"})
+		return false
+	}
+	if err := d.Store.AppendAudit(r.Context(), &vigil.AuditEntry{Token: tok.Name, Access: access,
+		Resource: resource, Reason: reason}); err != nil {
+		writeError(w, r, d.Logger, err)
+		return false
+	}
+	return true
+}
+
 func handleQueryLog(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := logQuery(r.URL.Query())
@@ -503,23 +526,8 @@ func handleQueryLog(d Deps) http.Handler {
 			return
 		}
 		tok := tokenOf(r)
-		if q.WithProtected {
-			reason := strings.TrimSpace(r.Header.Get(ReasonHeader))
-			switch {
-			case !tok.Has(vigil.ScopeReadProtected):
-				writeError(w, r, d.Logger, vigil.Errorf(vigil.EFORBIDDEN, "protected data needs the %s scope", vigil.ScopeReadProtected))
-				return
-			case reason == "":
-				writeError(w, r, d.Logger, &vigil.Error{Code: vigil.EINVALID, Field: ReasonHeader,
-					Message: "give the reason for reading protected data (it is audited)"})
-				return
-			}
-			// The read is audited before anything is shown.
-			if err := d.Store.AppendAudit(r.Context(), &vigil.AuditEntry{Token: tok.Name, Access: "log.protected",
-				Resource: r.URL.RawQuery, Reason: reason}); err != nil {
-				writeError(w, r, d.Logger, err)
-				return
-			}
+		if q.WithProtected && !allowProtected(w, r, d, "log.protected", r.URL.RawQuery) {
+			return
 		}
 		entries, err := d.Store.QueryLog(r.Context(), q)
 		if err != nil {
@@ -653,6 +661,10 @@ type testRequest struct {
 	// Limit and Since bound the actions tested (newest first).
 	Limit int       `json:"limit,omitempty"`
 	Since time.Time `json:"since,omitzero"`
+	// Protected runs the rule with the actions' IP addresses and user
+	// agents: it needs the read-protected scope and an X-Vigil-Reason, and
+	// is audited.
+	Protected bool `json:"protected,omitempty"`
 }
 
 func handleTestFilter(d Deps) http.Handler {
@@ -662,8 +674,11 @@ func handleTestFilter(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
+		if in.Protected && !allowProtected(w, r, d, "recent.protected", "wiki="+in.Wiki) {
+			return
+		}
 		res, err := d.Engine.TestRule(r.Context(), screen.TestRequest{Wiki: in.Wiki, Pattern: in.Pattern,
-			FilterID: in.FilterID, Version: in.Version, Limit: in.Limit, Since: in.Since})
+			FilterID: in.FilterID, Version: in.Version, Limit: in.Limit, Since: in.Since, Protected: in.Protected})
 		if err != nil {
 			writeError(w, r, d.Logger, err)
 			return

@@ -48,8 +48,18 @@ func newEnv(t testing.TB) *env {
 		}
 		en.tokens[scope] = secret
 	}
+	secret := httpapi.NewTokenSecret()
+	if err := s.CreateToken(ctx, &vigil.Token{Name: "t-manager", Scopes: []string{vigil.ScopeManageFilters, vigil.ScopeReadProtected}},
+		httpapi.HashToken(secret)); err != nil {
+		t.Fatal(err)
+	}
+	en.tokens[managerProtected] = secret
 	return en
 }
+
+// managerProtected names the token with the manage-filters and
+// read-protected scopes.
+const managerProtected = "manage-filters+read-protected"
 
 func (e *env) do(t testing.TB, method, path, scope string, body io.Reader, header ...string) (int, map[string]any) {
 	t.Helper()
@@ -192,6 +202,28 @@ func TestProtectedLogAudited(t *testing.T) {
 	audit, _ := e.store.ListAudit(context.Background(), 0, 10)
 	if len(audit) != 1 || audit[0].Reason != "T123 harassment case" || audit[0].Token != "t-read-protected" ||
 		!strings.Contains(audit[0].Resource, "wiki=enwiki") {
+		t.Fatalf("audit %+v", audit)
+	}
+}
+
+// TestFilterTestProtected: testing a rule on the recent actions' IP
+// addresses needs the read-protected scope and a reason, and is audited.
+func TestFilterTestProtected(t *testing.T) {
+	e := newEnv(t)
+	body := func() io.Reader {
+		return strings.NewReader(`{"wiki": "enwiki", "pattern": "user_unnamed_ip == '192.0.2.1'", "protected": true}`)
+	}
+	if status, b := e.do(t, "POST", "/v1/filters/test", vigil.ScopeManageFilters, body(), httpapi.ReasonHeader, "x"); status != 403 {
+		t.Fatalf("without read-protected: %d %v", status, b)
+	}
+	if status, b := e.do(t, "POST", "/v1/filters/test", managerProtected, body()); status != 400 {
+		t.Fatalf("without a reason: %d %v", status, b)
+	}
+	if status, b := e.do(t, "POST", "/v1/filters/test", managerProtected, body(), httpapi.ReasonHeader, "sock puppets, case 9"); status != 200 {
+		t.Fatalf("with the right and a reason: %d %v", status, b)
+	}
+	audit, _ := e.store.ListAudit(context.Background(), 0, 10)
+	if len(audit) != 1 || audit[0].Access != "recent.protected" || audit[0].Reason != "sock puppets, case 9" || audit[0].Token != "t-manager" {
 		t.Fatalf("audit %+v", audit)
 	}
 }

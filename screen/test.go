@@ -18,6 +18,9 @@ type TestRequest struct {
 	Version  int
 	Limit    int       // actions to test, newest first; default 1000, at most 100,000
 	Since    time.Time // default: 7 days ago
+	// Protected runs the rule with the actions' protected fields (IP
+	// address, user agent); the caller has checked the right.
+	Protected bool
 }
 
 // TestHit is one recent action a rule matched.
@@ -107,7 +110,7 @@ func (e *Engine) TestRule(ctx context.Context, req TestRequest) (*TestResult, er
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		a, err := DecodeRecent(r)
+		a, err := DecodeRecent(r, req.Protected)
 		if err != nil {
 			continue
 		}

@@ -158,8 +158,8 @@ func (s *Store) AppendRecent(ctx context.Context, actions []*vigil.RecentAction)
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, a := range actions {
-			if err := s.queryRow(ctx, tx, `INSERT INTO recent_actions (wiki, created_at, payload) VALUES (?, ?, ?)
-				RETURNING id`, a.Wiki, micros(a.Time), a.Payload).Scan(&a.ID); err != nil {
+			if err := s.queryRow(ctx, tx, `INSERT INTO recent_actions (wiki, created_at, payload, protected) VALUES (?, ?, ?, ?)
+				RETURNING id`, a.Wiki, micros(a.Time), a.Payload, a.Protected).Scan(&a.ID); err != nil {
 				return s.wrap(err, "append recent actions")
 			}
 		}
@@ -168,7 +168,7 @@ func (s *Store) AppendRecent(ctx context.Context, actions []*vigil.RecentAction)
 }
 
 func (s *Store) RecentActions(ctx context.Context, wiki string, since time.Time, limit int) ([]*vigil.RecentAction, error) {
-	rows, err := s.query(ctx, s.ro, `SELECT id, wiki, created_at, payload FROM recent_actions
+	rows, err := s.query(ctx, s.ro, `SELECT id, wiki, created_at, payload, protected FROM recent_actions
 		WHERE wiki = ? AND created_at >= ? ORDER BY id DESC LIMIT ?`, wiki, micros(since), limit)
 	if err != nil {
 		return nil, s.wrap(err, "recent actions")
@@ -178,7 +178,7 @@ func (s *Store) RecentActions(ctx context.Context, wiki string, since time.Time,
 	for rows.Next() {
 		var a vigil.RecentAction
 		var t int64
-		if err := rows.Scan(&a.ID, &a.Wiki, &t, &a.Payload); err != nil {
+		if err := rows.Scan(&a.ID, &a.Wiki, &t, &a.Payload, &a.Protected); err != nil {
 			return nil, s.wrap(err, "recent actions")
 		}
 		a.Time = fromMicros(t)

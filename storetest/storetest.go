@@ -386,14 +386,16 @@ func testRecent(t *testing.T, s vigil.Store) {
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	var acts []*vigil.RecentAction
 	for i := range 10 {
-		acts = append(acts, &vigil.RecentAction{Wiki: "enwiki", Time: base.Add(time.Duration(i) * time.Hour), Payload: []byte{byte(i), 0, 255}})
+		acts = append(acts, &vigil.RecentAction{Wiki: "enwiki", Time: base.Add(time.Duration(i) * time.Hour), Payload: []byte{byte(i), 0, 255},
+			Protected: []byte{byte(i), 7}})
 	}
-	acts = append(acts, &vigil.RecentAction{Wiki: "dewiki", Time: base, Payload: []byte("x")})
+	acts = append(acts, &vigil.RecentAction{Wiki: "dewiki", Time: base, Payload: []byte("x")}) // nothing protected
 	if err := s.AppendRecent(ctx, acts); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.RecentActions(ctx, "enwiki", base.Add(5*time.Hour), 100)
-	if err != nil || len(got) != 5 || !bytes.Equal(got[0].Payload, []byte{9, 0, 255}) || !got[4].Time.Equal(base.Add(5*time.Hour)) {
+	if err != nil || len(got) != 5 || !bytes.Equal(got[0].Payload, []byte{9, 0, 255}) || !got[4].Time.Equal(base.Add(5*time.Hour)) ||
+		!bytes.Equal(got[0].Protected, []byte{9, 7}) {
 		t.Fatalf("RecentActions %d, %v", len(got), err)
 	}
 	if err := s.PruneRecent(ctx, base.Add(2*time.Hour), 5); err != nil {

@@ -1,0 +1,7 @@
+-- +goose Up
+-- The protected fields of a recent action (IP address, user agent), apart
+-- from the payload: only tests run with the read-protected right see them.
+ALTER TABLE recent_actions ADD COLUMN protected BYTEA;
+
+-- +goose Down
+ALTER TABLE recent_actions DROP COLUMN protected;

@@ -1,0 +1,97 @@
+package screen_test
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/screen"
+	"github.com/vigilwiki/vigil/sqlite"
+)
+
+// TestRuleOverRecentWindow screens actions with the window on, then tests
+// rules and a filter's older version over what was kept.
+func TestRuleOverRecentWindow(t *testing.T) {
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := screen.New(s, screen.Config{}, screen.Options{})
+	flt := &vigil.Filter{Wiki: "enwiki", Name: "casino", Pattern: `added_lines contains "casino"`, Enabled: true,
+		Actions: map[string][]string{"tag": {"casino"}}}
+	flt.Normalize()
+	if err := s.CreateFilter(ctx, flt, "tester", ""); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { e.Run(runCtx); close(done) }()
+	texts := []string{"casino one", "pills two", "casino and pills", "plain", "more pills"}
+	for i, text := range texts {
+		a := edit("", text)
+		a.Performer = vigil.Performer{Name: "~2026-" + string(rune('1'+i)), Type: "temp"}
+		a.IP, a.UserAgent = "198.51.100."+string(rune('1'+i)), "Mozilla/5.0"
+		a.Time = time.Now()
+		if _, err := e.Screen(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop() // flushes the window
+	<-done
+
+	test := func(req screen.TestRequest) *screen.TestResult {
+		t.Helper()
+		req.Wiki = "enwiki"
+		res, err := e.TestRule(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	performers := func(hits []screen.TestHit) []string {
+		var out []string
+		for _, h := range hits {
+			out = append(out, h.Performer)
+		}
+		slices.Sort(out)
+		return out
+	}
+	res := test(screen.TestRequest{Pattern: `added_lines contains "pills"`})
+	if res.Checked != 5 || !slices.Equal(performers(res.Matches), []string{"~2026-2", "~2026-3", "~2026-5"}) {
+		t.Fatalf("pills: %+v", res)
+	}
+	// An older version against the current one: what it would newly
+	// match and what it would no longer match.
+	flt.Pattern = `added_lines contains "pills"`
+	if err := s.UpdateFilter(ctx, flt, "tester", "pills instead"); err != nil {
+		t.Fatal(err)
+	}
+	res = test(screen.TestRequest{FilterID: flt.ID, Version: 1})
+	if !res.Compared || !slices.Equal(performers(res.Matches), []string{"~2026-1", "~2026-3"}) ||
+		!slices.Equal(performers(res.New), []string{"~2026-1"}) ||
+		!slices.Equal(performers(res.Lost), []string{"~2026-2", "~2026-5"}) {
+		t.Fatalf("version 1 against 2: %+v", res)
+	}
+	// IP addresses are kept apart: a rule on them sees nothing without
+	// the right, and the right one with it.
+	ipRule := screen.TestRequest{Pattern: `user_unnamed_ip == "198.51.100.4"`}
+	if res := test(ipRule); len(res.Matches) != 0 {
+		t.Fatalf("protected data without the right: %+v", res)
+	}
+	ipRule.Protected = true
+	if res := test(ipRule); !slices.Equal(performers(res.Matches), []string{"~2026-4"}) {
+		t.Fatalf("protected data with the right: %+v", res)
+	}
+	for _, bad := range []screen.TestRequest{{}, {Pattern: `added_lines contains`}, {Pattern: "1", FilterID: flt.ID},
+		{FilterID: 999}, {Pattern: "1", Limit: -1}} {
+		bad.Wiki = "enwiki"
+		if _, err := e.TestRule(ctx, bad); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+}
