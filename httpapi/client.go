@@ -77,6 +77,13 @@ func (c *Client) Screen(ctx context.Context, a *vigil.Action) (*screen.Verdict, 
 	return &v, c.do(ctx, http.MethodPost, "/v1/screen", a, &v)
 }
 
+// Observe screens an action that already happened: matches are logged
+// with what they would have done, nothing is enforced.
+func (c *Client) Observe(ctx context.Context, a *vigil.Action) (*screen.Verdict, error) {
+	var v screen.Verdict
+	return &v, c.do(ctx, http.MethodPost, "/v1/screen?mode=observe", a, &v)
+}
+
 // ListFilters lists filters (of a wiki, or all when wiki is "").
 func (c *Client) ListFilters(ctx context.Context, wiki string, withDeleted bool) ([]*vigil.Filter, error) {
 	q := url.Values{}

@@ -13,20 +13,33 @@ import (
 	"github.com/vigilwiki/vigil/screen"
 )
 
+// handleScreen screens an action. ?mode=observe screens one that already
+// happened (a followed wiki): matches are logged, nothing is enforced.
 func handleScreen(d Deps, m *metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var opts screen.ScreenOptions
+		outcomeAllowed := "allowed"
+		switch mode := r.URL.Query().Get("mode"); mode {
+		case "", "enforce":
+		case "observe":
+			opts.Observe, outcomeAllowed = true, "observed"
+		default:
+			writeError(w, r, d.Logger, &vigil.Error{Code: vigil.EINVALID, Field: "mode",
+				Message: fmt.Sprintf("enforce (the default) or observe, not %q", mode)})
+			return
+		}
 		var a vigil.Action
 		if err := decode(r, &a); err != nil {
 			writeError(w, r, d.Logger, err)
 			return
 		}
 		start := time.Now()
-		v, err := d.Engine.Screen(r.Context(), &a)
+		v, err := d.Engine.ScreenWith(r.Context(), &a, opts)
 		if err != nil {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		outcome := "allowed"
+		outcome := outcomeAllowed
 		if !v.Allowed {
 			outcome = "refused"
 		}

@@ -358,10 +358,25 @@ type DegroupDecision struct {
 // implicitGroups are never removed by degroup.
 var implicitGroups = map[string]bool{"*": true, "user": true, "autoconfirmed": true, "named": true, "temp": true}
 
+// ScreenOptions change how an action is screened.
+type ScreenOptions struct {
+	// Observe screens an action that already happened (a wiki followed
+	// from outside): every filter runs as if it were log-only. Matches are
+	// logged with what they would have done; nothing is enforced, no
+	// block placed, no throttle or warning counted, and the emergency
+	// throttle does not count the action.
+	Observe bool
+}
+
 // Screen screens one action. It returns EINVALID for a bad action, and
 // EUNAVAILABLE when the database is down and neither the filters nor the
 // spool can be reached.
 func (e *Engine) Screen(ctx context.Context, a *vigil.Action) (*Verdict, error) {
+	return e.ScreenWith(ctx, a, ScreenOptions{})
+}
+
+// ScreenWith screens one action with options.
+func (e *Engine) ScreenWith(ctx context.Context, a *vigil.Action, opts ScreenOptions) (*Verdict, error) {
 	start := e.now()
 	a.Normalize(start)
 	if err := a.Validate(); err != nil {
@@ -370,7 +385,7 @@ func (e *Engine) Screen(ctx context.Context, a *vigil.Action) (*Verdict, error) 
 	v := &Verdict{Allowed: true, Messages: []Message{}, Tags: []string{}, Matches: []Match{}, Throttled: []string{}}
 	defer func() { v.DurationMicroseconds = e.now().Sub(start).Microseconds() }()
 
-	if b := e.blockedBy(ctx, a); b != nil {
+	if b := e.blockedBy(ctx, a); b != nil && !opts.Observe {
 		v.Allowed, v.Blocked = false, b
 		v.Messages = append(v.Messages, Message{Key: "vigil-blocked", Params: []string{b.Reason, blockExpiryText(b.Expiry)},
 			Consequence: Block, Code: "abusefilter-disallowed"})
@@ -403,11 +418,13 @@ func (e *Engine) Screen(ctx context.Context, a *vigil.Action) (*Verdict, error) 
 		}
 	}
 	if len(matched) == 0 {
-		e.emergency(ctx, fs, &res, nil, start)
+		if !opts.Observe {
+			e.emergency(ctx, fs, &res, nil, start)
+		}
 		e.recent.add(a)
 		return v, nil
 	}
-	plans := e.plan(a, fs, matched, start, &w)
+	plans := e.plan(a, fs, matched, start, &w, opts.Observe)
 	e.execute(ctx, a, fs, plans, v, start)
 
 	var entries []*vigil.LogEntry
@@ -416,14 +433,14 @@ func (e *Engine) Screen(ctx context.Context, a *vigil.Action) (*Verdict, error) 
 	dump, protected := varDump(vs)
 	for k, p := range plans {
 		f := fs.filters[p.index]
-		m := Match{Filter: fs.names[p.index], ID: f.ID, Description: f.Name, Actions: p.taken, LogOnly: f.LogOnly}
+		m := Match{Filter: fs.names[p.index], ID: f.ID, Description: f.Name, Actions: p.taken, LogOnly: p.dry}
 		v.Matches = append(v.Matches, m)
 		if len(p.taken) == 1 && p.taken[0] == Throttle {
 			v.Throttled = append(v.Throttled, m.Filter)
 			continue // AbuseFilter does not log a match its throttle absorbed
 		}
 		entry := &vigil.LogEntry{Wiki: a.Wiki, FilterID: f.ID, FilterVersion: f.Version, Action: a.Action,
-			Performer: logPerformer(a), ActionsTaken: p.taken, LogOnly: f.LogOnly, Vars: dump, Time: start}
+			Performer: logPerformer(a), ActionsTaken: p.taken, LogOnly: p.dry, Vars: dump, Time: start}
 		if pg := logPage(a); pg != nil {
 			entry.PageNamespace, entry.PageTitle = pg.Namespace, pg.Title
 		}
@@ -444,7 +461,9 @@ func (e *Engine) Screen(ctx context.Context, a *vigil.Action) (*Verdict, error) 
 		}
 	}
 	v.Allowed = len(v.Messages) == 0
-	e.emergency(ctx, fs, &res, logged, start)
+	if !opts.Observe {
+		e.emergency(ctx, fs, &res, logged, start)
+	}
 	e.recent.add(a)
 	return v, nil
 }
@@ -456,28 +475,29 @@ type plan struct {
 	taken []string // those executed
 	hit   bool     // its throttle limit was reached (or it has no throttle)
 	warn  string   // the warn key
+	// dry: the filter is log-only (or the action observed): taken lists
+	// what it would have done, and nothing is executed.
+	dry bool
 }
 
 // plan applies AbuseFilter's consequence rules before anything runs: the
 // emergency throttle's skipped consequences, the throttle and warn
 // disablers, the longest block, and the disallow a dangerous consequence
 // makes redundant (ConsequencesExecutor::getActualConsequencesToExecute).
-func (e *Engine) plan(a *vigil.Action, fs *filterSet, matched []int, now time.Time, w *WikiConfig) []*plan {
+func (e *Engine) plan(a *vigil.Action, fs *filterSet, matched []int, now time.Time, w *WikiConfig, observe bool) []*plan {
 	var plans []*plan
 	for _, i := range matched {
 		f, c := fs.filters[i], fs.cons[i]
-		p := &plan{index: i, hit: true}
+		p := &plan{index: i, hit: true, dry: f.LogOnly || observe}
 		plans = append(plans, p)
-		if f.LogOnly {
-			continue
-		}
 		for _, name := range c.Names {
 			if f.Throttled && dangerous[name] {
 				continue
 			}
 			p.run = append(p.run, name)
 		}
-		if slices.Contains(p.run, Throttle) {
+		// A dry plan counts no throttle: it records every consequence.
+		if !p.dry && slices.Contains(p.run, Throttle) {
 			p.hit = false
 			for _, g := range c.Throttle.Groups {
 				if e.counters.Get(throttleKey(a, fs.names[i], c.Throttle, g, w), now)+1 > c.Throttle.Count {
@@ -496,12 +516,13 @@ func (e *Engine) plan(a *vigil.Action, fs *filterSet, matched []int, now time.Ti
 			}
 		}
 	}
-	// The longest block wins; it runs last in its filter.
+	// The longest block wins; it runs last in its filter. A dry plan
+	// keeps its own would-be block and takes none from the others.
 	var best *plan
 	var bestExpiry time.Time
 	bestValid := false
 	for _, p := range plans {
-		if !slices.Contains(p.run, Block) {
+		if p.dry || !slices.Contains(p.run, Block) {
 			continue
 		}
 		exp, valid := e.blockExpiry(a, fs.cons[p.index].Block, now)
@@ -510,7 +531,7 @@ func (e *Engine) plan(a *vigil.Action, fs *filterSet, matched []int, now time.Ti
 		}
 	}
 	for _, p := range plans {
-		if p != best {
+		if p != best && !p.dry {
 			p.run = slices.DeleteFunc(p.run, func(n string) bool { return n == Block })
 		}
 	}
@@ -554,6 +575,10 @@ func (e *Engine) execute(ctx context.Context, a *vigil.Action, fs *filterSet, pl
 	for _, p := range plans {
 		f, c, name := fs.filters[p.index], fs.cons[p.index], fs.names[p.index]
 		p.taken = []string{}
+		if p.dry {
+			p.taken = append(p.taken, p.run...)
+			continue
+		}
 		var msgs []Message
 		msg := func(key, consequence string, extra ...string) {
 			msgs = append(msgs, Message{Key: key, Params: append([]string{f.Name, name}, extra...), Filter: name, Consequence: consequence})

@@ -315,12 +315,45 @@ func TestLogOnlyFilter(t *testing.T) {
 	}
 	f.engine.Invalidate()
 	v := f.screen(t, edit("192.0.2.1", "x"))
-	if !v.Allowed || len(v.Matches) != 1 || !v.Matches[0].LogOnly || len(v.Matches[0].Actions) != 0 {
+	// Allowed, nothing shown; the log says what it would have done.
+	if !v.Allowed || len(v.Messages) != 0 || len(v.Matches) != 1 || !v.Matches[0].LogOnly ||
+		!slices.Equal(v.Matches[0].Actions, []string{"disallow"}) {
 		t.Fatalf("verdict %+v", v)
 	}
 	log, _ := f.store.QueryLog(ctx, vigil.LogQuery{})
-	if len(log) != 1 || !log[0].LogOnly {
+	if len(log) != 1 || !log[0].LogOnly || !slices.Equal(log[0].ActionsTaken, []string{"disallow"}) {
 		t.Fatalf("log %+v", log)
+	}
+}
+
+// TestObserve screens actions that already happened: every filter is
+// dry, no block is placed, no throttle counted, and the log says what
+// would have been done.
+func TestObserve(t *testing.T) {
+	f := newFixture(t, screen.Config{})
+	f.filter(t, "Blocker", `added_lines contains "casino"`, map[string][]string{"block": {"blocktalk", "1 day", "1 week"}, "tag": {"spam"}})
+	f.filter(t, "Throttled", `added_lines contains "casino"`, map[string][]string{"throttle": {"2", "5,60", "ip"}, "disallow": {}})
+	for range 2 {
+		v, err := f.engine.ScreenWith(ctx, edit("192.0.2.9", "casino"), screen.ScreenOptions{Observe: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !v.Allowed || v.Block != nil || len(v.Tags) != 0 || len(v.Messages) != 0 || len(v.Matches) != 2 ||
+			!slices.Equal(v.Matches[0].Actions, []string{"tag", "block"}) ||
+			!slices.Equal(v.Matches[1].Actions, []string{"disallow", "throttle"}) {
+			t.Fatalf("observed verdict %+v", v)
+		}
+	}
+	if b, _ := f.store.ActiveBlocks(ctx, "enwiki", f.clock.now()); len(b) != 0 {
+		t.Fatalf("a block was placed: %+v", b)
+	}
+	log, _ := f.store.QueryLog(ctx, vigil.LogQuery{})
+	if len(log) != 4 || !log[0].LogOnly || !log[3].LogOnly {
+		t.Fatalf("log %+v", log)
+	}
+	// The same edit screened live is blocked.
+	if v := f.screen(t, edit("192.0.2.9", "casino")); v.Allowed || v.Block == nil {
+		t.Fatalf("live verdict %+v", v)
 	}
 }
 
