@@ -209,7 +209,7 @@ func (a *Action) Validate() error {
 	switch a.Action {
 	case ActionEdit, ActionDelete, ActionUpload, ActionStashUpload:
 		if a.Page == nil {
-			return FieldError("page", "a %s needs the page", a.Action)
+			return FieldError("page", "an action %q needs the page", a.Action)
 		}
 	case ActionMove:
 		if a.Page == nil || a.Target == nil {

@@ -71,8 +71,9 @@ type LogStore interface {
 type Block struct {
 	ID         int64     `json:"id"`
 	Wiki       string    `json:"wiki"`
-	Target     string    `json:"target"` // a user name, an IP address or a CIDR range
-	Expiry     time.Time `json:"expiry"` // zero: indefinite
+	Target     string    `json:"target"`               // a user name, an IP address or a CIDR range
+	Expiry     time.Time `json:"expiry,omitzero"`      // zero: indefinite
+	Indefinite bool      `json:"indefinite,omitempty"` // set on the blocks the API shows, as in a block decision
 	Reason     string    `json:"reason"`
 	FilterID   int64     `json:"filter_id"`
 	TalkAccess bool      `json:"talk_access"` // the blocked may still edit their talk page

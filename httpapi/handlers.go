@@ -97,6 +97,23 @@ func visible(r *http.Request, f *vigil.Filter) *vigil.Filter {
 	return &c
 }
 
+// visibleVersion hides a version's rule as the stricter of its own
+// privacy and the filter's current one: a filter made private keeps its
+// older rules hidden too.
+func visibleVersion(r *http.Request, current, f *vigil.Filter) *vigil.Filter {
+	if current.Privacy == vigil.Public || f.Privacy != vigil.Public {
+		return visible(r, f)
+	}
+	c := *f
+	c.Privacy = current.Privacy
+	out := visible(r, &c)
+	out.Privacy = f.Privacy
+	return out
+}
+
+// hidden reports whether shown is f with its rule hidden.
+func hidden(f, shown *vigil.Filter) bool { return f.Pattern != "" && shown.Pattern == "" }
+
 func handleListFilters(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -201,6 +218,12 @@ func handleUpdateFilter(d Deps) http.Handler {
 		}
 		f := &vigil.Filter{ID: id, Deleted: cur.Deleted}
 		in.apply(f)
+		if f.Deleted && f.Enabled {
+			// As the enable route: a deleted filter is restored first.
+			writeError(w, r, d.Logger, &vigil.Error{Code: vigil.ECONFLICT, Field: "enabled",
+				Message: "the filter is deleted; restore a version before enabling it"})
+			return
+		}
 		if err := screen.CheckFilter(f); err != nil {
 			writeError(w, r, d.Logger, err)
 			return
@@ -276,8 +299,13 @@ func handleFilterVersions(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
+		current, err := d.Store.FindFilter(r.Context(), id)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
 		for _, v := range vs {
-			v.Filter = *visible(r, &v.Filter)
+			v.Filter = *visibleVersion(r, current, &v.Filter)
 		}
 		encode(w, http.StatusOK, map[string]any{"versions": vs})
 	})
@@ -308,7 +336,12 @@ func handleFilterVersion(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		v.Filter = *visible(r, &v.Filter)
+		current, err := d.Store.FindFilter(r.Context(), id)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		v.Filter = *visibleVersion(r, current, &v.Filter)
 		encode(w, http.StatusOK, v)
 	})
 }
@@ -348,9 +381,18 @@ func handleFilterDiff(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		fa, fb := visible(r, &a.Filter), visible(r, &b.Filter)
+		current, err := d.Store.FindFilter(r.Context(), id)
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		fa, fb := visibleVersion(r, current, &a.Filter), visibleVersion(r, current, &b.Filter)
+		patternDiff := []string{}
+		if !hidden(&a.Filter, fa) && !hidden(&b.Filter, fb) {
+			patternDiff = textDiff(fa.Pattern, fb.Pattern)
+		}
 		encode(w, http.StatusOK, map[string]any{"from": from, "to": to, "changes": diffFilters(fa, fb),
-			"pattern_diff": textDiff(fa.Pattern, fb.Pattern)})
+			"pattern_diff": patternDiff})
 	})
 }
 
@@ -590,6 +632,13 @@ func logQuery(q url.Values) (vigil.LogQuery, error) {
 		}
 	}
 	lq.Wiki, lq.Performer, lq.PageTitle, lq.ActionTaken = q.Get("wiki"), q.Get("user"), q.Get("page"), q.Get("action_taken")
+	switch lq.ActionTaken {
+	case "", screen.Throttle, screen.Warn, screen.Disallow, screen.Tag, screen.Block, screen.RangeBlock, screen.Degroup,
+		screen.BlockAutopromote:
+	default:
+		return lq, &vigil.Error{Code: vigil.EINVALID, Field: "action_taken",
+			Message: "one of throttle, warn, disallow, tag, block, rangeblock, degroup, blockautopromote"}
+	}
 	intParam := func(name string, dst *int64) error {
 		if s := q.Get(name); s != "" {
 			n, err := strconv.ParseInt(s, 10, 64)
@@ -685,6 +734,10 @@ func handleTestFilter(d Deps) http.Handler {
 		var in testRequest
 		if err := decode(r, &in); err != nil {
 			writeError(w, r, d.Logger, err)
+			return
+		}
+		if in.Wiki == "" {
+			writeError(w, r, d.Logger, vigil.FieldError("wiki", "required"))
 			return
 		}
 		if in.Protected && !allowProtected(w, r, d, "recent.protected", "wiki="+in.Wiki) {

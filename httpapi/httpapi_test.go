@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -291,4 +292,47 @@ func FuzzScreen(f *testing.F) {
 			t.Fatalf("body %q: %d %s", body, resp.StatusCode, data)
 		}
 	})
+}
+
+// TestPrivateFilterHidden: the rule of a private filter, and of every
+// older version once the filter is private, is hidden from a token that
+// may only read; a manager sees it.
+func TestPrivateFilterHidden(t *testing.T) {
+	e := newEnv(t)
+	status, f := e.do(t, "POST", "/v1/filters", vigil.ScopeManageFilters,
+		strings.NewReader(`{"wiki":"enwiki","name":"LTA","pattern":"added_lines contains \"secret-1\"","enabled":true,"actions":{}}`))
+	if status != 201 && status != 200 {
+		t.Fatalf("create: %d %v", status, f)
+	}
+	id := fmt.Sprint(f["id"])
+	status, f = e.do(t, "PUT", "/v1/filters/"+id, vigil.ScopeManageFilters,
+		strings.NewReader(`{"wiki":"enwiki","name":"LTA","pattern":"added_lines contains \"secret-2\"","enabled":true,"privacy":"private","actions":{},"version":1}`))
+	if status != 200 {
+		t.Fatalf("update: %d %v", status, f)
+	}
+	for _, path := range []string{"/v1/filters/" + id, "/v1/filters/" + id + "/versions", "/v1/filters/" + id + "/versions/1",
+		"/v1/filters/" + id + "/diff?from=1&to=2", "/v1/filters?wiki=enwiki"} {
+		_, reader := e.raw(t, "GET", path, vigil.ScopeReadLog)
+		_, manager := e.raw(t, "GET", path, vigil.ScopeManageFilters)
+		if strings.Contains(reader, "secret-") {
+			t.Errorf("%s shows a private rule to a reader: %s", path, reader)
+		}
+		if !strings.Contains(manager, "secret-") {
+			t.Errorf("%s hides the rule from a manager: %s", path, manager)
+		}
+	}
+}
+
+// raw sends a request without a body and returns the status and the body.
+func (e *env) raw(t testing.TB, method, path, scope string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+e.tokens[scope])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

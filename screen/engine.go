@@ -386,7 +386,9 @@ func (e *Engine) ScreenWith(ctx context.Context, a *vigil.Action, opts ScreenOpt
 	defer func() { v.DurationMicroseconds = e.now().Sub(start).Microseconds() }()
 
 	if b := e.blockedBy(ctx, a); b != nil && !opts.Observe {
-		v.Allowed, v.Blocked = false, b
+		shown := *b
+		shown.Indefinite = b.Expiry.IsZero()
+		v.Allowed, v.Blocked = false, &shown
 		v.Messages = append(v.Messages, Message{Key: "vigil-blocked", Params: []string{b.Reason, blockExpiryText(b.Expiry)},
 			Consequence: Block, Code: "abusefilter-disallowed"})
 		return v, nil
@@ -609,6 +611,7 @@ func (e *Engine) execute(ctx context.Context, a *vigil.Action, fs *filterSet, pl
 				}
 			case Block:
 				exp, _ := e.blockExpiry(a, c.Block, now)
+				exp = exp.UTC()
 				d := &BlockDecision{Target: a.Performer.Name, Expiry: exp, Indefinite: exp.IsZero(),
 					TalkAccess: !c.Block.BlockTalk, Autoblock: true, Filter: name, Reason: blockReason(f)}
 				d.Placed = e.placeBlock(ctx, a.Wiki, d, f.ID, now)
@@ -620,7 +623,7 @@ func (e *Engine) execute(ctx context.Context, a *vigil.Action, fs *filterSet, pl
 				if !ok {
 					break
 				}
-				d := &BlockDecision{Target: target, Expiry: now.Add(RangeBlockExpiry), TalkAccess: true, Filter: name,
+				d := &BlockDecision{Target: target, Expiry: now.Add(RangeBlockExpiry).UTC(), TalkAccess: true, Filter: name,
 					Reason: blockReason(f)}
 				d.Placed = e.placeBlock(ctx, a.Wiki, d, f.ID, now)
 				v.RangeBlocks = append(v.RangeBlocks, d)
