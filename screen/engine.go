@@ -64,16 +64,17 @@ func (c *Config) defaults() {
 
 // Engine screens actions. It is safe for concurrent use.
 type Engine struct {
-	cfg      Config
-	store    vigil.Store
-	log      *slog.Logger
-	now      func() time.Time
-	counters Counters
-	warned   Flags
-	spool    *spool.Spool
-	stats    *Stats
-	recent   *recentWriter
-	commit   *committer
+	cfg         Config
+	store       vigil.Store
+	recentStore vigil.RecentStore // the window of recent actions; often store itself
+	log         *slog.Logger
+	now         func() time.Time
+	counters    Counters
+	warned      Flags
+	spool       *spool.Spool
+	stats       *Stats
+	recent      *recentWriter
+	commit      *committer
 
 	mu         sync.RWMutex
 	sets       map[setKey]*filterSet
@@ -112,6 +113,8 @@ type Options struct {
 	Warned   Flags
 	Spool    *spool.Spool // where log entries wait when the database is down; nil: none
 	Recent   RecentConfig
+	// RecentStore keeps the recent-action window; nil: the store.
+	RecentStore vigil.RecentStore
 }
 
 // New returns an engine over store.
@@ -135,7 +138,11 @@ func New(store vigil.Store, cfg Config, opts Options) *Engine {
 	}
 	e.stats = newStats()
 	e.commit = &committer{store: store}
-	e.recent = newRecentWriter(store, opts.Recent, e.log, e.now)
+	e.recentStore = opts.RecentStore
+	if e.recentStore == nil {
+		e.recentStore = store
+	}
+	e.recent = newRecentWriter(e.recentStore, opts.Recent, e.log, e.now)
 	return e
 }
 

@@ -96,7 +96,7 @@ func (e *Engine) TestRule(ctx context.Context, req TestRequest) (*TestResult, er
 			base = nil // the current version does not compile: compare with nothing
 		}
 	}
-	recent, err := e.store.RecentActions(ctx, req.Wiki, since, limit)
+	recent, err := e.recentStore.RecentActions(ctx, req.Wiki, since, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,19 @@ var migrations embed.FS
 // Open opens (creating it if needed) the database file at path, applies
 // the migrations, and returns the store.
 func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
+	return open(ctx, path, "FULL")
+}
+
+// OpenWindow opens a database for the window of recent actions only. It
+// is a sample for testing filters, not a record: it lives in a file of its
+// own so that its bulk writes never queue ahead of abuse-log commits on
+// the main file's single writer, and it does not sync every commit
+// (synchronous(NORMAL): a power cut may lose its last seconds).
+func OpenWindow(ctx context.Context, path string) (*sqlstore.Store, error) {
+	return open(ctx, path, "NORMAL")
+}
+
+func open(ctx context.Context, path, synchronous string) (*sqlstore.Store, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
@@ -38,7 +51,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	// synchronous(FULL): a commit is on disk before it returns, even
 	// through a power cut; concurrent writes share syncs (see
 	// screen.committer).
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(ON)", "synchronous(FULL)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(ON)", "synchronous(" + synchronous + ")"} {
 		params.Add("_pragma", p)
 	}
 	dsn := "file:" + abs + "?" + params.Encode()

@@ -118,7 +118,18 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 			return fmt.Errorf("sample data: %w", err)
 		}
 	}
-	engine := screen.New(store, cfg.Engine(), screen.Options{Logger: log, Spool: sp,
+	// On SQLite the window of recent actions has a file of its own (see
+	// sqlite.OpenWindow); PostgreSQL takes both without contention.
+	var window vigil.RecentStore = store
+	if cfg.DB == "" {
+		w, err := sqlite.OpenWindow(ctx, filepath.Join(cfg.Data, "recent.db"))
+		if err != nil {
+			return err
+		}
+		defer w.Close()
+		window = w
+	}
+	engine := screen.New(store, cfg.Engine(), screen.Options{Logger: log, Spool: sp, RecentStore: window,
 		Recent: screen.RecentConfig{MaxAge: cfg.Recent.MaxAge, MaxActions: cfg.Recent.MaxActions, Disabled: cfg.Recent.Disabled}})
 	if err := engine.LoadStats(ctx); err != nil {
 		log.Warn("filter statistics not loaded", "err", err)
