@@ -14,17 +14,26 @@ func (s *Store) AppendLog(ctx context.Context, entries []*vigil.LogEntry) error 
 	if len(entries) == 0 {
 		return nil
 	}
+	// The entries of one action share their dump: compress it once.
+	packed := make([][]byte, len(entries))
+	for i, e := range entries {
+		vars := e.Vars
+		if len(vars) == 0 {
+			vars = json.RawMessage("{}")
+		}
+		if i > 0 && len(vars) > 0 && len(entries[i-1].Vars) == len(vars) && &entries[i-1].Vars[0] == &vars[0] {
+			packed[i] = packed[i-1]
+			continue
+		}
+		packed[i] = compress(vars)
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, e := range entries {
-			vars := string(e.Vars)
-			if vars == "" {
-				vars = "{}"
-			}
+		for i, e := range entries {
 			err := s.queryRow(ctx, tx, `INSERT INTO abuse_log (wiki, filter_id, filter_version, action, performer,
-				page_namespace, page_title, actions_taken, log_only, vars, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+				page_namespace, page_title, actions_taken, log_only, vars, vars_zstd, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?) RETURNING id`,
 				e.Wiki, e.FilterID, e.FilterVersion, e.Action, e.Performer, e.PageNamespace, e.PageTitle,
-				"|"+strings.Join(e.ActionsTaken, "|")+"|", e.LogOnly, vars, micros(e.Time)).Scan(&e.ID)
+				"|"+strings.Join(e.ActionsTaken, "|")+"|", e.LogOnly, packed[i], micros(e.Time)).Scan(&e.ID)
 			if err != nil {
 				return s.wrap(err, "append log")
 			}
@@ -83,7 +92,7 @@ func (s *Store) QueryLog(ctx context.Context, q vigil.LogQuery) ([]*vigil.LogEnt
 	}
 	limit = min(limit, vigil.MaxLogLimit)
 	cols := `l.id, l.wiki, l.filter_id, l.filter_version, l.action, l.performer, l.page_namespace, l.page_title,
-		l.actions_taken, l.log_only, l.vars, l.created_at`
+		l.actions_taken, l.log_only, l.vars, l.vars_zstd, l.created_at`
 	from := ` FROM abuse_log l`
 	if q.WithProtected {
 		cols += `, p.ip, p.user_agent, p.vars`
@@ -103,9 +112,10 @@ func (s *Store) QueryLog(ctx context.Context, q vigil.LogQuery) ([]*vigil.LogEnt
 	for rows.Next() {
 		var e vigil.LogEntry
 		var taken, vars string
+		var packed []byte
 		var created int64
 		dest := []any{&e.ID, &e.Wiki, &e.FilterID, &e.FilterVersion, &e.Action, &e.Performer, &e.PageNamespace,
-			&e.PageTitle, &taken, &e.LogOnly, &vars, &created}
+			&e.PageTitle, &taken, &e.LogOnly, &vars, &packed, &created}
 		var ip, ua, pvars sql.NullString
 		if q.WithProtected {
 			dest = append(dest, &ip, &ua, &pvars)
@@ -120,6 +130,13 @@ func (s *Store) QueryLog(ctx context.Context, q vigil.LogQuery) ([]*vigil.LogEnt
 			}
 		}
 		e.Vars = json.RawMessage(vars)
+		if packed != nil {
+			raw, err := decompress(packed)
+			if err != nil {
+				return nil, fmt.Errorf("query log: entry %d: %w", e.ID, err)
+			}
+			e.Vars = raw
+		}
 		e.Time = fromMicros(created)
 		if q.WithProtected && ip.Valid {
 			e.Protected = &vigil.ProtectedData{IP: ip.String, UserAgent: ua.String, Vars: json.RawMessage(pvars.String)}
