@@ -91,6 +91,9 @@ type BlockStore interface {
 	PutBlock(ctx context.Context, b *Block) (placed bool, err error)
 	// ActiveBlocks returns the blocks of a wiki in force at t.
 	ActiveBlocks(ctx context.Context, wiki string, t time.Time) ([]*Block, error)
+	// Unblock ends the block of target on wiki at t (its row stays, as
+	// history); ENOTFOUND when none is in force.
+	Unblock(ctx context.Context, wiki, target string, t time.Time) error
 }
 
 // Scopes of service tokens.

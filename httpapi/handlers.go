@@ -752,3 +752,59 @@ func handleTestFilter(d Deps) http.Handler {
 		encode(w, http.StatusOK, res)
 	})
 }
+
+func handleListBlocks(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wiki := r.URL.Query().Get("wiki")
+		if wiki == "" {
+			writeError(w, r, d.Logger, vigil.FieldError("wiki", "required"))
+			return
+		}
+		blocks, err := d.Store.ActiveBlocks(r.Context(), wiki, d.Now())
+		if err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		if blocks == nil {
+			blocks = []*vigil.Block{}
+		}
+		for _, b := range blocks {
+			b.Indefinite = b.Expiry.IsZero()
+		}
+		encode(w, http.StatusOK, map[string]any{"blocks": blocks})
+	})
+}
+
+// UnblockRequest lifts a block Vigil placed: the MediaWiki extension sends
+// it when an administrator unblocks on the wiki.
+type UnblockRequest struct {
+	Wiki   string `json:"wiki"`
+	Target string `json:"target"` // a user name, an IP address or a range, as blocked
+	Reason string `json:"reason,omitempty"`
+	Author string `json:"author,omitempty"` // who unblocked, on the wiki
+}
+
+func handleUnblock(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in UnblockRequest
+		if err := decode(r, &in); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		switch {
+		case in.Wiki == "":
+			writeError(w, r, d.Logger, vigil.FieldError("wiki", "required"))
+			return
+		case strings.TrimSpace(in.Target) == "":
+			writeError(w, r, d.Logger, vigil.FieldError("target", "required"))
+			return
+		}
+		if err := d.Store.Unblock(r.Context(), in.Wiki, in.Target, d.Now()); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
+		d.Engine.Invalidate()
+		d.Logger.Info("unblocked", "wiki", in.Wiki, "by", author(r, in.Author), "reason", in.Reason)
+		encode(w, http.StatusOK, map[string]any{"unblocked": true})
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigilwiki/vigil"
 	"github.com/vigilwiki/vigil/httpapi"
@@ -335,4 +336,41 @@ func (e *env) raw(t testing.TB, method, path, scope string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestBlocksAndUnblock: a block refuses the performer before filters run;
+// it is listed, and lifting it (as the extension does when a wiki admin
+// unblocks) lets the performer through again.
+func TestBlocksAndUnblock(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.store.PutBlock(context.Background(), &vigil.Block{Wiki: "enwiki", Target: "192.0.2.1", Reason: "test",
+		Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	status, body := e.do(t, "GET", "/v1/blocks?wiki=enwiki", vigil.ScopeReadLog, nil)
+	blocks, _ := body["blocks"].([]any)
+	if status != 200 || len(blocks) != 1 || blocks[0].(map[string]any)["indefinite"] != true {
+		t.Fatalf("blocks: %d %v", status, body)
+	}
+	if status, body := e.do(t, "POST", "/v1/screen", vigil.ScopeScreen, strings.NewReader(goodEdit)); status != 200 || body["allowed"] != false {
+		t.Fatalf("blocked performer: %d %v", status, body)
+	}
+	unblock := func(body string) (int, map[string]any) {
+		return e.do(t, "POST", "/v1/blocks/unblock", vigil.ScopeScreen, strings.NewReader(body))
+	}
+	if status, body := unblock(`{"wiki":"enwiki"}`); status != 400 || body["error"].(map[string]any)["field"] != "target" {
+		t.Fatalf("no target: %d %v", status, body)
+	}
+	if status, body := unblock(`{"wiki":"enwiki","target":"192.0.2.1","author":"Admin","reason":"false positive"}`); status != 200 {
+		t.Fatalf("unblock: %d %v", status, body)
+	}
+	if status, body := e.do(t, "POST", "/v1/screen", vigil.ScopeScreen, strings.NewReader(goodEdit)); status != 200 || body["allowed"] != true {
+		t.Fatalf("after the unblock: %d %v", status, body)
+	}
+	if status, _ := unblock(`{"wiki":"enwiki","target":"192.0.2.1"}`); status != 404 {
+		t.Fatalf("second unblock: %d", status)
+	}
+	if status, _ := e.do(t, "GET", "/v1/blocks?wiki=enwiki", vigil.ScopeScreen, nil); status != 403 {
+		t.Fatalf("a screen token lists blocks: %d", status)
+	}
 }

@@ -21,8 +21,9 @@ type rangeBlock struct {
 	block  *vigil.Block
 }
 
-// blockedBy returns the block in force on the performer, or on the
-// address the action comes from, or nil. When the blocks cannot be read
+// blockedBy returns the block in force on the performer, or, for a
+// logged-out or temporary user, on the address the action comes from; or
+// nil. When the blocks cannot be read
 // the action is screened as if none applied.
 func (e *Engine) blockedBy(ctx context.Context, a *vigil.Action) *vigil.Block {
 	bl := e.blockListFor(ctx, a.Wiki)
@@ -38,6 +39,12 @@ func (e *Engine) blockedBy(ctx context.Context, a *vigil.Action) *vigil.Block {
 	}
 	if b := check(bl.exact[a.Performer.Name]); b != nil {
 		return b
+	}
+	// Blocks of addresses and ranges are soft, as AbuseFilter places them
+	// (isHardBlock false): they stop logged-out and temporary users, not
+	// a named account editing from the same address.
+	if a.Performer.Type == "named" || a.Performer.Type == "" && a.Performer.ID != 0 {
+		return nil
 	}
 	ip := requestIP(a)
 	if ip == "" {

@@ -265,6 +265,13 @@ func TestBlockedPerformerRefused(t *testing.T) {
 	if v := f.screen(t, edit("192.0.200.1", "hello")); v.Allowed || v.Blocked == nil || v.Blocked.Target != "192.0.0.0/16" {
 		t.Fatalf("address in the range %+v", v)
 	}
+	// The blocks of addresses are soft: a named account editing from the
+	// blocked address is not stopped by them.
+	named := edit("192.0.2.77", "hello")
+	named.Performer = vigil.Performer{Name: "Alice", ID: 12, Type: "named"}
+	if v := f.screen(t, named); !v.Allowed || v.Blocked != nil {
+		t.Fatalf("a named user at a blocked address %+v", v)
+	}
 	// Outside the range, and after the range block expires.
 	if v := f.screen(t, edit("198.51.100.1", "hello")); !v.Allowed {
 		t.Fatalf("outside the range %+v", v)

@@ -58,6 +58,18 @@ func (s *Store) ActiveBlocks(ctx context.Context, wiki string, t time.Time) ([]*
 	return out, s.wrap(rows.Err(), "active blocks")
 }
 
+func (s *Store) Unblock(ctx context.Context, wiki, target string, t time.Time) error {
+	res, err := s.exec(ctx, s.rw, `UPDATE blocks SET expiry = ? WHERE wiki = ? AND target = ? AND (expiry = 0 OR expiry > ?)`,
+		micros(t), wiki, target, micros(t))
+	if err != nil {
+		return s.wrap(err, "unblock")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return vigil.Errorf(vigil.ENOTFOUND, "%s is not blocked on %s", target, wiki)
+	}
+	return nil
+}
+
 // Tokens.
 
 func (s *Store) CreateToken(ctx context.Context, t *vigil.Token, secretHash []byte) error {

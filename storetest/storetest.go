@@ -334,6 +334,21 @@ func testBlocks(t *testing.T, s vigil.Store) {
 	if b, _ := s.ActiveBlocks(ctx, "dewiki", now); len(b) != 0 {
 		t.Errorf("blocks leak across wikis: %v", b)
 	}
+	// Unblocking ends the block; a second unblock finds nothing; the
+	// target can be blocked again.
+	if err := s.Unblock(ctx, "enwiki", "Spammer", now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Unblock(ctx, "enwiki", "Spammer", now.Add(2*time.Minute)); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+		t.Errorf("second unblock: %v", err)
+	}
+	if err := s.Unblock(ctx, "dewiki", "1.2.3.4", now); vigil.ErrorCode(err) != vigil.ENOTFOUND {
+		t.Errorf("unblock on another wiki: %v", err)
+	}
+	if b, _ := s.ActiveBlocks(ctx, "enwiki", now.Add(2*time.Minute)); len(b) != 2 {
+		t.Errorf("after unblock: %v", b)
+	}
+	put("Spammer", time.Time{}, "again", now.Add(3*time.Minute), true)
 }
 
 func testTokens(t *testing.T, s vigil.Store) {
