@@ -26,6 +26,10 @@ type Env struct {
 // already written what the user needs to see).
 type exitError struct{ code int }
 
+
+// version is Vigil's version, in the User-Agent of its API requests.
+const version = "0.1.0"
+
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // Main runs the vigil command line and returns the process exit status.
@@ -61,6 +65,7 @@ func newRoot(env Env) *cobra.Command {
 	if env.Environ == nil {
 		env.Environ = func() []string { return nil }
 	}
-	root.AddCommand(newRulesCmd(env), newServeCmd(env), newTokenCmd(env), newFiltersCmd(env), newLogCmd(env), newBenchCmd(env))
+	root.AddCommand(newRulesCmd(env), newServeCmd(env), newTokenCmd(env), newFiltersCmd(env), newLogCmd(env), newBenchCmd(env),
+		newFollowCmd(env), newReplayCmd(env))
 	return root
 }

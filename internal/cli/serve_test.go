@@ -610,3 +610,47 @@ func TestTokenCommands(t *testing.T) {
 		t.Fatalf("revoke of a missing token: %d %s", code, errOut)
 	}
 }
+
+// TestReplay screens recorded recent changes (real events) in observe mode:
+// the matches are logged as log-only with what the filter would have done,
+// nothing is blocked, and --state resumes after the last line.
+func TestReplay(t *testing.T) {
+	s := startServe(t, nil)
+	if _, err := s.client.CreateFilter(context.Background(), &httpapi.FilterInput{Wiki: "demowiki", Name: "Bots adding claims",
+		Pattern: `user_name rlike "Bot$" & action == "edit"`, Enabled: true,
+		Actions: map[string][]string{"disallow": {}}}); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(t.TempDir(), "state.json")
+	events := "../../../shared/testdata/eventstreams/samples/recentchange/misc-2020-2021.jsonl"
+	out, errOut, code := s.cli(t, "", "replay", events, "--as", "demowiki", "--no-fetch", "--state", state)
+	if code != 0 || !strings.Contains(out, "screened 3 actions") {
+		t.Fatalf("replay: %d %s %s", code, out, errOut)
+	}
+	page, err := s.client.QueryLog(context.Background(), url.Values{"wiki": {"demowiki"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []string
+	for _, e := range page.Entries {
+		if !e.LogOnly || !slices.Equal(e.ActionsTaken, []string{"disallow"}) {
+			t.Errorf("entry %+v: want log-only with what it would have done", e)
+		}
+		users = append(users, e.Performer)
+	}
+	slices.Sort(users)
+	if !slices.Equal(users, []string{"RudolphousBot", "SchlurcherBot"}) {
+		t.Fatalf("matched %v", users)
+	}
+	// Resumed: nothing left to screen.
+	if out, _, code := s.cli(t, "", "replay", events, "--as", "demowiki", "--no-fetch", "--state", state); code != 0 ||
+		!strings.Contains(out, "screened 0 actions") {
+		t.Fatalf("resumed replay: %d %s", code, out)
+	}
+	// A line that is not an event is named.
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	os.WriteFile(bad, []byte("{\"type\":\"edit\"}\nnot json\n"), 0o600)
+	if _, errOut, code := s.cli(t, "", "replay", bad, "--no-fetch"); code == 0 || !strings.Contains(errOut, "bad.jsonl:") {
+		t.Fatalf("bad line: %d %s", code, errOut)
+	}
+}

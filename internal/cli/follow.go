@@ -1,0 +1,222 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/follow"
+)
+
+// followOptions are the flags of vigil follow and vigil replay.
+type followOptions struct {
+	cf       clientFlags
+	source   string // eventstreams, rcfeed, api
+	url      string // the stream's URL
+	listen   string // the RC feed's UDP address
+	api      string // the wiki's Action API
+	wikis    string
+	as       string
+	state    string
+	noFetch  bool
+	contact  string
+	rate     float64
+	logLevel string
+	skipBad  bool
+}
+
+func (o *followOptions) register(cmd *cobra.Command) {
+	o.cf.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&o.api, "api", "", "the wiki's Action API (e.g. https://en.wikipedia.org/w/api.php): what to poll, or where to fetch texts when events do not say")
+	f.StringVar(&o.wikis, "wikis", "", "comma-separated wiki ids to keep (default: all)")
+	f.StringVar(&o.as, "as", "", "screen every action as this wiki id (when Vigil knows the wiki under another name)")
+	f.StringVar(&o.state, "state", "", "file that keeps the position, to resume after a restart")
+	f.BoolVar(&o.noFetch, "no-fetch", false, "do not fetch wikitexts and user facts from the wiki's API")
+	f.StringVar(&o.contact, "contact", "", "a contact (e-mail or URL) for the User-Agent, as Wikimedia's API etiquette asks")
+	f.Float64Var(&o.rate, "rate", 5, "API requests per second to each wiki, at most")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+func newFollowCmd(env Env) *cobra.Command {
+	var o followOptions
+	cmd := &cobra.Command{
+		Use:   "follow --source eventstreams|rcfeed|api",
+		Short: "Screen a wiki's changes from outside, after the fact (log-only)",
+		Long: `Follow reads a wiki's recent changes and screens each edit, move, deletion,
+upload and account creation with a running Vigil in observe mode
+(POST /v1/screen?mode=observe): matches go to the abuse log with what the
+filters would have done; nothing is enforced. It fetches what the filters
+need (old and new wikitext, the user's groups and edit count) from the
+wiki's Action API, batched, cached and rate-limited.
+
+Sources:
+  --source eventstreams --url URL   Wikimedia EventStreams (SSE), e.g.
+        https://stream.wikimedia.org/v2/stream/recentchange; reconnects with
+        Last-Event-ID and resumes from --state after a restart
+  --source rcfeed --listen ADDR     MediaWiki's RC feed over UDP
+        ($wgRCFeeds with JSONRCFeedFormatter)
+  --source api --api URL            polls list=recentchanges; resumes from --state
+
+While Vigil is unreachable, events wait (the position does not move);
+an action Vigil refuses as invalid is logged and skipped.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runFollow(cmd.Context(), env, &o, nil)
+		},
+	}
+	o.register(cmd)
+	cmd.Flags().StringVar(&o.source, "source", "", "eventstreams, rcfeed or api")
+	cmd.Flags().StringVar(&o.url, "url", "", "the EventStreams URL (--source eventstreams)")
+	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:9391", "UDP address of the RC feed (--source rcfeed)")
+	return cmd
+}
+
+func newReplayCmd(env Env) *cobra.Command {
+	var o followOptions
+	cmd := &cobra.Command{
+		Use:   "replay FILE",
+		Short: "Screen recorded wiki changes (JSONL of recentchange events), log-only",
+		Long: `Replay reads recorded recent changes, one JSON event a line (the
+mediawiki/recentchange schema, as EventStreams or the RC feed send them),
+and screens them as vigil follow does. Errors name the line; --state
+resumes a replay where it stopped.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.source = "file"
+			return runFollow(cmd.Context(), env, &o, args)
+		},
+	}
+	o.register(cmd)
+	cmd.Flags().BoolVar(&o.skipBad, "skip-bad", false, "log and skip lines that are not events, instead of stopping")
+	return cmd
+}
+
+// followState is what --state keeps.
+type followState struct {
+	Source   string `json:"source"`
+	Position string `json:"position"`
+}
+
+func runFollow(ctx context.Context, env Env, o *followOptions, args []string) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	c, err := client(env, o.cf.server, o.cf.token)
+	if err != nil {
+		return err
+	}
+	var wikis []string
+	for _, w := range strings.Split(o.wikis, ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			wikis = append(wikis, w)
+		}
+	}
+	var resume string
+	if o.state != "" {
+		b, err := os.ReadFile(o.state)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return fmt.Errorf("--state: %w", err)
+		default:
+			var st followState
+			if err := json.Unmarshal(b, &st); err != nil {
+				return fmt.Errorf("--state %s: not a state file: %w", o.state, err)
+			}
+			if st.Source == o.source {
+				resume = st.Position
+			}
+		}
+	}
+	ua := follow.UserAgent(version, o.contact)
+
+	var src follow.Source
+	switch o.source {
+	case "eventstreams":
+		if o.url == "" {
+			return errors.New("--source eventstreams needs --url")
+		}
+		src, err = follow.NewEventStreams(follow.StreamConfig{URL: o.url, Wikis: wikis, LastEventID: resume, UserAgent: ua, Logger: log})
+	case "rcfeed":
+		var feed *follow.RCFeed
+		feed, err = follow.ListenRCFeed(follow.RCFeedConfig{Addr: o.listen, Wikis: wikis, Logger: log})
+		if err == nil {
+			defer feed.Close()
+			log.Info("listening to the RC feed", "addr", feed.Addr().String())
+			src = feed
+		}
+	case "api":
+		if o.api == "" {
+			return errors.New("--source api needs --api URL")
+		}
+		src, err = follow.NewPoller(follow.PollerConfig{APIURL: o.api, After: resume, UserAgent: ua, Logger: log})
+	case "file":
+		src, err = follow.NewFile(args[0], follow.FileConfig{Wikis: wikis, After: resume, SkipBad: o.skipBad, Logger: log})
+	case "":
+		return errors.New("--source is required: eventstreams, rcfeed or api")
+	default:
+		return fmt.Errorf("--source: eventstreams, rcfeed or api, not %q", o.source)
+	}
+	if err != nil {
+		return err
+	}
+
+	obs := follow.NewObserver(follow.ObserverConfig{
+		Screen: func(ctx context.Context, a *vigil.Action) error {
+			_, err := c.Observe(ctx, a)
+			return err
+		},
+		Wiki: o.as, Fetch: !o.noFetch, APIURL: o.api, Logger: log,
+		Fetcher: follow.FetcherConfig{Rate: o.rate, UserAgent: ua, Logger: log},
+	})
+	err = src.Run(ctx, func(ctx context.Context, ev follow.Event) error {
+		if err := obs.Handle(ctx, ev); err != nil {
+			return err
+		}
+		if o.state != "" && ev.Position != "" {
+			if err := writeState(o.state, followState{Source: o.source, Position: ev.Position}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	fmt.Fprintf(env.Stdout, "screened %d actions, skipped %d changes, %d refused as invalid\n", obs.Screened, obs.Skipped, obs.Failed)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// writeState replaces the state file atomically and durably: a crash
+// leaves the old position or the new one, never half of either.
+func writeState(path string, st followState) error {
+	b, _ := json.Marshal(st)
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".state-*")
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	return os.Rename(tmp.Name(), path)
+}
