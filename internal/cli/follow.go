@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -31,6 +32,7 @@ type followOptions struct {
 	rate     float64
 	logLevel string
 	skipBad  bool
+	since    string
 }
 
 func (o *followOptions) register(cmd *cobra.Command) {
@@ -77,6 +79,7 @@ an action Vigil refuses as invalid is logged and skipped.`,
 	cmd.Flags().StringVar(&o.source, "source", "", "eventstreams, rcfeed or api")
 	cmd.Flags().StringVar(&o.url, "url", "", "the EventStreams URL (--source eventstreams)")
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:9391", "UDP address of the RC feed (--source rcfeed)")
+	cmd.Flags().StringVar(&o.since, "since", "", "--source api without a saved position: start this long ago (e.g. 1h) or at this time (RFC 3339); default now")
 	return cmd
 }
 
@@ -160,7 +163,17 @@ func runFollow(ctx context.Context, env Env, o *followOptions, args []string) er
 		if o.api == "" {
 			return errors.New("--source api needs --api URL")
 		}
-		src, err = follow.NewPoller(follow.PollerConfig{APIURL: o.api, After: resume, UserAgent: ua, Logger: log})
+		var start time.Time
+		if o.since != "" {
+			if d, derr := time.ParseDuration(o.since); derr == nil && d >= 0 {
+				start = time.Now().Add(-d)
+			} else if t, terr := time.Parse(time.RFC3339, o.since); terr == nil {
+				start = t
+			} else {
+				return fmt.Errorf("--since: a duration (1h) or an RFC 3339 time, not %q", o.since)
+			}
+		}
+		src, err = follow.NewPoller(follow.PollerConfig{APIURL: o.api, After: resume, Start: start, UserAgent: ua, Logger: log})
 	case "file":
 		src, err = follow.NewFile(args[0], follow.FileConfig{Wikis: wikis, After: resume, SkipBad: o.skipBad, Logger: log})
 	case "":

@@ -1,0 +1,346 @@
+// Package mediawiki_test runs the Vigil extension in a real MediaWiki
+// (Debian's 1.39, SQLite, PHP's built-in server) against a real `vigil
+// serve`, and follows the same wiki from outside with `vigil follow`.
+package mediawiki_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/httpapi"
+	"github.com/vigilwiki/vigil/internal/mwtest"
+)
+
+// vigilBin is the vigil binary built for these tests.
+var vigilBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vigil-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	vigilBin = filepath.Join(dir, "vigil")
+	build := exec.Command("go", "build", "-o", vigilBin, "github.com/vigilwiki/vigil/cmd/vigil")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build vigil:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// vigilServer is a `vigil serve` process.
+type vigilServer struct {
+	t      *testing.T
+	data   string
+	config string
+	addr   string
+	cmd    *exec.Cmd
+	admin  *httpapi.Client
+}
+
+func startVigil(t *testing.T) *vigilServer {
+	t.Helper()
+	v := &vigilServer{t: t, data: t.TempDir(), addr: fmt.Sprintf("127.0.0.1:%d", mwtest.FreePort(t))}
+	v.config = filepath.Join(v.data, "vigil.yaml")
+	os.WriteFile(v.config, []byte("wikis:\n  demowiki:\n    sitename: TestWiki\n"), 0o600)
+	v.start()
+	t.Cleanup(v.stop)
+	tok, err := os.ReadFile(filepath.Join(v.data, "admin-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.admin = &httpapi.Client{BaseURL: "http://" + v.addr, Token: strings.TrimSpace(string(tok))}
+	return v
+}
+
+func (v *vigilServer) start() {
+	v.t.Helper()
+	v.cmd = exec.Command(vigilBin, "serve", "--config", v.config, "--data", v.data, "--listen", v.addr, "--log-level", "warn")
+	stdout, _ := v.cmd.StdoutPipe()
+	v.cmd.Stderr = os.Stderr
+	if err := v.cmd.Start(); err != nil {
+		v.t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "vigil: listening on") {
+		v.t.Fatalf("vigil serve did not start: %q %v", line, err)
+	}
+}
+
+// stop ends the server gracefully (SIGTERM) and waits for it.
+func (v *vigilServer) stop() {
+	if v.cmd == nil {
+		return
+	}
+	v.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { v.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		v.cmd.Process.Kill()
+		v.t.Error("vigil serve did not stop within 30 s")
+	}
+	v.cmd = nil
+}
+
+// vigil runs a vigil command (not serve) and returns its output.
+func (v *vigilServer) vigil(args ...string) string {
+	v.t.Helper()
+	cmd := exec.Command(vigilBin, args...)
+	cmd.Env = append(os.Environ(), "VIGIL_URL=http://"+v.addr, "VIGIL_TOKEN="+v.admin.Token)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		v.t.Fatalf("vigil %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func (v *vigilServer) filter(name, pattern string, actions map[string][]string, logOnly bool) {
+	v.t.Helper()
+	if _, err := v.admin.CreateFilter(context.Background(), &httpapi.FilterInput{Wiki: "demowiki", Name: name, Pattern: pattern,
+		Enabled: true, LogOnly: logOnly, Actions: actions}); err != nil {
+		v.t.Fatalf("filter %s: %v", name, err)
+	}
+}
+
+// log returns the abuse log entries of a page, newest first.
+func (v *vigilServer) log(page string) []*vigil.LogEntry {
+	v.t.Helper()
+	p, err := v.admin.QueryLog(context.Background(), url.Values{"wiki": {"demowiki"}, "page": {page}})
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	return p.Entries
+}
+
+// extensionSettings loads the extension; the fail mode is read from a file
+// at each request, so that the test can switch it without a restart.
+func extensionSettings(v *vigilServer, token string, rcfeedPort int) string {
+	ext, _ := filepath.Abs("Vigil/extension.json")
+	return fmt.Sprintf(`
+wfLoadExtension( 'Vigil', %q );
+$wgVigilUrl = 'http://%s';
+$wgVigilToken = %q;
+$wgVigilWikiId = 'demowiki';
+$wgVigilTimeout = 2.0;
+$wgVigilFailMode = trim( (string)@file_get_contents( '{{DIR}}/failmode' ) ) ?: 'open';
+$wgRCFeeds['vigil'] = [ 'formatter' => 'JSONRCFeedFormatter', 'uri' => 'udp://127.0.0.1:%d', 'omit_bots' => false ];
+$wgDebugLogGroups['Vigil'] = '{{DIR}}/vigil-extension.log';
+`, ext, v.addr, token, rcfeedPort)
+}
+
+func wantError(t *testing.T, what string, r map[string]any, code, text string) {
+	t.Helper()
+	if got := mwtest.ErrorCode(r); got != code {
+		t.Fatalf("%s: error code %q, want %q: %v", what, got, code, r)
+	}
+	if text != "" && !strings.Contains(fmt.Sprint(r), text) {
+		t.Fatalf("%s: the error does not say %q: %v", what, text, r)
+	}
+}
+
+func wantSaved(t *testing.T, what string, r map[string]any) {
+	t.Helper()
+	if mwtest.Get(r, "edit", "result") != "Success" {
+		t.Fatalf("%s: not saved: %v", what, r)
+	}
+}
+
+// lastChangeTags returns the tags of the newest recent change of a page.
+func lastChangeTags(t *testing.T, s *mwtest.Session, title string) []string {
+	t.Helper()
+	r := s.Get(t, url.Values{"action": {"query"}, "list": {"recentchanges"}, "rctitle": {title}, "rcprop": {"tags|title"},
+		"rclimit": {"1"}})
+	var tags []string
+	for _, x := range mwtest.Get(r, "query", "recentchanges", 0, "tags").([]any) {
+		tags = append(tags, x.(string))
+	}
+	return tags
+}
+
+// TestMediaWikiExtension: the extension asks Vigil inside the save of
+// edits, moves and account creations, and enforces the verdict.
+func TestMediaWikiExtension(t *testing.T) {
+	mwtest.Require(t)
+	v := startVigil(t)
+	token := strings.TrimSpace(v.vigil("token", "create", "--data", v.data, "--config", v.config, "--name", "mediawiki",
+		"--scopes", "screen"))
+	// The sample filters (1 casino spam: disallow and tag; 2 shouting:
+	// warn and tag; ...) and these:
+	v.filter("Block test", `added_lines irlike "blockme-please"`, map[string][]string{"block": {"noTalkBlockSet", "1 day", "1 day"}}, false)
+	v.filter("No moves to Forbidden", `action == "move" & moved_to_title rlike "Forbidden"`, map[string][]string{"disallow": {}}, false)
+	v.filter("Spammer account names", `action == "createaccount" & account_name irlike "spammer"`,
+		map[string][]string{"disallow": {}}, false)
+	v.filter("Tag test", `added_lines irlike "tagme"`, map[string][]string{"tag": {"vigil-test-tag"}}, false)
+	v.filter("Follow test", `added_lines contains "followme"`, map[string][]string{"disallow": {}}, true)
+
+	rcfeed := mwtest.FreePort(t)
+	w := mwtest.Start(t, mwtest.Options{Settings: extensionSettings(v, token, rcfeed)})
+
+	// vigil follow on the wiki's RC feed, in the background.
+	follow := exec.Command(vigilBin, "follow", "--source", "rcfeed", "--listen", fmt.Sprintf("127.0.0.1:%d", rcfeed),
+		"--as", "demowiki", "--log-level", "warn")
+	follow.Env = append(os.Environ(), "VIGIL_URL=http://"+v.addr, "VIGIL_TOKEN="+v.admin.Token)
+	var followOut strings.Builder
+	follow.Stdout, follow.Stderr = &followOut, &followOut
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if follow.Process != nil {
+			follow.Process.Kill()
+			follow.Wait()
+		}
+	}()
+	time.Sleep(300 * time.Millisecond) // listening before the first change
+
+	anon := w.Anonymous()
+	t.Run("spam refused with the filter's message", func(t *testing.T) {
+		r := anon.Edit(t, "Sandbox", "Visit our online casino today", "test")
+		wantError(t, "spam edit", r, "abusefilter-disallowed", "Casino and pharmacy spam")
+		if e := v.log("Sandbox"); len(e) != 1 || e[0].Action != "edit" || !slices.Contains(e[0].ActionsTaken, "disallow") {
+			t.Fatalf("abuse log of Sandbox: %+v", e)
+		}
+	})
+	t.Run("warn, then the resubmission is saved with the tag", func(t *testing.T) {
+		text := "HELLOOOOOOOOOOOOOOOOOOOOOOOOOOOO everyone"
+		wantError(t, "first submission", anon.Edit(t, "Shout", text, "test"), "abusefilter-warning", "Shouting")
+		wantSaved(t, "resubmission", anon.Edit(t, "Shout", text, "test"))
+		if tags := lastChangeTags(t, anon, "Shout"); !slices.Contains(tags, "shouting") {
+			t.Fatalf("tags of the saved change: %v", tags)
+		}
+	})
+	t.Run("a tag filter's tag is on the recent change", func(t *testing.T) {
+		wantSaved(t, "tagged edit", anon.Edit(t, "Tagged", "please tagme", "test"))
+		if tags := lastChangeTags(t, anon, "Tagged"); !slices.Equal(tags, []string{"vigil-test-tag"}) {
+			t.Fatalf("tags: %v", tags)
+		}
+	})
+	admin := w.Login(t, "Admin", mwtest.AdminPassword)
+	t.Run("a clean edit by a logged-in user passes", func(t *testing.T) {
+		wantSaved(t, "clean edit", admin.Edit(t, "AdminPage", "A clean, well-sourced sentence.", "test"))
+	})
+	t.Run("moves are screened", func(t *testing.T) {
+		r := admin.Post(t, url.Values{"action": {"move"}, "from": {"AdminPage"}, "to": {"ForbiddenPlace"}, "reason": {"test"}})
+		wantError(t, "move to Forbidden", r, "abusefilter-disallowed", "")
+		r = admin.Post(t, url.Values{"action": {"move"}, "from": {"AdminPage"}, "to": {"AllowedPlace"}, "reason": {"test"}})
+		if mwtest.Get(r, "move", "to") != "AllowedPlace" {
+			t.Fatalf("allowed move: %v", r)
+		}
+		if e := v.log("AdminPage"); len(e) != 1 || e[0].Action != "move" {
+			t.Fatalf("abuse log of the move: %+v", e)
+		}
+	})
+	t.Run("account creations are screened", func(t *testing.T) {
+		create := func(name string) map[string]any {
+			s := w.Anonymous()
+			return s.Post(t, url.Values{"action": {"createaccount"}, "username": {name}, "password": {"Sup3rS3cret!pw"},
+				"retype": {"Sup3rS3cret!pw"}, "createreturnurl": {w.URL + "/"}, "createtoken": {s.Token(t, "createaccount")}})
+		}
+		if r := create("Spammer123"); mwtest.Get(r, "createaccount", "status") != "FAIL" ||
+			mwtest.Get(r, "createaccount", "messagecode") != "abusefilter-disallowed" {
+			t.Fatalf("Spammer123: %v", r)
+		}
+		if r := create("Goodfaith Newcomer"); mwtest.Get(r, "createaccount", "status") != "PASS" {
+			t.Fatalf("a good-faith account: %v", r)
+		}
+	})
+	t.Run("log-only filter: the edit is saved and the match logged", func(t *testing.T) {
+		wantSaved(t, "log-only match", anon.Edit(t, "FollowPage", "please followme", "test"))
+	})
+	t.Run("fail open, then fail closed, with Vigil stopped", func(t *testing.T) {
+		v.stop()
+		wantSaved(t, "fail open", anon.Edit(t, "FailOpen", "saved although Vigil is down", "test"))
+		os.WriteFile(filepath.Join(w.Dir, "failmode"), []byte("closed"), 0o644)
+		wantError(t, "fail closed", anon.Edit(t, "FailClosed", "refused because Vigil is down", "test"), "vigil-unavailable", "")
+		os.Remove(filepath.Join(w.Dir, "failmode"))
+		v.start()
+	})
+	t.Run("a block filter blocks; MediaWiki refuses the next edit itself", func(t *testing.T) {
+		wantError(t, "blocking edit", anon.Edit(t, "BlockPage", "blockme-please", "test"), "abusefilter-disallowed", "blocked")
+		r := anon.Edit(t, "Innocent", "an innocent edit", "test")
+		wantError(t, "next edit", r, "blocked", "")
+		if fmt.Sprint(mwtest.Get(r, "errors", 0, "data", "blockinfo", "blockedby")) != "Vigil" {
+			t.Fatalf("the block is not Vigil's: %v", r)
+		}
+		// A named account at the same address is not stopped: AbuseFilter's
+		// blocks of addresses are soft.
+		wantSaved(t, "named user at the blocked address", admin.Edit(t, "AfterBlock", "still welcome", "test"))
+	})
+
+	// vigil follow saw the saved changes on the RC feed and screened them
+	// in observe mode: the log-only filter's match is there twice (in the
+	// save, and observed), and the tag filter's observed match is log-only.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		follows := v.log("FollowPage")
+		tagged := v.log("Tagged")
+		if len(follows) == 2 && len(tagged) == 2 {
+			for _, e := range append(follows, tagged[0]) {
+				if !e.LogOnly {
+					t.Errorf("entry %d of %s is not log-only: %+v", e.ID, e.PageTitle, e)
+				}
+			}
+			if tagged[0].LogOnly && !strings.Contains(string(tagged[0].Vars), `"added_lines":["please tagme"]`) {
+				t.Errorf("the followed edit's variables were not fetched from the wiki: %s", tagged[0].Vars)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("vigil follow did not screen the changes: FollowPage %d entries, Tagged %d\n%s", len(follows), len(tagged),
+				followOut.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	// vigil follow polling list=recentchanges sees the same changes: one
+	// more observed match of the log-only filter; its position is kept.
+	state := filepath.Join(t.TempDir(), "follow-state.json")
+	poll := exec.Command(vigilBin, "follow", "--source", "api", "--api", w.API, "--as", "demowiki", "--state", state,
+		"--since", "1h", "--log-level", "warn")
+	poll.Env = follow.Env
+	var pollOut strings.Builder
+	poll.Stdout, poll.Stderr = &pollOut, &pollOut
+	if err := poll.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(30 * time.Second)
+	for len(v.log("FollowPage")) < 3 {
+		if time.Now().After(deadline) {
+			poll.Process.Kill()
+			poll.Wait()
+			t.Fatalf("vigil follow --source api did not screen FollowPage: %d entries\n%s", len(v.log("FollowPage")), pollOut.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	poll.Process.Signal(syscall.SIGTERM)
+	if err := poll.Wait(); err != nil {
+		t.Fatalf("vigil follow --source api: %v\n%s", err, pollOut.String())
+	}
+	if st, err := os.ReadFile(state); err != nil || !strings.Contains(string(st), `"source":"api"`) {
+		t.Fatalf("follow state: %s %v", st, err)
+	}
+	if !strings.Contains(pollOut.String(), "screened ") {
+		t.Errorf("no summary from vigil follow: %s", pollOut.String())
+	}
+
+	if strings.Contains(w.ServerLog(), "PHP Fatal") || strings.Contains(w.ServerLog(), "PHP Warning") {
+		t.Errorf("PHP errors:\n%s", w.ServerLog())
+	}
+}
