@@ -7,10 +7,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"html"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -342,5 +344,71 @@ func TestMediaWikiExtension(t *testing.T) {
 
 	if strings.Contains(w.ServerLog(), "PHP Fatal") || strings.Contains(w.ServerLog(), "PHP Warning") {
 		t.Errorf("PHP errors:\n%s", w.ServerLog())
+	}
+}
+
+// afFilter creates a filter in the wiki's AbuseFilter through its form
+// (MediaWiki 1.39 has no API to write filters). fields are the form's
+// own (wpFilterActionTag=1, wpFilterTags=..., ...).
+func afFilter(t *testing.T, admin *mwtest.Session, name, rules string, fields url.Values) {
+	t.Helper()
+	page := admin.Page(t, "/index.php?title=Special:AbuseFilter/new")
+	m := regexp.MustCompile(`name=['"]wpEditToken['"][^>]*value=['"]([^'"]+)['"]|value=['"]([^'"]+)['"][^>]*name=['"]wpEditToken['"]`).
+		FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no edit token on Special:AbuseFilter/new")
+	}
+	form := url.Values{"wpEditToken": {html.UnescapeString(m[1] + m[2])}, "wpFilterDescription": {name}, "wpFilterRules": {rules},
+		"wpFilterEnabled": {"1"}}
+	for k, v := range fields {
+		form[k] = v
+	}
+	status, body := admin.PostForm(t, "/index.php?title=Special:AbuseFilter/new", form)
+	if status != 302 {
+		t.Fatalf("create AbuseFilter filter %q: HTTP %d\n%.3000s", name, status, body)
+	}
+}
+
+// TestImportFromWiki migrates a real wiki's filters, with their actions'
+// parameters, through its API and filter pages; a bot password shows the
+// hidden ones.
+func TestImportFromWiki(t *testing.T) {
+	mwtest.Require(t)
+	v := startVigil(t)
+	w := mwtest.Start(t, mwtest.Options{Extensions: []string{"AbuseFilter"}})
+	admin := w.Login(t, "Admin", mwtest.AdminPassword)
+	afFilter(t, admin, "Casino links", `added_lines irlike "casino"`, url.Values{"wpFilterActionDisallow": {"1"},
+		"wpFilterActionTag": {"1"}, "wpFilterTags": {"af-spam"},
+		"wpFilterActionThrottle": {"1"}, "wpFilterThrottleCount": {"3"}, "wpFilterThrottlePeriod": {"60"},
+		"wpFilterThrottleGroups": {"ip"}})
+	afFilter(t, admin, "Long-term abuser", `user_name == "Secret LTA"`, url.Values{"wpFilterHidden": {"1"},
+		"wpFilterActionDisallow": {"1"}})
+	w.PHP(t, "createAndPromote.php", "--sysop", "--bot", "Migrator", "Migr4tor!Passw0rd")
+	w.PHP(t, "createBotPassword.php", "--appid", "vigil", "--grants", "basic,viewrestrictedlogs", "Migrator", "botpasswordforvigil0123456789abcd")
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("botpasswordforvigil0123456789abcd\n"), 0o600)
+
+	// Anonymous: the hidden filter is reported, not imported.
+	out := v.vigil("filters", "import", "--from-wiki", w.API, "--wiki", "demowiki", "--log-only")
+	if !strings.Contains(out, "imported 1 filters of my_wiki as demowiki, skipped 1") || !strings.Contains(out, "hidden") {
+		t.Fatalf("anonymous import:\n%s", out)
+	}
+	out = v.vigil("filters", "import", "--from-wiki", w.API, "--wiki", "otherwiki", "--bot-user", "Migrator@vigil",
+		"--bot-password-file", pw)
+	if !strings.Contains(out, "imported 2 filters of my_wiki as otherwiki, skipped 0") {
+		t.Fatalf("import with a bot password:\n%s", out)
+	}
+	filters, err := v.admin.ListFilters(context.Background(), "otherwiki", false)
+	if err != nil || len(filters) != 2 {
+		t.Fatalf("imported filters: %v %v", filters, err)
+	}
+	casino, lta := filters[0], filters[1]
+	if casino.Name != "Casino links" || !slices.Equal(casino.Actions["tag"], []string{"af-spam"}) ||
+		len(casino.Actions["throttle"]) != 3 || casino.Actions["throttle"][1] != "3,60" || casino.Actions["disallow"] == nil ||
+		casino.Privacy != vigil.Public || !casino.Enabled {
+		t.Fatalf("the casino filter: %+v", casino)
+	}
+	if lta.Pattern != `user_name == "Secret LTA"` || lta.Privacy == vigil.Public {
+		t.Fatalf("the hidden filter: %+v", lta)
 	}
 }

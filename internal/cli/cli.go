@@ -26,7 +26,6 @@ type Env struct {
 // already written what the user needs to see).
 type exitError struct{ code int }
 
-
 // version is Vigil's version, in the User-Agent of its API requests.
 const version = "0.1.0"
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigilwiki/vigil"
 	"github.com/vigilwiki/vigil/abusefilter"
+	"github.com/vigilwiki/vigil/follow"
 	"github.com/vigilwiki/vigil/httpapi"
 )
 
@@ -152,24 +153,37 @@ func newFiltersCmd(env Env) *cobra.Command {
 		return c
 	}
 
-	var importWiki string
+	var importWiki, fromWiki, botUser, botPasswordFile string
 	var enable, logOnly bool
 	imp := &cobra.Command{
-		Use:   "import FILE|-",
+		Use:   "import FILE|- | import --from-wiki API_URL",
 		Short: "Import filters from AbuseFilter (database rows as JSONL, or its export JSON)",
 		Long: `Import reads AbuseFilter filters and saves each as a new Vigil filter:
   - JSONL of abuse_filter rows ({"wiki", "af_id", "pattern", "actions", ...}, as
     real-filters.jsonl): the wiki comes from each row; throttle and tag actions,
     whose parameters rows do not hold, are left out and reported;
   - AbuseFilter's export JSON ({"data": ..., "actions": ...}), one per line or
-    alone: give --wiki.
+    alone: give --wiki;
+  - --from-wiki https://example.org/w/api.php: a live wiki's filters
+    (list=abusefilters), with their actions' parameters read from each
+    filter's export; --bot-user Name@app logs in with a bot password (from
+    --bot-password-file or VIGIL_WIKI_PASSWORD) to see hidden filters. The
+    filters go to the wiki's own id unless --wiki says otherwise.
 A filter that does not pass the checks (a rule that does not compile) is
 reported and skipped; the others are saved.`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := client(env, cf.server, cf.token)
 			if err != nil {
 				return err
+			}
+			switch {
+			case fromWiki != "" && len(args) > 0:
+				return errors.New("give a FILE or --from-wiki, not both")
+			case fromWiki != "":
+				return importFromWiki(cmd, env, c, fromWiki, botUser, botPasswordFile, importWiki, enable, logOnly)
+			case len(args) == 0:
+				return errors.New("give a FILE (- for standard input) or --from-wiki API_URL")
 			}
 			var r io.Reader = cmd.InOrStdin()
 			if args[0] != "-" {
@@ -185,6 +199,9 @@ reported and skipped; the others are saved.`,
 	imp.Flags().StringVar(&importWiki, "wiki", "", "the wiki of exported filters (and of rows without one)")
 	imp.Flags().BoolVar(&enable, "enable", false, "import every filter enabled, even rows marked disabled or deleted")
 	imp.Flags().BoolVar(&logOnly, "log-only", false, "import as log-only filters: they log what they would do, and do nothing")
+	imp.Flags().StringVar(&fromWiki, "from-wiki", "", "a wiki's api.php: import its filters")
+	imp.Flags().StringVar(&botUser, "bot-user", "", "with --from-wiki: log in as this bot password user (Name@app)")
+	imp.Flags().StringVar(&botPasswordFile, "bot-password-file", "", "the bot password, in a file (default $VIGIL_WIKI_PASSWORD)")
 
 	var exportWiki string
 	exp := &cobra.Command{Use: "export --wiki W", Short: "Export a wiki's filters in AbuseFilter's export JSON, one per line",
@@ -268,29 +285,89 @@ func importFilters(cmd *cobra.Command, c *httpapi.Client, r io.Reader, wiki stri
 				fmt.Fprintf(errOut, "%s: actions without parameters left out: %s\n", label, strings.Join(dropped, ", "))
 			}
 		}
-		if enable {
-			f.Enabled, f.Deleted = true, false
-		}
-		f.LogOnly = f.LogOnly || logOnly
-		in := &httpapi.FilterInput{Wiki: f.Wiki, Group: f.Group, Global: f.Global, Name: f.Name, Pattern: f.Pattern,
-			Notes: f.Notes, Enabled: f.Enabled, LogOnly: f.LogOnly, Privacy: f.Privacy, Actions: f.Actions, Summary: "imported"}
-		saved, err := c.CreateFilter(cmd.Context(), in)
+		ok, err := saveImported(cmd, c, f, label, enable, logOnly)
 		if err != nil {
-			if vigil.ErrorCode(err) == vigil.EINVALID {
-				skipped++
-				fmt.Fprintf(errOut, "%s: skipped: %v\n", label, err)
-				continue
-			}
-			return fmt.Errorf("%s: %w", label, err)
+			return err
 		}
-		created++
-		if f.Deleted {
-			if _, err := c.SetFilterState(cmd.Context(), saved.ID, "delete", "imported as deleted"); err != nil {
-				return err
-			}
+		if ok {
+			created++
+		} else {
+			skipped++
 		}
 	}
 	fmt.Fprintf(out, "imported %d filters, skipped %d\n", created, skipped)
+	return nil
+}
+
+// saveImported saves an imported filter as a new Vigil filter. A filter
+// Vigil refuses (its rule does not compile) is reported and skipped: ok
+// is false.
+func saveImported(cmd *cobra.Command, c *httpapi.Client, f *vigil.Filter, label string, enable, logOnly bool) (ok bool, err error) {
+	if enable {
+		f.Enabled, f.Deleted = true, false
+	}
+	f.LogOnly = f.LogOnly || logOnly
+	in := &httpapi.FilterInput{Wiki: f.Wiki, Group: f.Group, Global: f.Global, Name: f.Name, Pattern: f.Pattern,
+		Notes: f.Notes, Enabled: f.Enabled, LogOnly: f.LogOnly, Privacy: f.Privacy, Actions: f.Actions, Summary: "imported"}
+	saved, err := c.CreateFilter(cmd.Context(), in)
+	if err != nil {
+		if vigil.ErrorCode(err) == vigil.EINVALID {
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: skipped: %v\n", label, err)
+			return false, nil
+		}
+		return false, fmt.Errorf("%s: %w", label, err)
+	}
+	if f.Deleted {
+		if _, err := c.SetFilterState(cmd.Context(), saved.ID, "delete", "imported as deleted"); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// importFromWiki reads a wiki's filters through its API and saves them.
+func importFromWiki(cmd *cobra.Command, env Env, c *httpapi.Client, api, user, passwordFile, wiki string, enable, logOnly bool) error {
+	password := env.Getenv("VIGIL_WIKI_PASSWORD")
+	if passwordFile != "" {
+		b, err := os.ReadFile(passwordFile)
+		if err != nil {
+			return fmt.Errorf("--bot-password-file: %w", err)
+		}
+		password = strings.TrimSpace(string(b))
+	}
+	if user != "" && password == "" {
+		return errors.New("--bot-user needs its password: --bot-password-file FILE or VIGIL_WIKI_PASSWORD")
+	}
+	own, filters, err := abusefilter.ReadWikiFilters(cmd.Context(), abusefilter.WikiConfig{API: api, User: user, Password: password,
+		UserAgent: follow.UserAgent(version, "")})
+	if err != nil {
+		return fmt.Errorf("%s: %w", api, err)
+	}
+	if wiki == "" {
+		wiki = own
+	}
+	created, skipped := 0, 0
+	for _, wf := range filters {
+		label := fmt.Sprintf("%s filter %d", own, wf.ID)
+		if wf.Problem != "" {
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", label, wf.Problem)
+		}
+		if wf.Filter == nil {
+			skipped++
+			continue
+		}
+		wf.Filter.Wiki = wiki
+		ok, err := saveImported(cmd, c, wf.Filter, label, enable, logOnly)
+		if err != nil {
+			return err
+		}
+		if ok {
+			created++
+		} else {
+			skipped++
+		}
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "imported %d filters of %s as %s, skipped %d\n", created, own, wiki, skipped)
 	return nil
 }
 
