@@ -47,7 +47,7 @@ func TestMain(m *testing.M) {
 
 // vigilServer is a `vigil serve` process.
 type vigilServer struct {
-	t      *testing.T
+	t      testing.TB
 	data   string
 	config string
 	addr   string
@@ -55,7 +55,7 @@ type vigilServer struct {
 	admin  *httpapi.Client
 }
 
-func startVigil(t *testing.T) *vigilServer {
+func startVigil(t testing.TB) *vigilServer {
 	t.Helper()
 	v := &vigilServer{t: t, data: t.TempDir(), addr: fmt.Sprintf("127.0.0.1:%d", mwtest.FreePort(t))}
 	v.config = filepath.Join(v.data, "vigil.yaml")
@@ -350,7 +350,7 @@ func TestMediaWikiExtension(t *testing.T) {
 // afFilter creates a filter in the wiki's AbuseFilter through its form
 // (MediaWiki 1.39 has no API to write filters). fields are the form's
 // own (wpFilterActionTag=1, wpFilterTags=..., ...).
-func afFilter(t *testing.T, admin *mwtest.Session, name, rules string, fields url.Values) {
+func afFilter(t testing.TB, admin *mwtest.Session, name, rules string, fields url.Values) {
 	t.Helper()
 	page := admin.Page(t, "/index.php?title=Special:AbuseFilter/new")
 	m := regexp.MustCompile(`name=['"]wpEditToken['"][^>]*value=['"]([^'"]+)['"]|value=['"]([^'"]+)['"][^>]*name=['"]wpEditToken['"]`).
