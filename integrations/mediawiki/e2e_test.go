@@ -284,6 +284,12 @@ func TestMediaWikiExtension(t *testing.T) {
 		// A named account at the same address is not stopped: AbuseFilter's
 		// blocks of addresses are soft.
 		wantSaved(t, "named user at the blocked address", admin.Edit(t, "AfterBlock", "still welcome", "test"))
+		// An administrator lifts the block on the wiki: Vigil lifts its own.
+		r = admin.Post(t, url.Values{"action": {"unblock"}, "user": {"127.0.0.1"}, "reason": {"false positive"}})
+		if mwtest.Get(r, "unblock", "user") != "127.0.0.1" {
+			t.Fatalf("unblock: %v", r)
+		}
+		wantSaved(t, "after the unblock", anon.Edit(t, "Innocent", "an innocent edit", "test"))
 	})
 
 	// vigil follow saw the saved changes on the RC feed and screened them
