@@ -15,6 +15,7 @@ import (
 
 	"github.com/vigilwiki/vigil"
 	"github.com/vigilwiki/vigil/follow"
+	"github.com/vigilwiki/vigil/screen"
 )
 
 // followOptions are the flags of vigil follow and vigil replay.
@@ -59,6 +60,10 @@ upload and account creation with a running Vigil in observe mode
 filters would have done; nothing is enforced. It fetches what the filters
 need (old and new wikitext, the user's groups and edit count) from the
 wiki's Action API, batched, cached and rate-limited.
+
+Each screened action that filters matched is also written to standard output
+as one JSON line (an alert: wiki, action, performer, page, and per filter
+what it would have done and its abuse-log entry), for a notifier to read.
 
 Sources:
   --source eventstreams --url URL   Wikimedia EventStreams (SSE), e.g.
@@ -187,8 +192,14 @@ func runFollow(ctx context.Context, env Env, o *followOptions, args []string) er
 
 	obs := follow.NewObserver(follow.ObserverConfig{
 		Screen: func(ctx context.Context, a *vigil.Action) error {
-			_, err := c.Observe(ctx, a)
-			return err
+			v, err := c.Observe(ctx, a)
+			if err != nil {
+				return err
+			}
+			if len(v.Matches) > 0 {
+				alert(env, a, v)
+			}
+			return nil
 		},
 		Wiki: o.as, Fetch: !o.noFetch, APIURL: o.api, Logger: log,
 		Fetcher: follow.FetcherConfig{Rate: o.rate, UserAgent: ua, Logger: log},
@@ -209,6 +220,34 @@ func runFollow(ctx context.Context, env Env, o *followOptions, args []string) er
 		return nil
 	}
 	return err
+}
+
+// alert writes one JSON line on standard output for an observed action
+// that filters matched, for a notifier to read (vigil follow | ...); the
+// full entries are in the abuse log.
+func alert(env Env, a *vigil.Action, v *screen.Verdict) {
+	type match struct {
+		Filter  int64    `json:"filter"`
+		Name    string   `json:"name"`
+		Actions []string `json:"would"`
+		LogID   int64    `json:"log_id"`
+	}
+	out := struct {
+		Time      time.Time `json:"time"`
+		Wiki      string    `json:"wiki"`
+		Action    string    `json:"action"`
+		Performer string    `json:"performer"`
+		Page      string    `json:"page,omitempty"`
+		Matches   []match   `json:"matches"`
+	}{Time: a.Time, Wiki: a.Wiki, Action: a.Action, Performer: a.Performer.Name}
+	if a.Page != nil {
+		out.Page = a.Page.Title
+	}
+	for _, m := range v.Matches {
+		out.Matches = append(out.Matches, match{Filter: m.ID, Name: m.Description, Actions: m.Actions, LogID: m.LogID})
+	}
+	b, _ := json.Marshal(out)
+	env.Stdout.Write(append(b, '\n'))
 }
 
 // writeState replaces the state file atomically and durably: a crash

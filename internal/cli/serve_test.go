@@ -627,6 +627,23 @@ func TestReplay(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "screened 3 actions") {
 		t.Fatalf("replay: %d %s %s", code, out, errOut)
 	}
+	// One alert line per matched action.
+	alerts := 0
+	for _, line := range strings.Split(out, "\n") {
+		var a struct {
+			Wiki    string
+			Matches []struct {
+				Would []string
+			}
+		}
+		if json.Unmarshal([]byte(line), &a) == nil && a.Wiki == "demowiki" && len(a.Matches) == 1 &&
+			slices.Equal(a.Matches[0].Would, []string{"disallow"}) {
+			alerts++
+		}
+	}
+	if alerts != 2 {
+		t.Fatalf("%d alerts in:\n%s", alerts, out)
+	}
 	page, err := s.client.QueryLog(context.Background(), url.Values{"wiki": {"demowiki"}})
 	if err != nil {
 		t.Fatal(err)
