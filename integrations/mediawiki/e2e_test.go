@@ -8,6 +8,9 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -15,6 +18,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -416,5 +420,50 @@ func TestImportFromWiki(t *testing.T) {
 	}
 	if lta.Pattern != `user_name == "Secret LTA"` || lta.Privacy == vigil.Public {
 		t.Fatalf("the hidden filter: %+v", lta)
+	}
+}
+
+// TestExtensionMisbehavingVigil: a Vigil that answers garbage, too slowly,
+// with a 500, a cut-off verdict or the wrong shape never breaks a save
+// beyond the fail mode: open saves, closed refuses with vigil-unavailable,
+// and no PHP error reaches the wiki's log.
+func TestExtensionMisbehavingVigil(t *testing.T) {
+	mwtest.Require(t)
+	answers := map[string]func(w http.ResponseWriter){
+		"garbage":   func(w http.ResponseWriter) { w.Write([]byte("<html>not a verdict</html>")) },
+		"500":       func(w http.ResponseWriter) { w.WriteHeader(500); w.Write([]byte(`{"error":{"code":"internal"}}`)) },
+		"slow":      func(w http.ResponseWriter) { time.Sleep(3 * time.Second); w.Write([]byte(`{"allowed":true}`)) },
+		"truncated": func(w http.ResponseWriter) { w.Write([]byte(`{"allowed":false,"messages":[{"key":"abuse`)) },
+		"wrongtype": func(w http.ResponseWriter) { w.Write([]byte(`{"allowed":"no","messages":{}}`)) },
+	}
+	var mode atomic.Value
+	mode.Store("garbage")
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		answers[mode.Load().(string)](w)
+	}))
+	defer fake.Close()
+	ext, _ := filepath.Abs("Vigil/extension.json")
+	w := mwtest.Start(t, mwtest.Options{Settings: fmt.Sprintf(`
+wfLoadExtension( 'Vigil', %q );
+$wgVigilUrl = %q;
+$wgVigilToken = 'x';
+$wgVigilWikiId = 'demowiki';
+$wgVigilTimeout = 1.0;
+$wgVigilFailMode = trim( (string)@file_get_contents( '{{DIR}}/failmode' ) ) ?: 'open';
+`, ext, fake.URL)})
+	anon := w.Anonymous()
+	for name := range answers {
+		t.Run(name, func(t *testing.T) {
+			mode.Store(name)
+			os.Remove(filepath.Join(w.Dir, "failmode"))
+			wantSaved(t, "fail open", anon.Edit(t, "Open "+name, "text "+name, "test"))
+			os.WriteFile(filepath.Join(w.Dir, "failmode"), []byte("closed"), 0o644)
+			wantError(t, "fail closed", anon.Edit(t, "Closed "+name, "text "+name, "test"), "vigil-unavailable", "")
+		})
+	}
+	if log := w.ServerLog(); strings.Contains(log, "PHP Fatal") || strings.Contains(log, "PHP Warning") ||
+		strings.Contains(log, "Exception") {
+		t.Errorf("PHP errors:\n%s", log)
 	}
 }
