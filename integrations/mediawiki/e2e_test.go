@@ -266,6 +266,11 @@ func TestMediaWikiExtension(t *testing.T) {
 		if r := create("Goodfaith Newcomer"); mwtest.Get(r, "createaccount", "status") != "PASS" {
 			t.Fatalf("a good-faith account: %v", r)
 		}
+		p, err := v.admin.QueryLog(context.Background(), url.Values{"wiki": {"demowiki"}, "filter": {"7"}})
+		if err != nil || len(p.Entries) != 1 || p.Entries[0].Action != "createaccount" ||
+			!strings.Contains(string(p.Entries[0].Vars), `"account_name":"Spammer123"`) {
+			t.Fatalf("the refused account creation in the abuse log: %+v %v", p, err)
+		}
 	})
 	t.Run("log-only filter: the edit is saved and the match logged", func(t *testing.T) {
 		wantSaved(t, "log-only match", anon.Edit(t, "FollowPage", "please followme", "test"))
