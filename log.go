@@ -161,9 +161,9 @@ type RecentAction struct {
 	ID      int64     `json:"id"`
 	Wiki    string    `json:"wiki"`
 	Time    time.Time `json:"time"`
-	Payload []byte    `json:"-"` // the action as JSON, compressed; protected fields removed
-	// Protected holds the protected fields (IP address, user agent),
-	// compressed, or nothing.
+	Payload []byte    `json:"-"` // the action as JSON, protected fields removed (stores compress it)
+	// Protected holds the protected fields (IP address, user agent) as
+	// JSON, or nothing.
 	Protected []byte `json:"-"`
 }
 

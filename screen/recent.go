@@ -7,18 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/vigilwiki/vigil"
-)
-
-// The window's actions are compressed with zstd at its fastest level:
-// gzip cost ~40% of the service's CPU at a few hundred actions a second
-// of 5-50 KB pages; zstd is several times cheaper for a similar size.
-var (
-	recentEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
-		zstd.WithLowerEncoderMem(true))
-	recentDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(64<<20))
 )
 
 // RecentConfig sets the rolling window of screened actions that filters
@@ -120,13 +109,13 @@ func encodeRecent(a *vigil.Action) *vigil.RecentAction {
 	if err != nil {
 		return nil
 	}
-	r := &vigil.RecentAction{Wiki: a.Wiki, Time: a.Time, Payload: recentEncoder.EncodeAll(raw, nil)}
+	r := &vigil.RecentAction{Wiki: a.Wiki, Time: a.Time, Payload: raw}
 	if a.IP != "" || a.UserAgent != "" {
 		p, err := json.Marshal(recentProtected{IP: a.IP, UserAgent: a.UserAgent})
 		if err != nil {
 			return nil
 		}
-		r.Protected = recentEncoder.EncodeAll(p, nil)
+		r.Protected = p
 	}
 	return r
 }
@@ -139,21 +128,13 @@ type recentProtected struct {
 // DecodeRecent reads an action kept in the window; with protected, its
 // protected fields too (the caller has checked the right).
 func DecodeRecent(r *vigil.RecentAction, protected bool) (*vigil.Action, error) {
-	raw, err := recentDecoder.DecodeAll(r.Payload, nil)
-	if err != nil {
-		return nil, fmt.Errorf("recent action %d: %w", r.ID, err)
-	}
 	var a vigil.Action
-	if err := json.Unmarshal(raw, &a); err != nil {
+	if err := json.Unmarshal(r.Payload, &a); err != nil {
 		return nil, fmt.Errorf("recent action %d: %w", r.ID, err)
 	}
 	if protected && len(r.Protected) > 0 {
-		raw, err := recentDecoder.DecodeAll(r.Protected, nil)
-		if err != nil {
-			return nil, fmt.Errorf("recent action %d: protected fields: %w", r.ID, err)
-		}
 		var p recentProtected
-		if err := json.Unmarshal(raw, &p); err != nil {
+		if err := json.Unmarshal(r.Protected, &p); err != nil {
 			return nil, fmt.Errorf("recent action %d: protected fields: %w", r.ID, err)
 		}
 		a.IP, a.UserAgent = p.IP, p.UserAgent

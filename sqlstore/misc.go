@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"time"
 
@@ -170,8 +171,12 @@ func (s *Store) AppendRecent(ctx context.Context, actions []*vigil.RecentAction)
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, a := range actions {
+			var protected []byte
+			if a.Protected != nil {
+				protected = compress(a.Protected)
+			}
 			if err := s.queryRow(ctx, tx, `INSERT INTO recent_actions (wiki, created_at, payload, protected) VALUES (?, ?, ?, ?)
-				RETURNING id`, a.Wiki, micros(a.Time), a.Payload, a.Protected).Scan(&a.ID); err != nil {
+				RETURNING id`, a.Wiki, micros(a.Time), compress(a.Payload), protected).Scan(&a.ID); err != nil {
 				return s.wrap(err, "append recent actions")
 			}
 		}
@@ -194,6 +199,14 @@ func (s *Store) RecentActions(ctx context.Context, wiki string, since time.Time,
 			return nil, s.wrap(err, "recent actions")
 		}
 		a.Time = fromMicros(t)
+		if a.Payload, err = decompress(a.Payload); err != nil {
+			return nil, fmt.Errorf("recent action %d: %w", a.ID, err)
+		}
+		if a.Protected != nil {
+			if a.Protected, err = decompress(a.Protected); err != nil {
+				return nil, fmt.Errorf("recent action %d: %w", a.ID, err)
+			}
+		}
 		out = append(out, &a)
 	}
 	return out, s.wrap(rows.Err(), "recent actions")

@@ -250,7 +250,7 @@ func importFilters(cmd *cobra.Command, c *httpapi.Client, r io.Reader, wiki stri
 			return err
 		}
 	}
-	created, skipped := 0, 0
+	var tally importTally
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	for n, line := range lines {
 		line = bytes.TrimSpace(line)
@@ -285,23 +285,29 @@ func importFilters(cmd *cobra.Command, c *httpapi.Client, r io.Reader, wiki stri
 				fmt.Fprintf(errOut, "%s: actions without parameters left out: %s\n", label, strings.Join(dropped, ", "))
 			}
 		}
-		ok, err := saveImported(cmd, c, f, label, enable, logOnly)
-		if err != nil {
+		if err := tally.save(cmd, c, f, label, enable, logOnly); err != nil {
 			return err
 		}
-		if ok {
-			created++
-		} else {
-			skipped++
-		}
 	}
-	fmt.Fprintf(out, "imported %d filters, skipped %d\n", created, skipped)
+	fmt.Fprintf(out, "imported %d filters, skipped %d\n", tally.created, tally.skipped)
 	return nil
 }
 
-// saveImported saves an imported filter as a new Vigil filter. A filter
-// Vigil refuses (its rule does not compile) is reported and skipped: ok
-// is false.
+// importTally counts the filters of an import.
+type importTally struct{ created, skipped int }
+
+// save saves an imported filter as a new Vigil filter. A filter Vigil
+// refuses (its rule does not compile) is reported and skipped.
+func (t *importTally) save(cmd *cobra.Command, c *httpapi.Client, f *vigil.Filter, label string, enable, logOnly bool) error {
+	ok, err := saveImported(cmd, c, f, label, enable, logOnly)
+	if ok {
+		t.created++
+	} else if err == nil {
+		t.skipped++
+	}
+	return err
+}
+
 func saveImported(cmd *cobra.Command, c *httpapi.Client, f *vigil.Filter, label string, enable, logOnly bool) (ok bool, err error) {
 	if enable {
 		f.Enabled, f.Deleted = true, false
@@ -346,28 +352,22 @@ func importFromWiki(cmd *cobra.Command, env Env, c *httpapi.Client, api, user, p
 	if wiki == "" {
 		wiki = own
 	}
-	created, skipped := 0, 0
+	var tally importTally
 	for _, wf := range filters {
 		label := fmt.Sprintf("%s filter %d", own, wf.ID)
 		if wf.Problem != "" {
 			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", label, wf.Problem)
 		}
 		if wf.Filter == nil {
-			skipped++
+			tally.skipped++
 			continue
 		}
 		wf.Filter.Wiki = wiki
-		ok, err := saveImported(cmd, c, wf.Filter, label, enable, logOnly)
-		if err != nil {
+		if err := tally.save(cmd, c, wf.Filter, label, enable, logOnly); err != nil {
 			return err
 		}
-		if ok {
-			created++
-		} else {
-			skipped++
-		}
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "imported %d filters of %s as %s, skipped %d\n", created, own, wiki, skipped)
+	fmt.Fprintf(cmd.OutOrStdout(), "imported %d filters of %s as %s, skipped %d\n", tally.created, own, wiki, tally.skipped)
 	return nil
 }
 

@@ -266,21 +266,14 @@ its hash is kept. Scopes: screen, read-log, manage-filters, read-protected.`,
 			if len(list) == 0 {
 				return fmt.Errorf("--scopes is required: %s", strings.Join(vigil.Scopes, ", "))
 			}
-			cfg, err := sf.load(env, nil)
-			if err != nil {
-				return err
-			}
-			store, err := openStore(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			secret := httpapi.NewTokenSecret()
-			if err := store.CreateToken(cmd.Context(), &vigil.Token{Name: name, Scopes: list}, httpapi.HashToken(secret)); err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), secret)
-			return nil
+			return withStore(env, &sf, func(ctx context.Context, store vigil.Store) error {
+				secret := httpapi.NewTokenSecret()
+				if err := store.CreateToken(ctx, &vigil.Token{Name: name, Scopes: list}, httpapi.HashToken(secret)); err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), secret)
+				return nil
+			})(cmd, args)
 		},
 	}
 	sf.register(create)
@@ -288,23 +281,9 @@ its hash is kept. Scopes: screen, read-log, manage-filters, read-protected.`,
 	create.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes")
 	cmd.AddCommand(create)
 
-	withStore := func(sf *storeFlags, run func(ctx context.Context, store vigil.Store) error) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, args []string) error {
-			cfg, err := sf.load(env, nil)
-			if err != nil {
-				return err
-			}
-			store, err := openStore(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			return run(cmd.Context(), store)
-		}
-	}
 	var lsf storeFlags
 	list := &cobra.Command{Use: "list", Short: "List service tokens (never their secrets)", Args: cobra.NoArgs}
-	list.RunE = withStore(&lsf, func(ctx context.Context, store vigil.Store) error {
+	list.RunE = withStore(env, &lsf, func(ctx context.Context, store vigil.Store) error {
 		tokens, err := store.ListTokens(ctx)
 		if err != nil {
 			return err
@@ -329,11 +308,27 @@ its hash is kept. Scopes: screen, read-log, manage-filters, read-protected.`,
 		if err != nil || id <= 0 {
 			return fmt.Errorf("ID: a token id from vigil token list, not %q", args[0])
 		}
-		return withStore(&rsf, func(ctx context.Context, store vigil.Store) error {
+		return withStore(env, &rsf, func(ctx context.Context, store vigil.Store) error {
 			return store.RevokeToken(ctx, id)
 		})(cmd, args)
 	}
 	rsf.register(revoke)
 	cmd.AddCommand(revoke)
 	return cmd
+}
+
+// withStore runs a command on the store the flags name, and closes it.
+func withStore(env Env, sf *storeFlags, run func(ctx context.Context, store vigil.Store) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		cfg, err := sf.load(env, nil)
+		if err != nil {
+			return err
+		}
+		store, err := openStore(cmd.Context(), cfg)
+		if err != nil {
+			return err
+		}
+		defer store.Close()
+		return run(cmd.Context(), store)
+	}
 }
