@@ -73,18 +73,7 @@ class Client {
 
 		$start = microtime( true );
 		try {
-			$req = $this->http->create( $this->url . self::PATH, [
-				'method' => 'POST',
-				'postData' => $json,
-				'timeout' => $this->timeout,
-				'connectTimeout' => $this->timeout,
-				'followRedirects' => false,
-			], __METHOD__ );
-			$req->setHeader( 'Content-Type', 'application/json' );
-			$req->setHeader( 'Accept', 'application/json' );
-			if ( $this->token !== '' ) {
-				$req->setHeader( 'Authorization', 'Bearer ' . $this->token );
-			}
+			$req = $this->request( self::PATH, $json );
 			$status = $req->execute();
 			$code = $req->getStatus();
 			$body = (string)$req->getContent();
@@ -153,17 +142,7 @@ class Client {
 		$json = json_encode( [ 'wiki' => $wiki, 'target' => $target, 'author' => $author, 'reason' => $reason ],
 			JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE );
 		try {
-			$req = $this->http->create( $this->url . '/v1/blocks/unblock', [
-				'method' => 'POST',
-				'postData' => $json,
-				'timeout' => $this->timeout,
-				'connectTimeout' => $this->timeout,
-				'followRedirects' => false,
-			], __METHOD__ );
-			$req->setHeader( 'Content-Type', 'application/json' );
-			if ( $this->token !== '' ) {
-				$req->setHeader( 'Authorization', 'Bearer ' . $this->token );
-			}
+			$req = $this->request( '/v1/blocks/unblock', $json );
 			$req->execute();
 			$code = $req->getStatus();
 		} catch ( Throwable $e ) {
@@ -178,5 +157,28 @@ class Client {
 			return false;
 		}
 		return true;
+	}
+
+	/**
+	 * A JSON POST to Vigil with the token and the timeout.
+	 *
+	 * @param string $path
+	 * @param string $json
+	 * @return \MWHttpRequest
+	 */
+	private function request( string $path, string $json ) {
+		$req = $this->http->create( $this->url . $path, [
+			'method' => 'POST',
+			'postData' => $json,
+			'timeout' => $this->timeout,
+			'connectTimeout' => $this->timeout,
+			'followRedirects' => false,
+		], __METHOD__ );
+		$req->setHeader( 'Content-Type', 'application/json' );
+		$req->setHeader( 'Accept', 'application/json' );
+		if ( $this->token !== '' ) {
+			$req->setHeader( 'Authorization', 'Bearer ' . $this->token );
+		}
+		return $req;
 	}
 }
