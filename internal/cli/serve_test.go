@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -669,5 +670,83 @@ func TestReplay(t *testing.T) {
 	os.WriteFile(bad, []byte("{\"type\":\"edit\"}\nnot json\n"), 0o600)
 	if _, errOut, code := s.cli(t, "", "replay", bad, "--no-fetch"); code == 0 || !strings.Contains(errOut, "bad.jsonl:") {
 		t.Fatalf("bad line: %d %s", code, errOut)
+	}
+}
+
+// TestFollowEventStreams follows a recorded Wikimedia EventStreams capture
+// served over SSE: the wiki filter keeps commonswiki's changes, the edits
+// are screened in observe mode, and the client reconnects with the last
+// event's id (kept in --state too).
+func TestFollowEventStreams(t *testing.T) {
+	s := startServe(t, nil)
+	if _, err := s.client.CreateFilter(context.Background(), &httpapi.FilterInput{Wiki: "demowiki", Name: "Every edit",
+		Pattern: `action == "edit"`, Enabled: true, Actions: map[string][]string{"warn": {}}}); err != nil {
+		t.Fatal(err)
+	}
+	capture, err := os.ReadFile("../../../shared/testdata/eventstreams/samples/recentchange/sse-capture-2025-08-29.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := regexp.MustCompile(`(?m)^id: (.*)$`).FindAllStringSubmatch(string(capture), -1)
+	lastID := ids[len(ids)-1][1]
+	resumed := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		if id := r.Header.Get("Last-Event-ID"); id != "" {
+			select {
+			case resumed <- id:
+			default:
+			}
+			w.Write([]byte(":ok\n\n"))
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
+		}
+		w.Write(capture) // then the connection ends, as a cut stream would
+	}))
+	defer srv.Close()
+
+	state := filepath.Join(t.TempDir(), "state.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var out, errOut bytes.Buffer
+	go func() {
+		done <- Main(ctx, Env{Args: []string{"follow", "--source", "eventstreams", "--url", srv.URL, "--wikis", "commonswiki",
+			"--as", "demowiki", "--no-fetch", "--state", state, "--server", s.url, "--token", s.token},
+			Getenv: func(string) string { return "" }, Environ: func() []string { return nil },
+			Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut})
+	}()
+	select {
+	case id := <-resumed:
+		if id != lastID {
+			t.Errorf("reconnected with Last-Event-ID %s, want %s", id, lastID)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no reconnection\n%s", errOut.String())
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("vigil follow exited %d\n%s", code, errOut.String())
+	}
+	if !strings.Contains(out.String(), "screened 3 actions") {
+		t.Fatalf("output: %s\n%s", out.String(), errOut.String())
+	}
+	page, err := s.client.QueryLog(context.Background(), url.Values{"wiki": {"demowiki"}})
+	if err != nil || len(page.Entries) != 3 {
+		t.Fatalf("log: %v %v", page, err)
+	}
+	var users []string
+	for _, e := range page.Entries {
+		users = append(users, e.Performer)
+		if !e.LogOnly || !slices.Equal(e.ActionsTaken, []string{"warn"}) {
+			t.Errorf("entry %+v", e)
+		}
+	}
+	slices.Sort(users)
+	if !slices.Equal(users, []string{"GeographBot", "Mjroots", "S. DÉNIEL"}) {
+		t.Fatalf("screened %v", users)
+	}
+	if st, _ := os.ReadFile(state); !strings.Contains(string(st), `"source":"eventstreams"`) {
+		t.Fatalf("state: %s", st)
 	}
 }
