@@ -242,6 +242,40 @@ func TestMediaWikiExtension(t *testing.T) {
 	t.Run("a clean edit by a logged-in user passes", func(t *testing.T) {
 		wantSaved(t, "clean edit", admin.Edit(t, "AdminPage", "A clean, well-sourced sentence.", "test"))
 	})
+	t.Run("web form: warned, then saved on resubmission; tags declared", func(t *testing.T) {
+		submit := func(text string) (int, string) {
+			page := admin.Page(t, "/index.php?title=WebShout&action=edit")
+			field := func(name string) string {
+				m := regexp.MustCompile(`value="([^"]*)" name="` + name + `"|name="` + name + `"[^>]*value="([^"]*)"`).
+					FindStringSubmatch(page)
+				if m == nil {
+					t.Fatalf("no %s in the edit form", name)
+				}
+				return html.UnescapeString(m[1] + m[2])
+			}
+			start := field("wpStarttime")
+			return admin.PostForm(t, "/index.php?title=WebShout&action=submit", url.Values{"wpTextbox1": {text},
+				"wpEditToken": {field("wpEditToken")}, "wpStarttime": {start}, "wpEdittime": {start},
+				"wpUnicodeCheck": {"ℳ𝒲♥𝓊𝓃𝒾𝒸ℴ𝒹ℯ"}, "wpUltimateParam": {"1"}, "wpSave": {"Save"}})
+		}
+		text := "WEBSHOUTINGGGGGGGGGGGGGGGGGGGGGGGGG"
+		if status, page := submit(text); status != 200 || !strings.Contains(page, "possibly harmful") ||
+			!strings.Contains(page, "Shouting") {
+			t.Fatalf("first submission: HTTP %d, no warning naming the filter", status)
+		}
+		if status, _ := submit(text); status != 302 {
+			t.Fatalf("resubmission: HTTP %d, want a redirect to the saved page", status)
+		}
+		r := anon.Get(t, url.Values{"action": {"query"}, "list": {"tags"}, "tgprop": {"defined"}, "tglimit": {"500"}})
+		defined := map[string]bool{}
+		for _, tag := range mwtest.Get(r, "query", "tags").([]any) {
+			m := tag.(map[string]any)
+			defined[m["name"].(string)] = m["defined"] == true
+		}
+		if !defined["shouting"] || !defined["vigil-test-tag"] {
+			t.Fatalf("Vigil's tags are not declared: %v", defined)
+		}
+	})
 	t.Run("moves are screened", func(t *testing.T) {
 		r := admin.Post(t, url.Values{"action": {"move"}, "from": {"AdminPage"}, "to": {"ForbiddenPlace"}, "reason": {"test"}})
 		wantError(t, "move to Forbidden", r, "abusefilter-disallowed", "")
