@@ -467,6 +467,7 @@ func TestServeDatabaseOutage(t *testing.T) {
 	}
 	const n = 300
 	spooled := 0
+	var notSpooled []string
 	for i := range n {
 		switch i {
 		case 100:
@@ -486,10 +487,12 @@ func TestServeDatabaseOutage(t *testing.T) {
 		}
 		if v.LogSpooled {
 			spooled++
+		} else if i >= 100 && i < 200 {
+			notSpooled = append(notSpooled, fmt.Sprintf("%d (log id %d)", i, v.Matches[0].LogID))
 		}
 	}
 	if spooled < 90 {
-		t.Fatalf("only %d hits spooled while the database was down", spooled)
+		t.Fatalf("only %d hits spooled while the database was down; not spooled: %v", spooled, notSpooled)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	var count int
