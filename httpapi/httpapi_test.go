@@ -121,7 +121,9 @@ func TestScreenBadInput(t *testing.T) {
 		{"not an object", strings.NewReader(`[1,2]`), 400, "invalid", "(body)"},
 		{"50 MB body", big, 413, "too_large", "larger than"},
 		{"unknown wiki", strings.NewReader(strings.Replace(goodEdit, "enwiki", "nosuchwiki", 1)), 400, "invalid", "wiki"},
-		{"time in a wrong format", strings.NewReader(`{"wiki":"enwiki","action":"edit","time":"yesterday"}`), 400, "invalid", "time"},
+		{"time in a wrong format", strings.NewReader(`{"wiki":"enwiki","action":"edit","time":"yesterday"}`), 400, "invalid", "(at line 1, column 41) time"},
+		{"a field given twice", strings.NewReader(`{"wiki":"enwiki","wiki":"dewiki","action":"edit"}`), 400, "invalid", "given twice (at line 1, column 18) wiki"},
+		{"nested wrong type", strings.NewReader(`{"wiki":"enwiki","action":"edit","page":{"namespace":"0"}}`), 400, "invalid", "expected int, found a JSON string (at line 1, column 54) page.namespace"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
