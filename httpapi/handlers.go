@@ -114,12 +114,29 @@ func visibleVersion(r *http.Request, current, f *vigil.Filter) *vigil.Filter {
 // hidden reports whether shown is f with its rule hidden.
 func hidden(f, shown *vigil.Filter) bool { return f.Pattern != "" && shown.Pattern == "" }
 
+// knownParams refuses a query parameter the route does not take, so that
+// a typo (?wik=enwiki) is an error, not a silently wider answer.
+func knownParams(q url.Values, names ...string) error {
+	for name := range q {
+		if !slices.Contains(names, name) {
+			return &vigil.Error{Code: vigil.EINVALID, Field: name, Message: "unknown parameter; one of " + strings.Join(names, ", ")}
+		}
+	}
+	return nil
+}
+
 func handleListFilters(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		fq := vigil.FilterQuery{Wiki: q.Get("wiki"), Group: q.Get("group"), WithGlobal: q.Get("global") == "1" || q.Get("global") == "true"}
-		var err error
-		if fq.EnabledOnly, err = boolParam(q, "enabled"); err == nil {
+		fq := vigil.FilterQuery{Wiki: q.Get("wiki"), Group: q.Get("group")}
+		err := knownParams(q, "wiki", "group", "global", "enabled", "deleted")
+		if err == nil {
+			fq.WithGlobal, err = boolParam(q, "global")
+		}
+		if err == nil {
+			fq.EnabledOnly, err = boolParam(q, "enabled")
+		}
+		if err == nil {
 			fq.IncludeDeleted, err = boolParam(q, "deleted")
 		}
 		if err != nil {
@@ -691,6 +708,10 @@ func logQuery(q url.Values) (vigil.LogQuery, error) {
 
 func handleAudit(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := knownParams(r.URL.Query(), "after"); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
 		var after int64
 		if s := r.URL.Query().Get("after"); s != "" {
 			n, err := strconv.ParseInt(s, 10, 64)
@@ -755,6 +776,10 @@ func handleTestFilter(d Deps) http.Handler {
 
 func handleListBlocks(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := knownParams(r.URL.Query(), "wiki"); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
 		wiki := r.URL.Query().Get("wiki")
 		if wiki == "" {
 			writeError(w, r, d.Logger, vigil.FieldError("wiki", "required"))

@@ -233,6 +233,19 @@ func TestFilterTestProtected(t *testing.T) {
 	}
 }
 
+// TestUnknownParameters: a typo in a query parameter is an error naming
+// it, on every route that takes parameters.
+func TestUnknownParameters(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/v1/filters?wik=enwiki", "/v1/audit?afer=3", "/v1/blocks?wiki=enwiki&target=x",
+		"/v1/log?filtre=1", "/v1/filters?global=yes"} {
+		status, body := e.do(t, "GET", path, managerProtected, nil, httpapi.ReasonHeader, "test")
+		if _, _, field := errorOf(body); status != 400 || field == "" {
+			t.Errorf("%s: %d %v", path, status, body)
+		}
+	}
+}
+
 func TestLogQueryBadParameters(t *testing.T) {
 	e := newEnv(t)
 	for _, q := range []string{"limit=9999", "limit=-1", "filter=x", "from=yesterday", "namespace=main", "bogus=1", "protected=maybe"} {
