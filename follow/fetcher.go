@@ -405,3 +405,25 @@ func canonicalUserName(n string) string {
 	}
 	return string(unicode.ToUpper(r)) + n[size:]
 }
+
+// Title returns how the wiki reads a prefixed title: its namespace number
+// and the title without the prefix (the RC feed names a move's target
+// only by its prefixed title, in the wiki's language).
+func (f *Fetcher) Title(ctx context.Context, prefixed string) (ns int, title string, err error) {
+	var resp struct {
+		Query struct {
+			Pages []struct {
+				NS    int    `json:"ns"`
+				Title string `json:"title"`
+			} `json:"pages"`
+		} `json:"query"`
+	}
+	if err := f.api.get(ctx, url.Values{"action": {"query"}, "titles": {prefixed}}, &resp); err != nil {
+		return 0, "", fmt.Errorf("title %q: %w", prefixed, err)
+	}
+	if len(resp.Query.Pages) != 1 {
+		return 0, "", fmt.Errorf("title %q: the wiki returned %d pages", prefixed, len(resp.Query.Pages))
+	}
+	p := resp.Query.Pages[0]
+	return p.NS, splitTitle(p.NS, p.Title), nil
+}

@@ -141,11 +141,23 @@ func (o *Observer) Action(ctx context.Context, ev Event) (*vigil.Action, error) 
 			return nil, nil
 		}
 		a.Target = &vigil.Page{Title: t.PrefixedTitle}
-		if t.Namespace != nil {
+		switch {
+		case t.Namespace != nil:
 			a.Target.Namespace = *t.Namespace
 			a.Target.Title = splitTitle(*t.Namespace, t.PrefixedTitle)
-		} else if ns, rest, ok := canonicalNamespace(t.PrefixedTitle); ok {
-			a.Target.Namespace, a.Target.Title = ns, rest
+		case o.cfg.Fetch && o.apiOf(ev) != "":
+			// Only the wiki knows its localized namespace names.
+			f, err := o.fetcher(o.apiOf(ev))
+			if err != nil {
+				return nil, err
+			}
+			ns, title, err := f.Title(ctx, t.PrefixedTitle)
+			if err != nil {
+				return nil, fmt.Errorf("move target: %w", err)
+			}
+			a.Target.Namespace, a.Target.Title = ns, title
+		default:
+			a.Target.Namespace, a.Target.Title = canonicalNamespace(t.PrefixedTitle)
 		}
 	default:
 		a.Page = page
@@ -162,10 +174,7 @@ func (o *Observer) Action(ctx context.Context, ev Event) (*vigil.Action, error) 
 // facts from the wiki's API. A revision or user the wiki no longer shows
 // (deleted, suppressed) is left out.
 func (o *Observer) fetch(ctx context.Context, ev Event, a *vigil.Action) error {
-	api := o.cfg.APIURL
-	if api == "" {
-		api = ev.APIURL()
-	}
+	api := o.apiOf(ev)
 	if api == "" {
 		return nil
 	}
@@ -207,6 +216,14 @@ func (o *Observer) fetch(ctx context.Context, ev Event, a *vigil.Action) error {
 		}
 	}
 	return nil
+}
+
+// apiOf is the Action API of an event's wiki, or "" when unknown.
+func (o *Observer) apiOf(ev Event) string {
+	if o.cfg.APIURL != "" {
+		return o.cfg.APIURL
+	}
+	return ev.APIURL()
 }
 
 func (o *Observer) fetcher(api string) (*Fetcher, error) {
@@ -252,18 +269,18 @@ func applyUser(a *vigil.Action, u *User) {
 }
 
 // canonicalNamespace reads the namespace of a prefixed title by
-// MediaWiki's canonical (English) names; other languages' names are not
-// known without asking the wiki.
-func canonicalNamespace(prefixed string) (int, string, bool) {
+// MediaWiki's canonical (English) names, when the wiki cannot be asked;
+// other languages' names stay in the main namespace.
+func canonicalNamespace(prefixed string) (int, string) {
 	prefix, rest, ok := strings.Cut(prefixed, ":")
 	if !ok {
-		return 0, prefixed, true
+		return 0, prefixed
 	}
 	names := map[string]int{"Talk": 1, "User": 2, "User talk": 3, "Project": 4, "Project talk": 5, "File": 6,
 		"File talk": 7, "MediaWiki": 8, "MediaWiki talk": 9, "Template": 10, "Template talk": 11, "Help": 12,
 		"Help talk": 13, "Category": 14, "Category talk": 15}
 	if ns, ok := names[strings.ReplaceAll(prefix, "_", " ")]; ok {
-		return ns, rest, true
+		return ns, rest
 	}
-	return 0, prefixed, true
+	return 0, prefixed
 }
