@@ -102,10 +102,13 @@ const (
 	ScopeReadLog       = "read-log"
 	ScopeManageFilters = "manage-filters"
 	ScopeReadProtected = "read-protected"
+	// ScopeManageBlocks lifts blocks Vigil placed (the MediaWiki
+	// extension mirrors unblocks made on its wiki).
+	ScopeManageBlocks = "manage-blocks"
 )
 
 // Scopes lists every scope.
-var Scopes = []string{ScopeScreen, ScopeReadLog, ScopeManageFilters, ScopeReadProtected}
+var Scopes = []string{ScopeScreen, ScopeReadLog, ScopeManageFilters, ScopeReadProtected, ScopeManageBlocks}
 
 // Token is a service token: a caller (the MediaWiki extension, a tool) and
 // what it may do. Only a hash of its secret is stored.

@@ -17,6 +17,10 @@ import (
 // happened (a followed wiki): matches are logged, nothing is enforced.
 func handleScreen(d Deps, m *metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := knownParams(r.URL.Query(), "mode"); err != nil {
+			writeError(w, r, d.Logger, err)
+			return
+		}
 		var opts screen.ScreenOptions
 		outcomeAllowed := "allowed"
 		switch mode := r.URL.Query().Get("mode"); mode {
@@ -785,6 +789,11 @@ func handleListBlocks(d Deps) http.Handler {
 			writeError(w, r, d.Logger, vigil.FieldError("wiki", "required"))
 			return
 		}
+		// Targets are IP addresses and ranges (a range block's /16 comes
+		// from the address of whoever tripped the filter): protected data.
+		if !allowProtected(w, r, d, "blocks", "wiki="+wiki) {
+			return
+		}
 		blocks, err := d.Store.ActiveBlocks(r.Context(), wiki, d.Now())
 		if err != nil {
 			writeError(w, r, d.Logger, err)
@@ -829,7 +838,13 @@ func handleUnblock(d Deps) http.Handler {
 			return
 		}
 		d.Engine.Invalidate()
-		d.Logger.Info("unblocked", "wiki", in.Wiki, "by", author(r, in.Author), "reason", in.Reason)
+		// Who lifted which block, and why, stays on record.
+		if err := d.Store.AppendAudit(r.Context(), &vigil.AuditEntry{Token: tokenOf(r).Name, Access: "block.unblock",
+			Resource: "wiki=" + in.Wiki + " target=" + in.Target + " by=" + author(r, in.Author),
+			Reason: strings.TrimSpace(in.Reason)}); err != nil {
+			d.Logger.Error("unblock not audited", "err", err)
+		}
+		d.Logger.Info("unblocked", "wiki", in.Wiki, "by", author(r, in.Author))
 		encode(w, http.StatusOK, map[string]any{"unblocked": true})
 	})
 }

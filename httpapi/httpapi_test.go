@@ -52,7 +52,7 @@ func newEnv(t testing.TB) *env {
 		en.tokens[scope] = secret
 	}
 	secret := httpapi.NewTokenSecret()
-	if err := s.CreateToken(ctx, &vigil.Token{Name: "t-manager", Scopes: []string{vigil.ScopeManageFilters, vigil.ScopeReadProtected}},
+	if err := s.CreateToken(ctx, &vigil.Token{Name: "t-manager", Scopes: []string{vigil.ScopeManageFilters, vigil.ScopeReadProtected, vigil.ScopeManageBlocks}},
 		httpapi.HashToken(secret)); err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +363,15 @@ func TestBlocksAndUnblock(t *testing.T) {
 		Created: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	status, body := e.do(t, "GET", "/v1/blocks?wiki=enwiki", vigil.ScopeReadLog, nil)
+	// Targets are IP addresses: the list needs read-protected and a
+	// reason, and is audited.
+	if status, _ := e.do(t, "GET", "/v1/blocks?wiki=enwiki", vigil.ScopeReadLog, nil); status != 403 {
+		t.Fatalf("a read-log token lists blocks: %d", status)
+	}
+	if status, _ := e.do(t, "GET", "/v1/blocks?wiki=enwiki", vigil.ScopeReadProtected, nil); status != 400 {
+		t.Fatalf("blocks listed without a reason: %d", status)
+	}
+	status, body := e.do(t, "GET", "/v1/blocks?wiki=enwiki", vigil.ScopeReadProtected, nil, httpapi.ReasonHeader, "review")
 	blocks, _ := body["blocks"].([]any)
 	if status != 200 || len(blocks) != 1 || blocks[0].(map[string]any)["indefinite"] != true {
 		t.Fatalf("blocks: %d %v", status, body)
@@ -371,8 +379,13 @@ func TestBlocksAndUnblock(t *testing.T) {
 	if status, body := e.do(t, "POST", "/v1/screen", vigil.ScopeScreen, strings.NewReader(goodEdit)); status != 200 || body["allowed"] != false {
 		t.Fatalf("blocked performer: %d %v", status, body)
 	}
+	// Lifting a block takes its own scope: a screen token may not.
+	if status, _ := e.do(t, "POST", "/v1/blocks/unblock", vigil.ScopeScreen,
+		strings.NewReader(`{"wiki":"enwiki","target":"192.0.2.1"}`)); status != 403 {
+		t.Fatalf("a screen token lifted a block: %d", status)
+	}
 	unblock := func(body string) (int, map[string]any) {
-		return e.do(t, "POST", "/v1/blocks/unblock", vigil.ScopeScreen, strings.NewReader(body))
+		return e.do(t, "POST", "/v1/blocks/unblock", vigil.ScopeManageBlocks, strings.NewReader(body))
 	}
 	if status, body := unblock(`{"wiki":"enwiki"}`); status != 400 || body["error"].(map[string]any)["field"] != "target" {
 		t.Fatalf("no target: %d %v", status, body)
@@ -385,6 +398,11 @@ func TestBlocksAndUnblock(t *testing.T) {
 	}
 	if status, _ := unblock(`{"wiki":"enwiki","target":"192.0.2.1"}`); status != 404 {
 		t.Fatalf("second unblock: %d", status)
+	}
+	audit, _ := e.store.ListAudit(context.Background(), 0, 10)
+	if len(audit) != 2 || audit[1].Access != "block.unblock" || !strings.Contains(audit[1].Resource, "target=192.0.2.1 by=Admin") ||
+		audit[1].Reason != "false positive" {
+		t.Fatalf("audit: %+v", audit)
 	}
 	if status, _ := e.do(t, "GET", "/v1/blocks?wiki=enwiki", vigil.ScopeScreen, nil); status != 403 {
 		t.Fatalf("a screen token lists blocks: %d", status)

@@ -76,7 +76,8 @@ func serverRoutes(t *testing.T) map[string]serverRoute {
 		t.Fatal(err)
 	}
 	scopeNames := map[string]string{"vigil.ScopeScreen": vigil.ScopeScreen, "vigil.ScopeReadLog": vigil.ScopeReadLog,
-		"vigil.ScopeManageFilters": vigil.ScopeManageFilters, "vigil.ScopeReadProtected": vigil.ScopeReadProtected}
+		"vigil.ScopeManageFilters": vigil.ScopeManageFilters, "vigil.ScopeReadProtected": vigil.ScopeReadProtected,
+		"vigil.ScopeManageBlocks": vigil.ScopeManageBlocks}
 	wrappers := map[string][]string{}
 	for _, m := range scopedLine.FindAllStringSubmatch(string(src), -1) {
 		var scopes []string

@@ -56,7 +56,7 @@ func addRoutes(mux *http.ServeMux, d Deps, m *metrics) {
 	read := scoped(vigil.ScopeManageFilters, vigil.ScopeReadLog)
 	readLog := scoped(vigil.ScopeReadLog, vigil.ScopeReadProtected)
 	protected := scoped(vigil.ScopeReadProtected)
-	unblock := scoped(vigil.ScopeScreen, vigil.ScopeManageFilters)
+	blocks := scoped(vigil.ScopeManageBlocks)
 
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{}))
@@ -76,8 +76,8 @@ func addRoutes(mux *http.ServeMux, d Deps, m *metrics) {
 	mux.Handle("POST /v1/filters/{id}/restore", manage(handleRestoreFilter(d)))
 	mux.Handle("GET /v1/filters/{id}/stats", read(handleFilterStats(d)))
 
-	mux.Handle("GET /v1/blocks", read(handleListBlocks(d)))
-	mux.Handle("POST /v1/blocks/unblock", unblock(handleUnblock(d)))
+	mux.Handle("GET /v1/blocks", protected(handleListBlocks(d)))
+	mux.Handle("POST /v1/blocks/unblock", blocks(handleUnblock(d)))
 
 	mux.Handle("GET /v1/log", readLog(handleQueryLog(d)))
 	mux.Handle("GET /v1/audit", protected(handleAudit(d)))

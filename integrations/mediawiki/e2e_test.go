@@ -186,7 +186,7 @@ func TestMediaWikiExtension(t *testing.T) {
 	mwtest.Require(t)
 	v := startVigil(t)
 	token := strings.TrimSpace(v.vigil("token", "create", "--data", v.data, "--config", v.config, "--name", "mediawiki",
-		"--scopes", "screen"))
+		"--scopes", "screen,manage-blocks"))
 	// The sample filters (1 casino spam: disallow and tag; 2 shouting:
 	// warn and tag; ...) and these:
 	v.filter("Block test", `added_lines irlike "blockme-please"`, map[string][]string{"block": {"noTalkBlockSet", "1 day", "1 day"}}, false)

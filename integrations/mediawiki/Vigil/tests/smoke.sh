@@ -53,7 +53,7 @@ say "build and start Vigil"
 printf 'wikis:\n  demowiki:\n    sitename: TestWiki\n' >"$T/vigil.yaml"
 start_vigil
 ADMIN=$(cat "$T/vigil-data/admin-token")
-"$T/vigil" token create --name mediawiki --scopes screen --data "$T/vigil-data" >"$T/screen-token"
+"$T/vigil" token create --name mediawiki --scopes screen,manage-blocks --data "$T/vigil-data" >"$T/screen-token"
 filter() {
 	curl -sf -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' -d "$1" "$V/v1/filters" >/dev/null
 }
