@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +19,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -477,9 +479,13 @@ func TestExtensionMisbehavingVigil(t *testing.T) {
 	}
 	var mode atomic.Value
 	mode.Store("garbage")
+	var mu sync.Mutex
 	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
-		answers[mode.Load().(string)](w)
+		mu.Lock()
+		answer := answers[mode.Load().(string)]
+		mu.Unlock()
+		answer(w)
 	}))
 	defer fake.Close()
 	ext, _ := filepath.Abs("Vigil/extension.json")
@@ -492,7 +498,8 @@ $wgVigilTimeout = 1.0;
 $wgVigilFailMode = trim( (string)@file_get_contents( '{{DIR}}/failmode' ) ) ?: 'open';
 `, ext, fake.URL)})
 	anon := w.Anonymous()
-	for name := range answers {
+	names := slices.Collect(maps.Keys(answers))
+	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			mode.Store(name)
 			os.Remove(filepath.Join(w.Dir, "failmode"))
@@ -500,6 +507,22 @@ $wgVigilFailMode = trim( (string)@file_get_contents( '{{DIR}}/failmode' ) ) ?: '
 			os.WriteFile(filepath.Join(w.Dir, "failmode"), []byte("closed"), 0o644)
 			wantError(t, "fail closed", anon.Edit(t, "Closed "+name, "text "+name, "test"), "vigil-unavailable", "")
 		})
+	}
+	// A verdict that asks to block someone else than the performer, or a
+	// range that does not hold the request, blocks nobody.
+	mu.Lock()
+	mode.Store("foreign-block")
+	answers["foreign-block"] = func(w http.ResponseWriter) {
+		w.Write([]byte(`{"allowed":false,"messages":[{"key":"abusefilter-blocked-display","params":["x","1"],` +
+			`"consequence":"block","code":"abusefilter-disallowed"}],"tags":[],"matches":[],"throttled":[],` +
+			`"block":{"target":"Admin","indefinite":true,"reason":"forged"},` +
+			`"range_blocks":[{"target":"10.0.0.0/8","reason":"forged"},{"target":"127.0.0.0/8","reason":"too wide"}]}`))
+	}
+	mu.Unlock()
+	wantError(t, "forged block", anon.Edit(t, "Forged", "text", "test"), "abusefilter-disallowed", "")
+	r := anon.Get(t, url.Values{"action": {"query"}, "list": {"blocks"}})
+	if blocks := mwtest.Get(r, "query", "blocks").([]any); len(blocks) != 0 {
+		t.Fatalf("a forged verdict placed blocks: %v", blocks)
 	}
 	if log := w.ServerLog(); strings.Contains(log, "PHP Fatal") || strings.Contains(log, "PHP Warning") ||
 		strings.Contains(log, "Exception") {

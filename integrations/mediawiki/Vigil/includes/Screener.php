@@ -11,6 +11,7 @@ use MediaWiki\User\UserGroupManager;
 use Psr\Log\LoggerInterface;
 use StatusValue;
 use Throwable;
+use Wikimedia\IPUtils;
 
 /**
  * Asks Vigil about an action and enforces the verdict: the messages of a
@@ -271,13 +272,26 @@ class Screener {
 		if ( !$this->config->get( 'VigilPlaceBlocks' ) ) {
 			return;
 		}
+		// Vigil decides whether to block, not whom: a block is placed only
+		// on the performer of this action, a range block only on a range
+		// that holds this request's address and is no wider than
+		// AbuseFilter's (/16, /19). A wrong or forged answer cannot block
+		// anyone else.
 		$blocks = [];
-		if ( isset( $verdict['block'] ) && is_array( $verdict['block'] ) ) {
-			$blocks[] = $verdict['block'];
+		$b = $verdict['block'] ?? null;
+		if ( is_array( $b ) && $performer && ( $b['target'] ?? null ) === $performer->getName() ) {
+			$blocks[] = $b;
+		} elseif ( is_array( $b ) ) {
+			$this->logger->error( 'Vigil: a block of {target} for an action by {performer} was not placed',
+				[ 'target' => (string)( $b['target'] ?? '' ), 'performer' => $performer ? $performer->getName() : '' ] );
 		}
+		$ip = (string)( $action['ip'] ?? '' );
 		foreach ( (array)( $verdict['range_blocks'] ?? [] ) as $b ) {
-			if ( is_array( $b ) ) {
+			if ( is_array( $b ) && self::rangeOfRequest( (string)( $b['target'] ?? '' ), $ip ) ) {
 				$blocks[] = $b;
+			} elseif ( is_array( $b ) ) {
+				$this->logger->error( 'Vigil: a range block of {target} that does not hold the request was not placed',
+					[ 'target' => (string)( $b['target'] ?? '' ) ] );
 			}
 		}
 		foreach ( $blocks as $b ) {
@@ -300,6 +314,23 @@ class Screener {
 				$this->stash->set( $this->autopromoteKey( (int)$performer->getId() ), 1, (int)$a['seconds'] );
 			}
 		}
+	}
+
+	/**
+	 * Whether a range is one Vigil may ask to block for this request: a
+	 * valid range that holds the request's address, /16 or narrower for
+	 * IPv4, /19 or narrower for IPv6.
+	 *
+	 * @param string $range
+	 * @param string $ip
+	 * @return bool
+	 */
+	public static function rangeOfRequest( string $range, string $ip ): bool {
+		if ( $ip === '' || !IPUtils::isValidRange( $range ) || !IPUtils::isInRange( $ip, $range ) ) {
+			return false;
+		}
+		$bits = (int)substr( $range, strrpos( $range, '/' ) + 1 );
+		return IPUtils::isIPv6( $ip ) ? $bits >= 19 : $bits >= 16;
 	}
 
 	/**
