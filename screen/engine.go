@@ -505,11 +505,10 @@ func (e *Engine) plan(a *vigil.Action, fs *filterSet, matched []int, now time.Ti
 			}
 			p.run = append(p.run, name)
 		}
-		// A dry plan counts no throttle: it records every consequence.
-		if !p.dry && slices.Contains(p.run, Throttle) {
+		if slices.Contains(p.run, Throttle) {
 			p.hit = false
 			for _, g := range c.Throttle.Groups {
-				if e.counters.Get(throttleKey(a, fs.names[i], c.Throttle, g, w), now)+1 > c.Throttle.Count {
+				if e.counters.Get(p.throttleKey(a, fs.names[i], c.Throttle, g, w), now)+1 > c.Throttle.Count {
 					p.hit = true
 				}
 			}
@@ -553,6 +552,15 @@ func (e *Engine) plan(a *vigil.Action, fs *filterSet, matched []int, now time.Ti
 	return plans
 }
 
+// throttleKey is the counter of a throttle group; dry plans count apart.
+func (p *plan) throttleKey(a *vigil.Action, filter string, t *ThrottleParams, group []string, w *WikiConfig) string {
+	k := throttleKey(a, filter, t, group, w)
+	if p.dry {
+		return "dry:" + k
+	}
+	return k
+}
+
 // longerExpiry orders block expiries as AbuseFilter compares them:
 // indefinite beats any time, any valid time beats an invalid one, and on
 // a tie the earlier filter keeps the block.
@@ -585,7 +593,20 @@ func (e *Engine) execute(ctx context.Context, a *vigil.Action, fs *filterSet, pl
 		f, c, name := fs.filters[p.index], fs.cons[p.index], fs.names[p.index]
 		p.taken = []string{}
 		if p.dry {
-			p.taken = append(p.taken, p.run...)
+			// What it would have done, with throttles counted apart from
+			// the live ones, so that a log-only rate filter records what
+			// the live one would.
+			for _, cons := range p.run {
+				if cons == Throttle {
+					for _, g := range c.Throttle.Groups {
+						e.counters.Incr(p.throttleKey(a, name, c.Throttle, g, &w), c.Throttle.Period, now)
+					}
+					if p.hit {
+						continue
+					}
+				}
+				p.taken = append(p.taken, cons)
+			}
 			continue
 		}
 		var msgs []Message
@@ -597,7 +618,7 @@ func (e *Engine) execute(ctx context.Context, a *vigil.Action, fs *filterSet, pl
 			switch cons {
 			case Throttle:
 				for _, g := range c.Throttle.Groups {
-					e.counters.Incr(throttleKey(a, name, c.Throttle, g, &w), c.Throttle.Period, now)
+					e.counters.Incr(p.throttleKey(a, name, c.Throttle, g, &w), c.Throttle.Period, now)
 				}
 				taken = !p.hit
 			case Warn:

@@ -1,7 +1,10 @@
 package sqlstore
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -17,6 +20,14 @@ var (
 func compress(b []byte) []byte { return zstdEncoder.EncodeAll(b, nil) }
 
 func decompress(b []byte) ([]byte, error) {
+	if len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b {
+		// Written gzip'd by Vigil before zstd (the recent window).
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("decompress: %w", err)
+		}
+		return io.ReadAll(io.LimitReader(zr, 256<<20))
+	}
 	out, err := zstdDecoder.DecodeAll(b, nil)
 	if err != nil {
 		return nil, fmt.Errorf("decompress: %w", err)

@@ -5,4 +5,6 @@
 ALTER TABLE abuse_log ADD COLUMN vars_zstd BYTEA;
 
 -- +goose Down
-ALTER TABLE abuse_log DROP COLUMN vars_zstd;
+-- Not reversible: rows written since keep their dumps only in vars_zstd,
+-- which SQL cannot decompress. Restore a backup taken before the upgrade.
+SELECT vigil_migration_00004_is_not_reversible_restore_a_backup FROM abuse_log;
