@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -28,9 +29,14 @@ type ObserverConfig struct {
 	Fetch bool
 	// Fetcher settings for each wiki's API (APIURL is set per wiki).
 	Fetcher FetcherConfig
-	// APIURL, when set, is the API of every event's wiki (the events of
-	// an RC feed or a replay may not say where the wiki is).
+	// APIURL, when set, is the API of every event's wiki, and the only
+	// place fetched from.
 	APIURL string
+	// FetchHosts, without APIURL, are the hosts whose wikis may be asked
+	// (https only; "wikipedia.org" allows its subdomains): an event names
+	// its wiki's server, and an event must not choose where Vigil sends
+	// requests. Empty: only APIURL.
+	FetchHosts []string
 	// Retry bounds the wait between attempts when Vigil is unreachable
 	// (default 1 s to 1 min). Events wait; none is skipped.
 	MinRetry, MaxRetry time.Duration
@@ -47,7 +53,15 @@ type Observer struct {
 	fetchers map[string]*Fetcher
 	// Counts, for reports and tests.
 	Screened, Skipped, Failed int
+	warned   map[string]bool
 }
+
+// maxFetchers bounds the wikis an Observer keeps a Fetcher (and caches) for.
+const maxFetchers = 1000
+
+// maxAttempts bounds how often an action Vigil fails on (HTTP 500) is sent
+// again before it is skipped; while Vigil is unreachable, events wait.
+const maxAttempts = 5
 
 // NewObserver returns an Observer.
 func NewObserver(cfg ObserverConfig) *Observer {
@@ -61,7 +75,7 @@ func NewObserver(cfg ObserverConfig) *Observer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Observer{cfg: cfg, log: log, fetchers: map[string]*Fetcher{}}
+	return &Observer{cfg: cfg, log: log, fetchers: map[string]*Fetcher{}, warned: map[string]bool{}}
 }
 
 // Handle screens one event. Changes Vigil does not screen are skipped. An
@@ -78,16 +92,18 @@ func (o *Observer) Handle(ctx context.Context, ev Event) error {
 		return nil
 	}
 	b := newBackoff(o.cfg.MinRetry, o.cfg.MaxRetry)
-	for {
+	for attempt := 1; ; attempt++ {
 		err := o.cfg.Screen(ctx, a)
 		switch code := vigil.ErrorCode(err); {
 		case err == nil:
 			o.Screened++
 			return nil
-		case code == vigil.EINVALID || code == vigil.ETOOLARGE:
+		case code == vigil.EINVALID || code == vigil.ETOOLARGE || code == vigil.EINTERNAL && attempt >= maxAttempts:
+			// Sending it again would not help: skipped, so that one bad
+			// event does not stop the follower.
 			o.Failed++
-			o.log.Warn("Vigil refused a followed action", "wiki", a.Wiki, "action", a.Action, "position", ev.Position,
-				"err", err)
+			o.log.Error("Vigil did not screen a followed action; skipped", "wiki", a.Wiki, "action", a.Action,
+				"position", ev.Position, "attempts", attempt, "err", err)
 			return nil
 		case code == vigil.EUNAUTHORIZED || code == vigil.EFORBIDDEN:
 			return fmt.Errorf("screen: %w", err)
@@ -145,19 +161,25 @@ func (o *Observer) Action(ctx context.Context, ev Event) (*vigil.Action, error) 
 		case t.Namespace != nil:
 			a.Target.Namespace = *t.Namespace
 			a.Target.Title = splitTitle(*t.Namespace, t.PrefixedTitle)
-		case o.cfg.Fetch && o.apiOf(ev) != "":
-			// Only the wiki knows its localized namespace names.
-			f, err := o.fetcher(o.apiOf(ev))
-			if err != nil {
-				return nil, err
-			}
-			ns, title, err := f.Title(ctx, t.PrefixedTitle)
-			if err != nil {
-				return nil, fmt.Errorf("move target: %w", err)
-			}
-			a.Target.Namespace, a.Target.Title = ns, title
 		default:
 			a.Target.Namespace, a.Target.Title = canonicalNamespace(t.PrefixedTitle)
+			// Only the wiki knows its localized namespace names.
+			if api := o.apiOf(ev); o.cfg.Fetch && api != "" {
+				f, err := o.fetcher(api)
+				if err == nil {
+					var ns int
+					var title string
+					if ns, title, err = f.Title(ctx, t.PrefixedTitle); err == nil {
+						a.Target.Namespace, a.Target.Title = ns, title
+					}
+				}
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				if err != nil {
+					o.log.Warn("move target read by canonical namespace names", "target", t.PrefixedTitle, "err", err)
+				}
+			}
 		}
 	default:
 		a.Page = page
@@ -180,12 +202,19 @@ func (o *Observer) fetch(ctx context.Context, ev Event, a *vigil.Action) error {
 	}
 	f, err := o.fetcher(api)
 	if err != nil {
-		return err
+		o.log.Warn("nothing fetched", "err", err)
+		return nil
 	}
 	if a.Action == vigil.ActionEdit {
 		revs, err := f.Revisions(ctx, []int64{ev.OldRevID, ev.NewRevID})
 		if err != nil {
-			return fmt.Errorf("fetch revisions of %s: %w", ev.PrefixedTitle, err)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			// Screened with what the event says; the filters that need
+			// the texts see none.
+			o.log.Warn("revisions not fetched", "page", ev.PrefixedTitle, "err", err)
+			return nil
 		}
 		old := ""
 		if r := revs[ev.OldRevID]; r != nil && !r.TextHidden {
@@ -193,11 +222,13 @@ func (o *Observer) fetch(ctx context.Context, ev Event, a *vigil.Action) error {
 			a.OldContentModel = &r.ContentModel
 		}
 		a.OldWikitext = &old
-		if r := revs[ev.NewRevID]; r != nil && !r.TextHidden {
-			a.NewWikitext = &r.Content
-			a.NewContentModel = &r.ContentModel
+		if r := revs[ev.NewRevID]; r != nil {
 			if a.Page.ID == 0 {
-				a.Page.ID = r.PageID
+				a.Page.ID = r.PageID // recentchange events carry none
+			}
+			if !r.TextHidden {
+				a.NewWikitext = &r.Content
+				a.NewContentModel = &r.ContentModel
 			}
 		}
 		if ev.OldRevID == 0 && a.Page != nil {
@@ -213,17 +244,39 @@ func (o *Observer) fetch(ctx context.Context, ev Event, a *vigil.Action) error {
 			o.log.Warn("user facts not fetched", "user", a.Performer.Name, "err", err)
 		case u != nil:
 			applyUser(a, u)
+			// The wiki counts the edit already; AbuseFilter saw the count
+			// before it.
+			if a.Action == vigil.ActionEdit && a.Performer.EditCount != nil && *a.Performer.EditCount > 0 {
+				n := *a.Performer.EditCount - 1
+				a.Performer.EditCount = &n
+			}
 		}
 	}
 	return nil
 }
 
-// apiOf is the Action API of an event's wiki, or "" when unknown.
+// apiOf is the Action API of an event's wiki, or "" when it may not be
+// asked: APIURL if set, else the event's server when its host is allowed.
 func (o *Observer) apiOf(ev Event) string {
 	if o.cfg.APIURL != "" {
 		return o.cfg.APIURL
 	}
-	return ev.APIURL()
+	api := ev.APIURL()
+	u, err := url.Parse(api)
+	if api == "" || err != nil || u.Scheme != "https" || u.User != nil {
+		return ""
+	}
+	host := u.Hostname()
+	for _, h := range o.cfg.FetchHosts {
+		if host == h || strings.HasSuffix(host, "."+h) {
+			return api
+		}
+	}
+	if !o.warned[host] && len(o.warned) < maxFetchers {
+		o.warned[host] = true
+		o.log.Warn("not fetching from a host not allowed (--fetch-hosts)", "host", host)
+	}
+	return ""
 }
 
 func (o *Observer) fetcher(api string) (*Fetcher, error) {
@@ -231,6 +284,9 @@ func (o *Observer) fetcher(api string) (*Fetcher, error) {
 	defer o.mu.Unlock()
 	if f := o.fetchers[api]; f != nil {
 		return f, nil
+	}
+	if len(o.fetchers) >= maxFetchers {
+		return nil, fmt.Errorf("fetch from %s: already fetching from %d wikis", api, maxFetchers)
 	}
 	cfg := o.cfg.Fetcher
 	cfg.APIURL = api

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,6 +85,45 @@ func TestCanonicalNamespace(t *testing.T) {
 		{"Category_talk:X", 15, "X"}} {
 		if ns, title := canonicalNamespace(tt.in); ns != tt.ns || title != tt.title {
 			t.Errorf("%q: %d %q", tt.in, ns, title)
+		}
+	}
+}
+
+// TestObserverFetchesOnlyFromAllowedWikis: an event names its wiki's
+// server, but only an allowed https host (or the configured API) is asked.
+func TestObserverFetchesOnlyFromAllowedWikis(t *testing.T) {
+	var hits atomic.Int32
+	answer := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte(`{"query":{"pages":[],"users":[]}}`))
+	})
+	plain := httptest.NewServer(answer)
+	defer plain.Close()
+	tlsSrv := httptest.NewTLSServer(answer)
+	defer tlsSrv.Close()
+	edit := func(server string) Event {
+		return Event{Wiki: "enwiki", Type: TypeEdit, Title: "X", PrefixedTitle: "X", OldRevID: 1, NewRevID: 2,
+			User: "Alice", ServerURL: server, Timestamp: time.Now()}
+	}
+	screen := func(ctx context.Context, a *vigil.Action) error { return nil }
+	for _, tt := range []struct {
+		name  string
+		hosts []string
+		ev    Event
+		want  bool
+	}{
+		{"plain http named by the event", []string{"127.0.0.1"}, edit(plain.URL), false},
+		{"https host not allowed", []string{"wikipedia.org"}, edit(tlsSrv.URL), false},
+		{"https host allowed", []string{"127.0.0.1"}, edit(tlsSrv.URL), true},
+	} {
+		hits.Store(0)
+		o := NewObserver(ObserverConfig{Screen: screen, Fetch: true, FetchHosts: tt.hosts,
+			Fetcher: FetcherConfig{Client: tlsSrv.Client(), MaxRetries: -1}})
+		if err := o.Handle(context.Background(), tt.ev); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := hits.Load() > 0; got != tt.want {
+			t.Errorf("%s: fetched %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strconv"
 )
 
@@ -20,7 +21,11 @@ type RCFeedConfig struct {
 	// "PREFIX ".
 	Prefix string
 	// Wikis are the wiki ids to keep; empty keeps all.
-	Wikis  []string
+	Wikis []string
+	// From are the networks datagrams may come from (the wiki's servers);
+	// others are dropped: UDP senders are not authenticated. Default:
+	// loopback only.
+	From   []netip.Prefix
 	Logger *slog.Logger
 }
 
@@ -32,6 +37,7 @@ type RCFeed struct {
 	conn   net.PacketConn
 	prefix []byte
 	wikis  wikiSet
+	from   []netip.Prefix
 	log    *slog.Logger
 }
 
@@ -48,7 +54,11 @@ func ListenRCFeed(cfg RCFeedConfig) (*RCFeed, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	f := &RCFeed{conn: conn, wikis: newWikiSet(cfg.Wikis), log: log.With("source", SourceRCFeed)}
+	from := cfg.From
+	if len(from) == 0 {
+		from = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	}
+	f := &RCFeed{conn: conn, wikis: newWikiSet(cfg.Wikis), from: from, log: log.With("source", SourceRCFeed)}
 	if cfg.Prefix != "" {
 		f.prefix = []byte(cfg.Prefix + " ")
 	}
@@ -83,6 +93,10 @@ func (f *RCFeed) Run(ctx context.Context, h Handler) error {
 			}
 			return fmt.Errorf("rc feed: read: %w", err)
 		}
+		if !f.allowed(from) {
+			f.log.Warn("rc feed: dropped a datagram from an address not allowed", "from", from.String())
+			continue
+		}
 		ev, err := f.decode(buf[:n])
 		switch {
 		case errors.Is(err, ErrCanary):
@@ -98,6 +112,25 @@ func (f *RCFeed) Run(ctx context.Context, h Handler) error {
 			return err
 		}
 	}
+}
+
+// allowed reports whether a datagram's sender is in From.
+func (f *RCFeed) allowed(from net.Addr) bool {
+	ua, ok := from.(*net.UDPAddr)
+	if !ok {
+		return false
+	}
+	ip, ok := netip.AddrFromSlice(ua.IP)
+	if !ok {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range f.from {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // decode reads one datagram.

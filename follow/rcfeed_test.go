@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +97,32 @@ func TestRCFeedPrefixAndWikis(t *testing.T) {
 	}
 	if _, err := ListenRCFeed(RCFeedConfig{Addr: "127.0.0.1:99999"}); err == nil {
 		t.Error("bad address accepted")
+	}
+}
+
+// TestRCFeedSenders: datagrams from outside the allowed networks are
+// dropped (UDP senders are not authenticated); loopback is allowed by
+// default.
+func TestRCFeedSenders(t *testing.T) {
+	lines := sampleLines(t, "local-mediawiki-1.39/rcfeed-udp-JSONRCFeedFormatter.jsonl")
+	for _, tt := range []struct {
+		from []netip.Prefix
+		want int
+	}{{nil, 1}, {[]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, 0}} {
+		feed, err := ListenRCFeed(RCFeedConfig{Addr: "127.0.0.1:0", From: tt.from, Logger: testLogger(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+		c := &collector{n: 1, cancel: cancel}
+		done := make(chan error, 1)
+		go func() { done <- feed.Run(ctx, c.handle) }()
+		sendDatagrams(t, feed.Addr(), lines[0])
+		<-done
+		cancel()
+		feed.Close()
+		if got := len(c.got()); got != tt.want {
+			t.Errorf("from %v: %d events, want %d", tt.from, got, tt.want)
+		}
 	}
 }

@@ -203,7 +203,7 @@ func TestMediaWikiExtension(t *testing.T) {
 
 	// vigil follow on the wiki's RC feed, in the background.
 	follow := exec.Command(vigilBin, "follow", "--source", "rcfeed", "--listen", fmt.Sprintf("127.0.0.1:%d", rcfeed),
-		"--as", "demowiki", "--log-level", "warn")
+		"--as", "demowiki", "--log-level", "warn", "--api", w.API)
 	follow.Env = append(os.Environ(), "VIGIL_URL=http://"+v.addr, "VIGIL_TOKEN="+v.admin.Token)
 	var followOut strings.Builder
 	follow.Stdout, follow.Stderr = &followOut, &followOut

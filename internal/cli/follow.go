@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,7 +35,14 @@ type followOptions struct {
 	logLevel string
 	skipBad  bool
 	since    string
+	hosts    string
+	from     string
 }
+
+// wikimediaHosts are the domains of Wikimedia's wikis, which EventStreams
+// events name: the hosts vigil follow fetches from by default.
+const wikimediaHosts = "wikipedia.org,wikimedia.org,wiktionary.org,wikibooks.org,wikinews.org,wikiquote.org," +
+	"wikisource.org,wikiversity.org,wikivoyage.org,wikidata.org,mediawiki.org,wikifunctions.org"
 
 func (o *followOptions) register(cmd *cobra.Command) {
 	o.cf.register(cmd)
@@ -46,6 +54,7 @@ func (o *followOptions) register(cmd *cobra.Command) {
 	f.BoolVar(&o.noFetch, "no-fetch", false, "do not fetch wikitexts and user facts from the wiki's API")
 	f.StringVar(&o.contact, "contact", "", "a contact (e-mail or URL) for the User-Agent, as Wikimedia's API etiquette asks")
 	f.Float64Var(&o.rate, "rate", 5, "API requests per second to each wiki, at most")
+	f.StringVar(&o.hosts, "fetch-hosts", "", "without --api: the hosts (https, with subdomains) whose wikis may be asked for texts, comma-separated; default Wikimedia's domains for --source eventstreams, none otherwise (an event must not choose where Vigil sends requests)")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 }
 
@@ -84,6 +93,7 @@ an action Vigil refuses as invalid is logged and skipped.`,
 	cmd.Flags().StringVar(&o.source, "source", "", "eventstreams, rcfeed or api")
 	cmd.Flags().StringVar(&o.url, "url", "", "the EventStreams URL (--source eventstreams)")
 	cmd.Flags().StringVar(&o.listen, "listen", "127.0.0.1:9391", "UDP address of the RC feed (--source rcfeed)")
+	cmd.Flags().StringVar(&o.from, "from", "", "--source rcfeed: networks datagrams may come from, comma-separated CIDRs (default loopback)")
 	cmd.Flags().StringVar(&o.since, "since", "", "--source api without a saved position: start this long ago (e.g. 1h) or at this time (RFC 3339); default now")
 	return cmd
 }
@@ -158,7 +168,18 @@ func runFollow(ctx context.Context, env Env, o *followOptions, args []string) er
 		src, err = follow.NewEventStreams(follow.StreamConfig{URL: o.url, Wikis: wikis, LastEventID: resume, UserAgent: ua, Logger: log})
 	case "rcfeed":
 		var feed *follow.RCFeed
-		feed, err = follow.ListenRCFeed(follow.RCFeedConfig{Addr: o.listen, Wikis: wikis, Logger: log})
+		var from []netip.Prefix
+		for _, c := range strings.Split(o.from, ",") {
+			if c = strings.TrimSpace(c); c == "" {
+				continue
+			}
+			p, perr := netip.ParsePrefix(c)
+			if perr != nil {
+				return fmt.Errorf("--from: %q is not a CIDR range", c)
+			}
+			from = append(from, p)
+		}
+		feed, err = follow.ListenRCFeed(follow.RCFeedConfig{Addr: o.listen, Wikis: wikis, From: from, Logger: log})
 		if err == nil {
 			defer feed.Close()
 			log.Info("listening to the RC feed", "addr", feed.Addr().String())
@@ -190,6 +211,19 @@ func runFollow(ctx context.Context, env Env, o *followOptions, args []string) er
 		return err
 	}
 
+	hosts := o.hosts
+	if hosts == "" && o.source == "eventstreams" {
+		hosts = wikimediaHosts
+	}
+	var fetchHosts []string
+	for _, h := range strings.Split(hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			fetchHosts = append(fetchHosts, h)
+		}
+	}
+	if !o.noFetch && o.api == "" && len(fetchHosts) == 0 {
+		log.Warn("no --api and no --fetch-hosts: nothing will be fetched; filters see only what the events carry")
+	}
 	obs := follow.NewObserver(follow.ObserverConfig{
 		Screen: func(ctx context.Context, a *vigil.Action) error {
 			v, err := c.Observe(ctx, a)
@@ -201,7 +235,7 @@ func runFollow(ctx context.Context, env Env, o *followOptions, args []string) er
 			}
 			return nil
 		},
-		Wiki: o.as, Fetch: !o.noFetch, APIURL: o.api, Logger: log,
+		Wiki: o.as, Fetch: !o.noFetch, APIURL: o.api, FetchHosts: fetchHosts, Logger: log,
 		Fetcher: follow.FetcherConfig{Rate: o.rate, UserAgent: ua, Logger: log},
 	})
 	err = src.Run(ctx, func(ctx context.Context, ev follow.Event) error {
