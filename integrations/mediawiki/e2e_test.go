@@ -150,6 +150,7 @@ $wgVigilTimeout = 2.0;
 $wgVigilFailMode = trim( (string)@file_get_contents( '{{DIR}}/failmode' ) ) ?: 'open';
 $wgRCFeeds['vigil'] = [ 'formatter' => 'JSONRCFeedFormatter', 'uri' => 'udp://127.0.0.1:%d', 'omit_bots' => false ];
 $wgDebugLogGroups['Vigil'] = '{{DIR}}/vigil-extension.log';
+$wgJobRunRate = 0; // jobs run when the test runs them
 `, ext, v.addr, token, rcfeedPort)
 }
 
@@ -335,6 +336,19 @@ func TestMediaWikiExtension(t *testing.T) {
 			t.Fatalf("unblock: %v", r)
 		}
 		wantSaved(t, "after the unblock", anon.Edit(t, "Innocent", "an innocent edit", "test"))
+	})
+	t.Run("an unblock made while Vigil is down reaches it later (job queue)", func(t *testing.T) {
+		wantError(t, "blocking edit", anon.Edit(t, "BlockPage", "blockme-please again", "test"), "abusefilter-disallowed", "blocked")
+		v.stop()
+		r := admin.Post(t, url.Values{"action": {"unblock"}, "user": {"127.0.0.1"}, "reason": {"appeal granted"}})
+		if mwtest.Get(r, "unblock", "user") != "127.0.0.1" {
+			t.Fatalf("unblock: %v", r)
+		}
+		v.start()
+		// Vigil still has its block until the queued job tells it.
+		wantError(t, "before the job", anon.Edit(t, "Innocent", "an innocent edit again", "test"), "abusefilter-disallowed", "")
+		w.PHP(t, "runJobs.php", "--type", "vigilUnblock")
+		wantSaved(t, "after the job", anon.Edit(t, "Innocent", "an innocent edit, third", "test"))
 	})
 
 	// vigil follow saw the saved changes on the RC feed and screened them

@@ -6,7 +6,9 @@
 
 namespace MediaWiki\Extension\Vigil;
 
+use JobSpecification;
 use MediaWiki\Hook\UnblockUserCompleteHook;
+use MediaWiki\MediaWikiServices;
 use Throwable;
 
 /**
@@ -41,8 +43,12 @@ class UnblockHandler implements UnblockUserCompleteHook {
 			if ( $target === null || $target === '' ) {
 				return;
 			}
-			$this->client->unblock( $this->screener->wikiId(), $target, $user->getName(),
-				'unblocked on the wiki' );
+			$wiki = $this->screener->wikiId();
+			if ( !$this->client->unblock( $wiki, $target, $user->getName(), 'unblocked on the wiki' ) ) {
+				// Vigil is down or slow: the job queue tells it later.
+				MediaWikiServices::getInstance()->getJobQueueGroup()->lazyPush( new JobSpecification(
+					UnblockJob::NAME, [ 'wiki' => $wiki, 'target' => $target, 'author' => $user->getName() ] ) );
+			}
 		} catch ( Throwable $e ) {
 			// An unblock on the wiki must never fail because of Vigil.
 		}
