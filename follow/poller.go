@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,17 +72,41 @@ var _ Source = (*Poller)(nil)
 type pollPosition struct {
 	ts   time.Time
 	rcid int64
+	// recent are the rcids handled within the overlap window: after a
+	// restart, a change committed late with a lower rcid than the newest
+	// is still recognized as new.
+	recent []int64
 }
 
 func (p pollPosition) String() string {
-	return p.ts.UTC().Format(time.RFC3339) + "|" + strconv.FormatInt(p.rcid, 10)
+	s := p.ts.UTC().Format(time.RFC3339) + "|" + strconv.FormatInt(p.rcid, 10)
+	if len(p.recent) > 0 {
+		ids := make([]string, len(p.recent))
+		for i, id := range p.recent {
+			ids[i] = strconv.FormatInt(id, 10)
+		}
+		s += "|" + strings.Join(ids, ",")
+	}
+	return s
 }
 
-// parsePollPosition reads "<RFC 3339 time>|<rcid>".
+// parsePollPosition reads "<RFC 3339 time>|<rcid>[|<rcid>,<rcid>...]".
 func parsePollPosition(s string) (pollPosition, error) {
 	ts, id, ok := strings.Cut(s, "|")
 	if !ok {
 		return pollPosition{}, fmt.Errorf("position %q is not <time>|<rcid>", s)
+	}
+	id, recent, _ := strings.Cut(id, "|")
+	var ids []int64
+	for _, r := range strings.Split(recent, ",") {
+		if r == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(r, 10, 64)
+		if err != nil || n < 0 {
+			return pollPosition{}, fmt.Errorf("position %q: bad rcid %q", s, r)
+		}
+		ids = append(ids, n)
 	}
 	t, err := parseTime(ts)
 	if err != nil {
@@ -91,7 +116,7 @@ func parsePollPosition(s string) (pollPosition, error) {
 	if err != nil || n < 0 {
 		return pollPosition{}, fmt.Errorf("position %q: bad rcid", s)
 	}
-	return pollPosition{ts: t, rcid: n}, nil
+	return pollPosition{ts: t, rcid: n, recent: ids}, nil
 }
 
 // NewPoller returns a poller; it checks the configuration only.
@@ -119,7 +144,13 @@ func NewPoller(cfg PollerConfig) (*Poller, error) {
 		if err != nil {
 			return nil, fmt.Errorf("poller: %w", err)
 		}
-		p.pos, p.floor = pos, pos.rcid
+		p.pos = pos
+		if pos.recent == nil {
+			p.floor = pos.rcid // a position without the window's rcids
+		}
+		for _, id := range pos.recent {
+			p.seen[id] = pos.ts
+		}
 	} else {
 		p.pos.ts = cfg.Start
 		if p.pos.ts.IsZero() {
@@ -302,6 +333,13 @@ func (p *Poller) handle(ctx context.Context, it rcItem, h Handler) error {
 		next.ts = ev.Timestamp
 	}
 	next.rcid = max(next.rcid, it.RCID)
+	next.recent = []int64{it.RCID}
+	for id, ts := range p.seen {
+		if !ts.Before(next.ts.Add(-p.cfg.Overlap)) {
+			next.recent = append(next.recent, id)
+		}
+	}
+	slices.Sort(next.recent)
 	ev.Position = next.String()
 	if err := h(ctx, ev); err != nil {
 		return &handlerError{err}

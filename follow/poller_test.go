@@ -227,7 +227,7 @@ func TestPollerContinuationAndDedup(t *testing.T) {
 			t.Errorf("position went back: %s after %s", evs[i].Position, evs[i-1].Position)
 		}
 	}
-	if got := p.Position(); got != "2026-11-21T23:48:13Z|24" {
+	if got := p.Position(); got != "2026-11-21T23:48:13Z|24|20,21,22,23,24" { // the last 10 s's rcids too
 		t.Errorf("Position %s", got)
 	}
 	e := evs[2]
@@ -236,7 +236,7 @@ func TestPollerContinuationAndDedup(t *testing.T) {
 		ServerURL: "http://127.0.0.1:8080", ServerName: "127.0.0.1", Timestamp: mustTime(t, "2026-11-21T23:45:00Z")})
 	if *e.OldLen != 50 || *e.NewLen != 82 || e.UserID != 0 || !slices.Equal(e.Tags, []string{"mw-reverted"}) ||
 		e.SHA1 != "2945de10a392ed118d0cd89bbc3e5f72f7b769d9" || e.Source != SourceAPI || e.APIURL() != "http://127.0.0.1:8080/api.php" ||
-		e.Position != "2026-11-21T23:45:00Z|3" {
+		e.Position != "2026-11-21T23:45:00Z|3|3" {
 		t.Errorf("edit: %+v", e)
 	}
 	if e := evs[0]; e.Type != TypeNew || e.OldLen != nil || *e.NewLen != 755 || e.User != "MediaWiki default" || e.UserID != 2 {
@@ -273,8 +273,24 @@ func TestPollerLateChange(t *testing.T) {
 	if got := rcids(evs); !slices.Equal(got, want) {
 		t.Fatalf("rcids %v", got)
 	}
-	if got := p.Position(); got != "2026-11-21T23:48:13Z|25" {
+	if got := p.Position(); got != "2026-11-21T23:48:13Z|25|20,21,22,23,24,25" {
 		t.Errorf("Position %s", got)
+	}
+}
+
+// TestPollerResumeKeepsTheWindow: a change committed late, with a lower
+// rcid than the newest handled, is still new after a restart, because the
+// position keeps the rcids handled within the overlap.
+func TestPollerResumeKeepsTheWindow(t *testing.T) {
+	f := newFakeWiki(t)
+	// 22 was not seen before the restart (committed late).
+	p := f.poller(t, PollerConfig{After: "2026-11-21T23:48:13Z|24|20,21,23,24"})
+	evs, err := runPolls(t, f, p, 2)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	if got := rcids(evs); !slices.Equal(got, []int64{22}) {
+		t.Fatalf("rcids %v, want only the late 22", got)
 	}
 }
 
@@ -367,7 +383,7 @@ func TestPollerFailures(t *testing.T) {
 			}
 			return nil
 		})
-		if err != boom || p.Position() != "2026-11-21T23:45:00Z|3" {
+		if err != boom || p.Position() != "2026-11-21T23:45:00Z|3|3" {
 			t.Fatalf("Run: %v at %s", err, p.Position())
 		}
 	})
