@@ -55,6 +55,9 @@ type node struct {
 	// directly instead of calling fn.
 	isBuiltin bool
 	slot      uint8
+	// staticKey names a call whose arguments depend only on constants and
+	// builtin variables (see staticCall); "" otherwise.
+	staticKey string
 }
 
 func constant(v value.Value) node {

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"math"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -95,6 +97,33 @@ func (c *compiler) call(x *syntax.Call) node {
 			site.needles[i] = c.needle(args[i])
 		}
 	}
+	key, static := staticKeyOf(x.Name, fn, args)
+	if static {
+		id := staticCallID(key)
+		return node{staticKey: key, fn: func(s *State) (value.Value, error) {
+			// The same expression over the same variables gives the same
+			// arguments, which AbuseFilter's function cache answers at no
+			// cost: answer without evaluating or hashing them again.
+			if v, ok := s.staticHit(id); ok {
+				return v, nil
+			}
+			base := len(s.args)
+			for _, a := range args {
+				v, err := a.fn(s)
+				if err != nil {
+					s.args = s.args[:base]
+					return v, err
+				}
+				s.args = append(s.args, v)
+			}
+			v, err := s.callFunc(site, s.args[base:])
+			s.args = s.args[:base]
+			if err == nil {
+				s.staticPut(id, v)
+			}
+			return v, err
+		}}
+	}
 	return node{fn: func(s *State) (value.Value, error) {
 		base := len(s.args)
 		for _, a := range args {
@@ -109,6 +138,82 @@ func (c *compiler) call(x *syntax.Call) node {
 		s.args = s.args[:base]
 		return v, err
 	}}
+}
+
+// staticKeyOf names a call by its function and arguments when every
+// argument is a constant, a builtin variable or such a call: within one
+// action it always gets the same arguments. set() is never static.
+func staticKeyOf(name string, fn function, args []node) (string, bool) {
+	if fn.handler == handlerSet {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteString(name)
+	b.WriteByte('(')
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		switch {
+		case a.konst:
+			writeConstKey(&b, a.val)
+		case a.isBuiltin:
+			b.WriteByte('v')
+			b.WriteString(strconv.Itoa(int(a.slot)))
+		case a.staticKey != "":
+			b.WriteString(a.staticKey)
+		default:
+			return "", false
+		}
+	}
+	b.WriteByte(')')
+	return b.String(), true
+}
+
+// writeConstKey writes a constant exactly: its kind and its value (a
+// float by its bits, an array element by element), so that two constants
+// share a key only when they are identical.
+func writeConstKey(b *strings.Builder, v value.Value) {
+	b.WriteByte('c')
+	b.WriteString(strconv.Itoa(int(v.Kind())))
+	if v.IsPHPFloat() {
+		b.WriteByte('p')
+	}
+	switch {
+	case v.IsPHPFloat() || v.Kind() == value.Float:
+		b.WriteString("f" + strconv.FormatUint(math.Float64bits(v.Float()), 16))
+	case v.Kind() == value.Int:
+		b.WriteString("i" + strconv.FormatInt(v.Int(), 10))
+	case v.Kind() == value.String:
+		b.WriteString(strconv.Quote(v.Str()))
+	case v.Kind() == value.Bool:
+		b.WriteString(strconv.FormatBool(v.BoolPayload()))
+	case v.Kind() == value.Array:
+		b.WriteByte('[')
+		for _, e := range v.Elems() {
+			writeConstKey(b, e)
+			b.WriteByte(',')
+		}
+		b.WriteByte(']')
+	}
+}
+
+// staticCalls numbers static call keys, process-wide, so that a State
+// keeps their answers in a slice.
+var staticCalls = struct {
+	sync.Mutex
+	ids map[string]int
+}{ids: map[string]int{}}
+
+func staticCallID(key string) int {
+	staticCalls.Lock()
+	defer staticCalls.Unlock()
+	id, ok := staticCalls.ids[key]
+	if !ok {
+		id = len(staticCalls.ids)
+		staticCalls.ids[key] = id
+	}
+	return id
 }
 
 // callFunc calls a builtin as AbuseFilter's FilterEvaluator::callFunc does:

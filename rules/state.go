@@ -78,10 +78,14 @@ type State struct {
 	regexLim   pcre.Limits
 	allocated  int64
 
-	cache   funcCache
-	strMemo [16]strMemoEntry
-	matches [64]matchMemo
-	args    []value.Value // argument stack of the calls being evaluated
+	cache funcCache
+	// static holds the answers of static calls (see staticKeyOf) by id,
+	// valid when their gen is staticGen.
+	static    []staticAnswer
+	staticGen uint32
+	strMemo   [16]strMemoEntry
+	matches   [64]matchMemo
+	args      []value.Value // argument stack of the calls being evaluated
 
 	trackVars bool
 	used      []string
@@ -162,6 +166,7 @@ func (s *State) Reset(vars Vars, scope *Scope, opts EvalOptions) {
 	s.regexLim = pcre.Limits{Deadline: s.deadline}
 	s.allocated = 0
 	s.cache.reset()
+	s.resetStatic()
 	s.args = s.args[:0]
 	s.strMemo = [16]strMemoEntry{}
 	s.matches = [64]matchMemo{}
@@ -329,6 +334,36 @@ type cacheEntry struct {
 }
 
 const funcCacheMax = 1000
+
+// staticAnswer is the answer to a static call in this action.
+type staticAnswer struct {
+	gen uint32
+	v   value.Value
+}
+
+// resetStatic forgets the static calls' answers: a new generation, so
+// that nothing is cleared per action.
+func (s *State) resetStatic() {
+	s.staticGen++
+	if s.staticGen == 0 { // wrapped: old generations would look current
+		clear(s.static)
+		s.staticGen = 1
+	}
+}
+
+func (s *State) staticHit(id int) (value.Value, bool) {
+	if id < len(s.static) && s.static[id].gen == s.staticGen {
+		return s.static[id].v, true
+	}
+	return value.Value{}, false
+}
+
+func (s *State) staticPut(id int, v value.Value) {
+	if id >= len(s.static) {
+		s.static = append(s.static, make([]staticAnswer, id+1-len(s.static)+32)...)
+	}
+	s.static[id] = staticAnswer{gen: s.staticGen, v: v}
+}
 
 func (c *funcCache) reset() {
 	c.arena = c.arena[:0]
