@@ -223,9 +223,9 @@ func staticCallID(key string) int {
 // result undefined, and the result is cached.
 func (s *State) callFunc(site *callSite, args []value.Value) (value.Value, error) {
 	fn := site.fn
-	key := cacheKey{fn: fn.handler, hash: hashArgs(fn.handler, args)}
+	key := cacheKey(hashArgs(fn.handler, args))
 	if fn.handler != handlerSet {
-		if v, ok := s.cache.get(key, args); ok {
+		if v, ok := s.cache.get(key, fn.handler, args); ok {
 			return v, nil
 		}
 	}
@@ -255,7 +255,7 @@ func (s *State) callFunc(site *callSite, args []value.Value) (value.Value, error
 			return value.UndefinedValue, err
 		}
 	}
-	s.cache.put(key, original, v)
+	s.cache.put(key, fn.handler, original, v)
 	return v, nil
 }
 

@@ -323,12 +323,13 @@ type funcCache struct {
 	arena []value.Value // the cached argument lists, reset per action
 }
 
-type cacheKey struct {
-	fn   uint8
-	hash uint64
-}
+// cacheKey is the hash of a function and its arguments: a plain integer,
+// so that the map takes its fast 64-bit path. An entry keeps the function
+// and the arguments, which a hit must match exactly.
+type cacheKey uint64
 
 type cacheEntry struct {
+	fn     uint8
 	args   []value.Value
 	result value.Value
 }
@@ -374,9 +375,9 @@ func (c *funcCache) reset() {
 	clear(c.m)
 }
 
-func (c *funcCache) get(key cacheKey, args []value.Value) (value.Value, bool) {
+func (c *funcCache) get(key cacheKey, fn uint8, args []value.Value) (value.Value, bool) {
 	e, ok := c.m[key]
-	if !ok || len(e.args) != len(args) {
+	if !ok || e.fn != fn || len(e.args) != len(args) {
 		return value.Value{}, false
 	}
 	for i := range args {
@@ -387,10 +388,10 @@ func (c *funcCache) get(key cacheKey, args []value.Value) (value.Value, bool) {
 	return e.result, true
 }
 
-func (c *funcCache) put(key cacheKey, args []value.Value, result value.Value) {
+func (c *funcCache) put(key cacheKey, fn uint8, args []value.Value, result value.Value) {
 	start := len(c.arena)
 	c.arena = append(c.arena, args...)
-	c.m[key] = cacheEntry{args: c.arena[start:len(c.arena):len(c.arena)], result: result}
+	c.m[key] = cacheEntry{fn: fn, args: c.arena[start:len(c.arena):len(c.arena)], result: result}
 	if len(c.m) > funcCacheMax {
 		clear(c.m)
 	}
