@@ -97,34 +97,7 @@ func (c *compiler) call(x *syntax.Call) node {
 			site.needles[i] = c.needle(args[i])
 		}
 	}
-	key, static := staticKeyOf(x.Name, fn, args)
-	if static {
-		id := staticCallID(key)
-		return node{staticKey: key, fn: func(s *State) (value.Value, error) {
-			// The same expression over the same variables gives the same
-			// arguments, which AbuseFilter's function cache answers at no
-			// cost: answer without evaluating or hashing them again.
-			if v, ok := s.staticHit(id); ok {
-				return v, nil
-			}
-			base := len(s.args)
-			for _, a := range args {
-				v, err := a.fn(s)
-				if err != nil {
-					s.args = s.args[:base]
-					return v, err
-				}
-				s.args = append(s.args, v)
-			}
-			v, err := s.callFunc(site, s.args[base:])
-			s.args = s.args[:base]
-			if err == nil {
-				s.staticPut(id, v)
-			}
-			return v, err
-		}}
-	}
-	return node{fn: func(s *State) (value.Value, error) {
+	eval := func(s *State) (value.Value, error) {
 		base := len(s.args)
 		for _, a := range args {
 			v, err := a.fn(s)
@@ -136,6 +109,24 @@ func (c *compiler) call(x *syntax.Call) node {
 		}
 		v, err := s.callFunc(site, s.args[base:])
 		s.args = s.args[:base]
+		return v, err
+	}
+	key, static := staticKeyOf(x.Name, fn, args)
+	if !static {
+		return node{fn: eval}
+	}
+	id := staticCallID(key)
+	return node{staticKey: key, fn: func(s *State) (value.Value, error) {
+		// The same expression over the same variables gives the same
+		// arguments, which AbuseFilter's function cache answers at no
+		// cost: answer without evaluating or hashing them again.
+		if v, ok := s.staticHit(id); ok {
+			return v, nil
+		}
+		v, err := eval(s)
+		if err == nil {
+			s.staticPut(id, v)
+		}
 		return v, err
 	}}
 }
