@@ -47,11 +47,11 @@ const wikimediaHosts = "wikipedia.org,wikimedia.org,wiktionary.org,wikibooks.org
 func (o *followOptions) register(cmd *cobra.Command) {
 	o.cf.register(cmd)
 	f := cmd.Flags()
-	f.StringVar(&o.api, "api", "", "the wiki's Action API (e.g. https://en.wikipedia.org/w/api.php): what to poll, or where to fetch texts when events do not say")
+	f.StringVar(&o.api, "api", "", "the wiki's Action API (e.g. https://en.wikipedia.org/w/api.php): what --source api polls, and the one place texts and user facts are fetched from")
 	f.StringVar(&o.wikis, "wikis", "", "comma-separated wiki ids to keep (default: all)")
 	f.StringVar(&o.as, "as", "", "screen every action as this wiki id (when Vigil knows the wiki under another name)")
 	f.StringVar(&o.state, "state", "", "file that keeps the position, to resume after a restart")
-	f.BoolVar(&o.noFetch, "no-fetch", false, "do not fetch wikitexts and user facts from the wiki's API")
+	f.BoolVar(&o.noFetch, "no-fetch", false, "do not fetch from the wiki's API: filters then see only what events carry (no wikitexts, no user facts, and no page id where the event has none, so such pages read as new)")
 	f.StringVar(&o.contact, "contact", "", "a contact (e-mail or URL) for the User-Agent, as Wikimedia's API etiquette asks")
 	f.Float64Var(&o.rate, "rate", 5, "API requests per second to each wiki, at most")
 	f.StringVar(&o.hosts, "fetch-hosts", "", "without --api: the hosts (https, with subdomains) whose wikis may be asked for texts, comma-separated; default Wikimedia's domains for --source eventstreams, none otherwise (an event must not choose where Vigil sends requests)")
