@@ -54,6 +54,7 @@ type RecentConfig struct {
 	MaxAge     time.Duration `koanf:"max_age"`
 	MaxActions int           `koanf:"max_actions"`
 	Disabled   bool          `koanf:"disabled"`
+	KeepAll    bool          `koanf:"keep_all"`
 }
 
 // Defaults are the settings without a file, environment or flags.
@@ -75,6 +76,7 @@ func Defaults() map[string]any {
 		"recent.max_age":             "168h",
 		"recent.max_actions":         100000,
 		"recent.disabled":            false,
+		"recent.keep_all":            false,
 	}
 }
 

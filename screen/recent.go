@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/vigilwiki/vigil"
@@ -16,6 +17,11 @@ type RecentConfig struct {
 	MaxAge     time.Duration // default 7 days
 	MaxActions int           // default 100,000
 	Disabled   bool
+	// KeepAll keeps every screened action, so that on a busy wiki the
+	// window is only the newest MaxActions (minutes at 1,000 a second).
+	// By default at most MaxActions per MaxAge are kept, as a uniform
+	// sample when traffic is higher: the window spans MaxAge.
+	KeepAll bool
 }
 
 // recentWriter keeps the window: screened actions, without their
@@ -28,6 +34,12 @@ type recentWriter struct {
 	log   *slog.Logger
 	now   func() time.Time
 	ch    chan *vigil.Action
+
+	// A token bucket: MaxActions per MaxAge, bursts of up to 1,000.
+	mu           sync.Mutex
+	tokens, rate float64
+	burst        float64
+	last         time.Time
 }
 
 func newRecentWriter(store vigil.RecentStore, cfg RecentConfig, log *slog.Logger, now func() time.Time) *recentWriter {
@@ -37,11 +49,32 @@ func newRecentWriter(store vigil.RecentStore, cfg RecentConfig, log *slog.Logger
 	if cfg.MaxActions == 0 {
 		cfg.MaxActions = 100000
 	}
-	return &recentWriter{store: store, cfg: cfg, log: log, now: now, ch: make(chan *vigil.Action, 4096)}
+	burst := float64(min(cfg.MaxActions, 1000))
+	return &recentWriter{store: store, cfg: cfg, log: log, now: now, ch: make(chan *vigil.Action, 4096),
+		rate: float64(cfg.MaxActions) / cfg.MaxAge.Seconds(), burst: burst, tokens: burst}
+}
+
+// admit reports whether an action goes into the window.
+func (w *recentWriter) admit() bool {
+	if w.cfg.KeepAll {
+		return true
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.now()
+	if !w.last.IsZero() && now.After(w.last) {
+		w.tokens = min(w.burst, w.tokens+now.Sub(w.last).Seconds()*w.rate)
+	}
+	w.last = now
+	if w.tokens < 1 {
+		return false
+	}
+	w.tokens--
+	return true
 }
 
 func (w *recentWriter) add(a *vigil.Action) {
-	if w.cfg.Disabled {
+	if w.cfg.Disabled || !w.admit() {
 		return
 	}
 	select {

@@ -95,3 +95,50 @@ func TestRuleOverRecentWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestRecentWindowSpreads: by default at most MaxActions per MaxAge go
+// into the window (so that it spans MaxAge on a busy wiki); KeepAll keeps
+// every action.
+func TestRecentWindowSpreads(t *testing.T) {
+	for _, keepAll := range []bool{false, true} {
+		s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &clock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+		e := screen.New(s, screen.Config{}, screen.Options{Now: c.now,
+			Recent: screen.RecentConfig{MaxActions: 10, MaxAge: 10 * time.Second, KeepAll: keepAll}})
+		flt := &vigil.Filter{Wiki: "enwiki", Name: "x", Pattern: `false`, Enabled: true, Actions: map[string][]string{}}
+		flt.Normalize()
+		s.CreateFilter(ctx, flt, "t", "")
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { e.Run(runCtx); close(done) }()
+		screenN := func(n int) {
+			for range n {
+				a := edit("192.0.2.1", "text")
+				a.Time = c.now()
+				if _, err := e.Screen(ctx, a); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		screenN(30) // a burst: the bucket holds 10
+		c.add(5 * time.Second)
+		screenN(30) // 5 seconds at 1 a second
+		stop()
+		<-done
+		res, err := e.TestRule(ctx, screen.TestRequest{Wiki: "enwiki", Pattern: "true", Since: c.now().Add(-time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 15
+		if keepAll {
+			want = 60
+		}
+		if res.Checked != want {
+			t.Errorf("keepAll %v: %d actions in the window, want %d", keepAll, res.Checked, want)
+		}
+		s.Close()
+	}
+}
