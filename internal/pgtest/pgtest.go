@@ -17,6 +17,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -171,13 +172,71 @@ func (s *Server) Start() {
 	s.t.Fatalf("postgres did not start within 30s:\n%s", out)
 }
 
-// Stop stops the server at once (SIGKILL on its process group: the
-// database goes away as in a crash).
+// Stop stops the server at once, as in a crash: SIGKILL to the postmaster
+// and to every process it forked. (The backends are not in its process
+// group: PostgreSQL puts each in a session of its own, and a backend
+// that outlives the postmaster goes on serving its connection for a
+// while, so killing the group alone leaves the database up for clients
+// already connected.)
 func (s *Server) Stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
-	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	pid := s.cmd.Process.Pid
+	children := childrenOf(pid)
+	for _, c := range children {
+		syscall.Kill(c, syscall.SIGKILL)
+	}
+	syscall.Kill(-pid, syscall.SIGKILL)
 	<-s.stopped
+	for _, c := range childrenOf(pid) { // forked meanwhile
+		syscall.Kill(c, syscall.SIGKILL)
+	}
+	// Until each is gone, connected clients could still be answered.
+	for _, c := range children {
+		for i := 0; i < 500 && syscall.Kill(c, 0) == nil && !zombie(c); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	s.cmd = nil
+}
+
+// childrenOf lists the processes whose parent is pid (Linux /proc).
+func childrenOf(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if ppid, _ := procStat(n); ppid == pid {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// procStat reads a process's parent and state from /proc/PID/stat.
+func procStat(pid int) (ppid int, state byte) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0
+	}
+	// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return 0, 0
+	}
+	ppid, _ = strconv.Atoi(f[1])
+	return ppid, f[0][0]
+}
+
+func zombie(pid int) bool {
+	_, state := procStat(pid)
+	return state == 'Z' || state == 0
 }
