@@ -140,6 +140,13 @@ func (c *Client) QueryLog(ctx context.Context, params url.Values) (*LogPage, err
 	return &p, c.do(ctx, http.MethodGet, "/v1/log?"+params.Encode(), nil, &p)
 }
 
+// TestFilter runs a rule or a filter version over the recent window
+// (POST /v1/filters/test).
+func (c *Client) TestFilter(ctx context.Context, in any) (*screen.TestResult, error) {
+	var out screen.TestResult
+	return &out, c.do(ctx, http.MethodPost, "/v1/filters/test", in, &out)
+}
+
 // Audit reads the audit log of protected reads, oldest first, after the
 // entry with id after.
 func (c *Client) Audit(ctx context.Context, after int64) ([]*vigil.AuditEntry, error) {

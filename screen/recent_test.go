@@ -77,6 +77,12 @@ func TestRuleOverRecentWindow(t *testing.T) {
 		!slices.Equal(performers(res.Lost), []string{"~2026-2", "~2026-5"}) {
 		t.Fatalf("version 1 against 2: %+v", res)
 	}
+	// A proposed rule for the filter, against its current one (pills).
+	res = test(screen.TestRequest{FilterID: flt.ID, Pattern: `added_lines contains "casino"`})
+	if !res.Compared || !slices.Equal(performers(res.New), []string{"~2026-1"}) ||
+		!slices.Equal(performers(res.Lost), []string{"~2026-2", "~2026-5"}) {
+		t.Fatalf("a proposed rule against the current one: %+v", res)
+	}
 	// IP addresses are kept apart: a rule on them sees nothing without
 	// the right, and the right one with it.
 	ipRule := screen.TestRequest{Pattern: `user_unnamed_ip == "198.51.100.4"`}
@@ -87,7 +93,7 @@ func TestRuleOverRecentWindow(t *testing.T) {
 	if res := test(ipRule); !slices.Equal(performers(res.Matches), []string{"~2026-4"}) {
 		t.Fatalf("protected data with the right: %+v", res)
 	}
-	for _, bad := range []screen.TestRequest{{}, {Pattern: `added_lines contains`}, {Pattern: "1", FilterID: flt.ID},
+	for _, bad := range []screen.TestRequest{{}, {Pattern: `added_lines contains`}, {Pattern: "1", FilterID: flt.ID, Version: 1},
 		{FilterID: 999}, {Pattern: "1", Limit: -1}} {
 		bad.Wiki = "enwiki"
 		if _, err := e.TestRule(ctx, bad); err == nil {

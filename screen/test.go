@@ -12,7 +12,8 @@ import (
 type TestRequest struct {
 	Wiki string
 	// Pattern is the rule; or FilterID and Version name a saved version
-	// (Version 0: the current one).
+	// (Version 0: the current one); or Pattern and FilterID test a
+	// proposed rule for that filter against its current one.
 	Pattern  string
 	FilterID int64
 	Version  int
@@ -68,8 +69,15 @@ func (e *Engine) TestRule(ctx context.Context, req TestRequest) (*TestResult, er
 	}
 	pattern, current := req.Pattern, ""
 	switch {
+	case req.FilterID != 0 && pattern != "" && req.Version != 0:
+		return nil, vigil.FieldError("pattern", "give a pattern or a version of the filter, not both")
 	case req.FilterID != 0 && pattern != "":
-		return nil, vigil.FieldError("pattern", "give a pattern or a filter, not both")
+		// A proposed change to a filter: compared with its current rule.
+		f, err := e.store.FindFilter(ctx, req.FilterID)
+		if err != nil {
+			return nil, err
+		}
+		current = f.Pattern
 	case req.FilterID != 0:
 		f, err := e.store.FindFilter(ctx, req.FilterID)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/vigilwiki/vigil/abusefilter"
 	"github.com/vigilwiki/vigil/follow"
 	"github.com/vigilwiki/vigil/httpapi"
+	"github.com/vigilwiki/vigil/screen"
 )
 
 // client returns the API client the environment describes: VIGIL_URL
@@ -227,7 +229,7 @@ reported and skipped; the others are saved.`,
 		}}
 	exp.Flags().StringVar(&exportWiki, "wiki", "", "the wiki whose filters to export")
 
-	cmd.AddCommand(list, show, history, state("enable"), state("disable"), state("delete"), imp, exp)
+	cmd.AddCommand(list, show, history, state("enable"), state("disable"), state("delete"), imp, exp, newFilterTestCmd(env, &cf))
 	return cmd
 }
 
@@ -438,5 +440,95 @@ func newLogCmd(env Env) *cobra.Command {
 	query.Flags().BoolVar(&protected, "protected", false, "include the protected data (IP, user agent, protected variables): needs the read-protected scope and --reason")
 	query.Flags().StringVar(&reason, "reason", "", "why you read protected data; recorded in the audit log")
 	cmd.AddCommand(query)
+	return cmd
+}
+
+func newFilterTestCmd(env Env, cf *clientFlags) *cobra.Command {
+	var wiki, rule string
+	var filter int64
+	var version, limit int
+	var since time.Duration
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "test --wiki W [--rule FILE|-] [--filter ID [--version N]]",
+		Short: "Run a rule over the recent window: what it would have matched",
+		Long: `Test runs a rule over the window of recently screened actions of a wiki
+(POST /v1/filters/test) and prints what it would have matched:
+  --rule FILE (or - for standard input)     a new rule;
+  --filter ID --rule FILE                   a proposed change to a filter: also
+                                            what it would newly match and no
+                                            longer match, against its current rule;
+  --filter ID --version N                   an older version, against the current one.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if wiki == "" {
+				return errors.New("--wiki is required")
+			}
+			in := map[string]any{"wiki": wiki}
+			if rule != "" {
+				var b []byte
+				var err error
+				if rule == "-" {
+					b, err = io.ReadAll(cmd.InOrStdin())
+				} else {
+					b, err = os.ReadFile(rule)
+				}
+				if err != nil {
+					return fmt.Errorf("--rule: %w", err)
+				}
+				in["pattern"] = string(b)
+			}
+			if filter != 0 {
+				in["filter_id"] = filter
+			}
+			if version != 0 {
+				in["version"] = version
+			}
+			if limit != 0 {
+				in["limit"] = limit
+			}
+			if since != 0 {
+				in["since"] = time.Now().Add(-since).UTC()
+			}
+			c, err := client(env, cf.server, cf.token)
+			if err != nil {
+				return err
+			}
+			res, err := c.TestFilter(cmd.Context(), in)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return writeJSON(out, res)
+			}
+			fmt.Fprintf(out, "%d actions checked, %d matched, %d errors\n", res.Checked, len(res.Matches), res.Errors)
+			show := func(title string, hits []screen.TestHit) {
+				if len(hits) == 0 {
+					return
+				}
+				fmt.Fprintln(out, title)
+				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				for _, h := range hits {
+					fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", h.Time.UTC().Format(time.RFC3339), h.Action, h.Performer, h.Page)
+				}
+				tw.Flush()
+			}
+			show("matched:", res.Matches)
+			if res.Compared {
+				fmt.Fprintf(out, "against the current rule: %d newly matched, %d no longer matched\n", len(res.New), len(res.Lost))
+				show("newly matched:", res.New)
+				show("no longer matched:", res.Lost)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&wiki, "wiki", "", "the wiki whose recent actions to test on")
+	cmd.Flags().StringVar(&rule, "rule", "", "a file holding the rule (- for standard input)")
+	cmd.Flags().Int64Var(&filter, "filter", 0, "a saved filter")
+	cmd.Flags().IntVar(&version, "version", 0, "with --filter: an older version to test")
+	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many recent actions (default 1000)")
+	cmd.Flags().DurationVar(&since, "since", 0, "only actions of this long ago and since (default the whole window)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }

@@ -542,6 +542,24 @@ func TestServeTour(t *testing.T) {
 		t.Fatalf("verdict: %+v", v)
 	}
 
+	// Test before enabling: a new rule over the recent window (written
+	// there within a second), and a proposed change to filter 1 against
+	// its current rule.
+	var testOut string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		testOut, _, _ = s.cli(t, `added_lines irlike "casino"`, "filters", "test", "--wiki", "demowiki", "--rule", "-")
+		if strings.Contains(testOut, "1 actions checked, 1 matched") {
+			break
+		}
+	}
+	if !strings.Contains(testOut, "1 actions checked, 1 matched") || !strings.Contains(testOut, "203.0.113.7") {
+		t.Fatalf("filters test: %s", testOut)
+	}
+	out, errOut, code := s.cli(t, `added_lines contains "no such text"`, "filters", "test", "--wiki", "demowiki", "--filter", "1", "--rule", "-")
+	if code != 0 || !strings.Contains(out, "0 newly matched, 1 no longer matched") {
+		t.Fatalf("filters test of a proposed change: %d %s %s", code, out, errOut)
+	}
+
 	// The filters' statistics and the request latencies are metrics.
 	resp, err = http.Get(s.url + "/metrics")
 	if err != nil {
@@ -558,7 +576,7 @@ func TestServeTour(t *testing.T) {
 		}
 	}
 
-	out, errOut, code := s.cli(t, "", "log", "query", "--wiki", "demowiki")
+	out, errOut, code = s.cli(t, "", "log", "query", "--wiki", "demowiki")
 	var e vigil.LogEntry
 	if code != 0 || json.Unmarshal([]byte(out), &e) != nil {
 		t.Fatalf("log query: %d %s %s", code, out, errOut)
