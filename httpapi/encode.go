@@ -162,6 +162,9 @@ func position(body []byte, offset int) string {
 // encode writes v as JSON with the status.
 func encode(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	// Answers hold wikitext with < and > unescaped: never to be sniffed as
+	// HTML by a browser.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

@@ -7,6 +7,7 @@
 package screen
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/md5"
@@ -874,11 +875,24 @@ func varDump(vs interface{ Known() map[string]value.Value }) (public, protected 
 		}
 		pub[k] = v.Native()
 	}
-	public, _ = json.Marshal(pub)
+	public = marshalDump(pub)
 	if len(prot) > 0 {
-		protected, _ = json.Marshal(prot)
+		protected = marshalDump(prot)
 	}
 	return public, protected
+}
+
+// marshalDump encodes a variable dump without escaping <, > and & (as the
+// API's responses do): wikitext is full of them, and escaping made the
+// encoding a third slower and its output larger.
+func marshalDump(m map[string]any) json.RawMessage {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return json.RawMessage("{}")
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 // writeLog writes log entries before the verdict leaves: to the database,
