@@ -244,6 +244,11 @@ func TestUnknownParameters(t *testing.T) {
 			t.Errorf("%s: %d %v", path, status, body)
 		}
 	}
+	// A typo in ?mode= must not enforce what was meant to be observed.
+	status, body := e.do(t, "POST", "/v1/screen?Mode=observe", vigil.ScopeScreen, strings.NewReader(goodEdit))
+	if _, _, field := errorOf(body); status != 400 || field != "Mode" {
+		t.Errorf("?Mode=observe: %d %v", status, body)
+	}
 }
 
 func TestLogQueryBadParameters(t *testing.T) {
