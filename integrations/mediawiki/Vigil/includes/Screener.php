@@ -442,6 +442,12 @@ class Screener {
 		if ( $action === 'createaccount' || $action === 'autocreateaccount' ) {
 			return 'account|' . $title;
 		}
+		// A logged-out save may create a temporary account (MediaWiki 1.41
+		// and later): the recent change then names it, not the address the
+		// action was screened for. Both are "anonymous" here.
+		if ( IPUtils::isIPAddress( $user ) || str_starts_with( $user, '~' ) ) {
+			$user = '*anon*';
+		}
 		return $action . '|' . $namespace . ':' . $title . '|' . $user;
 	}
 
