@@ -30,9 +30,8 @@ type window struct {
 
 // memCounters is Counters in memory.
 type memCounters struct {
-	mu  sync.Mutex
-	m   map[string]window
-	ops int
+	mu sync.Mutex
+	m  map[string]window
 }
 
 // NewMemCounters returns in-memory Counters.
@@ -51,9 +50,12 @@ func (c *memCounters) Get(key string, now time.Time) int64 {
 func (c *memCounters) Incr(key string, ttl time.Duration, now time.Time) int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.sweep(now)
+	sweep(c.m, now, func(w window) time.Time { return w.expires })
 	w, ok := c.m[key]
 	if !ok || !now.Before(w.expires) {
+		if !ok && len(c.m) >= maxMemEntries {
+			return 1 // full: counted as a first hit, not remembered
+		}
 		w = window{expires: now.Add(ttl)}
 	}
 	w.count++
@@ -61,16 +63,23 @@ func (c *memCounters) Incr(key string, ttl time.Duration, now time.Time) int64 {
 	return w.count
 }
 
-// sweep drops expired windows now and then, so memory follows the active
-// keys only.
-func (c *memCounters) sweep(now time.Time) {
-	c.ops++
-	if c.ops%1024 != 0 {
-		return
-	}
-	for k, w := range c.m {
-		if !now.Before(w.expires) {
-			delete(c.m, k)
+// maxMemEntries bounds the in-memory counters and flags: when that many
+// are live, new ones are not remembered (a throttle counts less, a warned
+// user may be warned again) rather than memory growing without end.
+const maxMemEntries = 1 << 20
+
+// sweep deletes expired entries a few at each write, so that memory
+// follows the live keys and no write holds the lock over the whole map
+// (Go's map iteration starts at a random place, so successive sweeps
+// cover all of it).
+func sweep[V any](m map[string]V, now time.Time, expires func(V) time.Time) {
+	visited := 0
+	for k, v := range m {
+		if !now.Before(expires(v)) {
+			delete(m, k)
+		}
+		if visited++; visited == 8 {
+			return
 		}
 	}
 }
@@ -81,9 +90,8 @@ type flag struct {
 }
 
 type memFlags struct {
-	mu  sync.Mutex
-	m   map[string]flag
-	ops int
+	mu sync.Mutex
+	m  map[string]flag
 }
 
 // NewMemFlags returns in-memory Flags.
@@ -99,17 +107,13 @@ func (f *memFlags) Get(key string, now time.Time) bool {
 func (f *memFlags) Set(key string, v bool, ttl time.Duration, now time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.ops++
-	if f.ops%1024 == 0 {
-		for k, e := range f.m {
-			if !now.Before(e.expires) {
-				delete(f.m, k)
-			}
-		}
-	}
+	sweep(f.m, now, func(e flag) time.Time { return e.expires })
 	if !v {
 		delete(f.m, key)
 		return
+	}
+	if _, ok := f.m[key]; !ok && len(f.m) >= maxMemEntries {
+		return // full: not remembered (see maxMemEntries)
 	}
 	f.m[key] = flag{v: v, expires: now.Add(ttl)}
 }
