@@ -819,8 +819,14 @@ func (site *regexSite) match(s *State, subject, pattern value.Value) (bool, erro
 		s.warn(site.x, "match-empty-regex", "this regular expression matches the empty string")
 	}
 	str := s.str(subject)
-	if !lits.empty() && !s.pre.mayContain(str, lits) {
-		return false, nil
+	if !lits.empty() {
+		// A pattern of fixed strings is its own literal search; the
+		// prefilter answers it only when it has scanned the subject anyway.
+		if set, _ := re.ExactStrings(); set == nil || s.pre.scanned(str) != nil {
+			if !s.pre.mayContain(str, lits) {
+				return false, nil
+			}
+		}
 	}
 	ok, err := s.match(re, str)
 	if err != nil {
@@ -837,7 +843,18 @@ func (s *State) match(re *pcre.Regexp, str string) (bool, error) {
 	if slot.key == key {
 		return slot.ok, nil
 	}
-	ok, err := re.Match(str, s.regexLim)
+	if !s.pre.validUTF8(str) {
+		return false, pcre.ErrBadUTF8
+	}
+	var ok bool
+	var err error
+	if _, fold := re.ExactStrings(); fold {
+		// Fixed caseless strings: searched for in the subject folded once
+		// per action.
+		ok = re.MatchFolded(s.pre.fold(str))
+	} else {
+		ok, err = re.MatchValid(str, s.regexLim)
+	}
 	if err == nil {
 		*slot = matchMemo{key: key, ok: ok, subject: str}
 	}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/vigilwiki/vigil/rules/pcre"
@@ -75,6 +76,7 @@ type prefilterState struct {
 	found  [16]foundMemo
 	words  []uint64 // backing store of the found sets
 	folded [8]foldMemo
+	valid  [8]string // subjects known to be valid UTF-8
 }
 
 type foldMemo struct {
@@ -91,6 +93,22 @@ func (p *prefilterState) reset(index *prefilter.Index) {
 	p.found = [16]foundMemo{}
 	p.words = p.words[:0]
 	p.folded = [8]foldMemo{}
+	p.valid = [8]string{}
+}
+
+// validUTF8 reports whether s is valid UTF-8, checking each subject once
+// per action rather than once per regex.
+func (p *prefilterState) validUTF8(s string) bool {
+	id := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	slot := &p.valid[(id>>4^uintptr(len(s)))%uintptr(len(p.valid))]
+	if sameString(*slot, s) {
+		return true
+	}
+	if !utf8.ValidString(s) {
+		return false
+	}
+	*slot = s
+	return true
 }
 
 func sameString(a, b string) bool {
@@ -121,6 +139,7 @@ func (p *prefilterState) literals(s string) prefilter.Set {
 	p.words = append(p.words, make([]uint64, n)...)
 	set := prefilter.Set(p.words[start : start+n : start+n])
 	p.index.Scan(s, set)
+
 	*slot = foundMemo{src: s, set: set}
 	return set
 }
@@ -160,9 +179,18 @@ func (p *prefilterState) scanned(s string) prefilter.Set {
 	return nil
 }
 
+// A long subject (a whole page) is searched for a few literals directly,
+// with SIMD, rather than scanned once with the automaton for all: only a
+// few sites look into a page, and the scan costs several times a search
+// (measured on the workload of BenchmarkScreen).
+const (
+	directSearch   = 4 << 10
+	directLiterals = 4
+)
+
 // mayContain reports whether s contains one of the literals.
 func (p *prefilterState) mayContain(s string, ls *literalSet) bool {
-	if ls.ids != nil && p.index != nil {
+	if ls.ids != nil && p.index != nil && (len(s) <= directSearch || len(ls.lits) > directLiterals || p.scanned(s) != nil) {
 		found := p.literals(s)
 		for _, id := range ls.ids {
 			if found.Has(id) {

@@ -1,9 +1,11 @@
 package pcre
 
 import (
+	"encoding/binary"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Literals are strings of which every match of a pattern contains at least
@@ -87,6 +89,29 @@ func FoldRune(r rune) rune {
 		}
 		return r
 	}
+	if r < rune(len(foldTwoByte)) {
+		return rune(foldTwoByte[r])
+	}
+	return foldOrbit(r)
+}
+
+// foldTwoByte holds FoldRune of every code point below U+0800 (the
+// two-byte UTF-8 range: Latin, Greek, Cyrillic…), the non-ASCII letters
+// wikitext holds most.
+var foldTwoByte = func() (t [0x800]uint16) {
+	for r := range t {
+		t[r] = uint16(foldOrbit(rune(r)))
+	}
+	return t
+}()
+
+func foldOrbit(r rune) rune {
+	if r < 'z'+1 {
+		if r >= 'a' {
+			return r - 32
+		}
+		return r
+	}
 	min := r
 	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
 		if f < min {
@@ -96,35 +121,69 @@ func FoldRune(r rune) rune {
 	return min
 }
 
-// FoldString maps every character of s with FoldRune. ASCII-only strings
-// take a fast path.
+// FoldString maps every character of s with FoldRune. It returns s itself
+// when nothing changes, and otherwise makes one allocation: folding never
+// lengthens valid UTF-8 (the representative is the smallest code point of
+// its orbit), so only invalid bytes, which become U+FFFD, need more room.
 func FoldString(s string) string {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			ascii = false
+	i := 0
+	for i < len(s) && foldASCII[s[i]] == s[i] {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, len(s))
+	copy(b, s[:i])
+	j := i
+	for i < len(s) {
+		// Eight ASCII bytes at a time: a byte of x is a lower-case letter
+		// when adding 0x1f sets its top bit ('a' and above) and adding 0x05
+		// does not ('z' and below); subtracting 0x20 there upper-cases it.
+		for i+8 <= len(s) && j+8 <= len(b) {
+			x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+			if x&0x8080808080808080 != 0 {
+				break
+			}
+			lower := (x + 0x1f1f1f1f1f1f1f1f) &^ (x + 0x0505050505050505) & 0x8080808080808080
+			binary.LittleEndian.PutUint64(b[j:], x-lower>>2)
+			i += 8
+			j += 8
+		}
+		if i == len(s) {
 			break
 		}
-	}
-	if ascii {
-		return strings.ToUpper(s)
-	}
-	b := make([]byte, 0, len(s)+8)
-	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if 'a' <= c && c <= 'z' {
-				c -= 'a' - 'A'
-			}
-			b = append(b, c)
+			b[j] = foldASCII[c]
 			i++
+			j++
 			continue
 		}
+		// b keeps room for the rest of s byte for byte; only an invalid
+		// byte, which becomes three, takes more.
 		r, size := utf8.DecodeRuneInString(s[i:])
-		b = utf8.AppendRune(b, FoldRune(r))
+		f := FoldRune(r)
+		if n := utf8.RuneLen(f); n > size {
+			b = append(b[:j], make([]byte, n+len(s)-i-size)...)
+		}
+		j += utf8.EncodeRune(b[j:], f)
 		i += size
 	}
-	return string(b)
+	return unsafe.String(&b[0], j)
 }
+
+// foldASCII folds ASCII bytes (lower-case letters to upper case) and maps
+// every other byte to 0, so that the scan for an unchanged prefix stops at
+// the first non-ASCII byte too.
+var foldASCII = func() (t [256]byte) {
+	for c := 0; c < utf8.RuneSelf; c++ {
+		t[c] = byte(c)
+		if 'a' <= c && c <= 'z' {
+			t[c] = byte(c - 'a' + 'A')
+		}
+	}
+	return t
+}()
 
 func (e extractor) runeString(r rune) string {
 	if e.fold {

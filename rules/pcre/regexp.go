@@ -47,6 +47,10 @@ type Regexp struct {
 	lits Literals
 	unit *inst // the pattern is one repeat unit: see matchUnit
 
+	exactSet  []string // the pattern is these fixed strings: see ExactStrings
+	exactFold bool
+	oneClass  *class // the pattern is one character class
+
 	exactOnce  sync.Once
 	exact      *re2.Regexp
 	exactNeeds need
@@ -162,6 +166,10 @@ func CompilePHP(pattern string) (*Regexp, error) {
 	re.minLen = minLength(root)
 	re.lits = extractLiterals(root)
 	re.unit = unitOf(root)
+	if !anchored {
+		re.exactSet, re.exactFold = exactStrings(root)
+		re.oneClass = oneClass(root)
+	}
 	return re, nil
 }
 
@@ -441,13 +449,19 @@ func (re *Regexp) Match(s string, lim Limits) (bool, error) {
 	if !utf8.ValidString(s) {
 		return false, ErrBadUTF8
 	}
-	return re.matchValid(s, lim)
+	return re.MatchValid(s, lim)
 }
 
-// matchValid is Match for a valid UTF-8 subject.
-func (re *Regexp) matchValid(s string, lim Limits) (bool, error) {
+// MatchValid is Match for a subject known to be valid UTF-8.
+func (re *Regexp) MatchValid(s string, lim Limits) (bool, error) {
 	if len(s) < re.minLen {
 		return false, nil
+	}
+	if re.exactSet != nil {
+		if re.exactFold {
+			s = FoldString(s)
+		}
+		return matchExact(re.exactSet, s), nil
 	}
 	if re.unit != nil && !re.anchored {
 		return matchUnit(re.unit, s), nil
@@ -497,6 +511,20 @@ func (re *Regexp) FindSubmatchIndexFrom(s string, from int, lim Limits) ([]int, 
 // Count returns how many matches preg_match_all finds: after an empty
 // match, the next attempt at the same offset must not be empty.
 func (re *Regexp) Count(s string, lim Limits) (int, error) {
+	if !utf8.ValidString(s) {
+		return 0, ErrBadUTF8
+	}
+	// Each match of one character class is one character, and the matches
+	// of one fixed string do not overlap: counting needs no regex engine.
+	if c := re.oneClass; c != nil {
+		return countClass(c, s), nil
+	}
+	if len(re.exactSet) == 1 && re.exactSet[0] != "" {
+		if re.exactFold {
+			s = FoldString(s)
+		}
+		return strings.Count(s, re.exactSet[0]), nil
+	}
 	n := 0
 	err := re.each(s, lim, func([]int) { n++ })
 	return n, err

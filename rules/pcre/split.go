@@ -164,7 +164,7 @@ func (sp *altSplit) match(s string, lim Limits) (bool, error) {
 				continue
 			}
 		}
-		ok, err := sub.matchValid(s, lim)
+		ok, err := sub.MatchValid(s, lim)
 		if ok || err != nil {
 			return ok, err
 		}

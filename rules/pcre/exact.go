@@ -1,0 +1,202 @@
+package pcre
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Some patterns are only a few fixed strings, such as
+// "Category:Living people" or "(c|C)ategory:(l|L)iving people": they match
+// exactly when the subject contains one of the strings, so a substring
+// search (SIMD in Go's strings package) answers them, with no automaton
+// over a 50 KB page. A caseless pattern qualifies when every character of it
+// is caseless or has no case: it then matches exactly when the case-folded
+// subject (FoldString) contains one of the folded strings.
+
+// maxExactStrings bounds the set: each string costs one substring search.
+const maxExactStrings = 8
+
+// exactStrings returns the strings a pattern matches, when it matches only
+// those (no assertions, lookaround, wildcards or unbounded repeats), and
+// whether they are case-folded.
+func exactStrings(root *node) (set []string, fold bool) {
+	fold = hasCaseless(root)
+	if fold && !caseConsistent(root) {
+		return nil, false
+	}
+	e := extractor{fold: fold}
+	set, ok := e.exact(root)
+	if !ok {
+		return nil, false
+	}
+	return set, fold
+}
+
+func (e extractor) exact(n *node) ([]string, bool) {
+	switch n.op {
+	case opEmpty:
+		return []string{""}, true
+	case opLiteral:
+		return []string{e.runeString(n.r)}, true
+	case opClass:
+		set := e.classSet(n.cls)
+		return set, set != nil
+	case opGroup:
+		return e.exact(n.sub())
+	case opConcat:
+		acc := []string{""}
+		for _, s := range n.subs {
+			next, ok := e.exact(s)
+			if !ok {
+				return nil, false
+			}
+			if acc = crossN(acc, next); acc == nil {
+				return nil, false
+			}
+		}
+		return acc, true
+	case opAlt:
+		var out []string
+		for _, s := range n.subs {
+			next, ok := e.exact(s)
+			if !ok {
+				return nil, false
+			}
+			if out = union(out, next); len(out) > maxExactStrings {
+				return nil, false
+			}
+		}
+		return out, true
+	case opRepeat:
+		// A possessive repeat gives up no text it took, which can change
+		// what the rest matches; keep to plain counted repeats.
+		if n.possessive || n.max < 0 || n.max > 4 {
+			return nil, false
+		}
+		sub, ok := e.exact(n.sub())
+		if !ok {
+			return nil, false
+		}
+		var out []string
+		if n.min == 0 {
+			out = []string{""}
+		}
+		acc := []string{""}
+		for i := 1; i <= n.max; i++ {
+			if acc = crossN(acc, sub); acc == nil {
+				return nil, false
+			}
+			if i >= n.min {
+				if out = union(out, acc); len(out) > maxExactStrings {
+					return nil, false
+				}
+			}
+		}
+		return out, true
+	}
+	// Atomic groups, assertions, lookaround, wildcards, backreferences…
+	return nil, false
+}
+
+// crossN is every string of a followed by every string of b, or nil when
+// that is more than maxExactStrings.
+func crossN(a, b []string) []string {
+	if len(a)*len(b) > maxExactStrings {
+		return nil
+	}
+	out := make([]string, 0, len(a)*len(b))
+	for _, x := range a {
+		for _, y := range b {
+			out = append(out, x+y)
+		}
+	}
+	return out
+}
+
+// caseConsistent reports whether, in a caseless pattern, every literal with
+// case variants is caseless and every class holds the whole case orbit of
+// each of its members, so that matching the folded subject against the
+// folded strings gives the pattern's answer.
+func caseConsistent(n *node) bool {
+	switch n.op {
+	case opLiteral:
+		return n.fold || unicode.SimpleFold(n.r) == n.r
+	case opClass:
+		c := n.cls
+		count := 0
+		for i := 0; i < len(c.ranges); i += 2 {
+			if count += int(c.ranges[i+1]-c.ranges[i]) + 1; count > 16 {
+				return false
+			}
+			for r := c.ranges[i]; r <= c.ranges[i+1]; r++ {
+				for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+					if !c.contains(f) {
+						return false
+					}
+				}
+			}
+		}
+		return true
+	}
+	for _, s := range n.subs {
+		if !caseConsistent(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// ExactStrings returns, for a pattern that matches exactly when the
+// subject contains one of a few fixed strings, those strings and whether
+// they are case-folded (to be looked for in FoldString(subject)); nil when
+// the pattern is not of that kind.
+func (re *Regexp) ExactStrings() (set []string, fold bool) {
+	return re.exactSet, re.exactFold
+}
+
+// MatchFolded answers a pattern whose ExactStrings are folded, given the
+// folded subject: callers that match many patterns against one subject fold
+// it once.
+func (re *Regexp) MatchFolded(folded string) bool { return matchExact(re.exactSet, folded) }
+
+// matchExact reports whether s contains one of set.
+func matchExact(set []string, s string) bool {
+	for _, l := range set {
+		if strings.Contains(s, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// oneClass returns the class of a pattern that is one character class,
+// possibly in groups, or nil.
+func oneClass(n *node) *class {
+	for n.op == opGroup {
+		n = n.sub()
+	}
+	if n.op == opClass {
+		return n.cls
+	}
+	return nil
+}
+
+// countClass counts the characters of s in c.
+func countClass(c *class, s string) int {
+	n := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			n += int(c.ascii[b>>6] >> (b & 63) & 1)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if c.contains(r) {
+			n++
+		}
+		i += size
+	}
+	return n
+}
