@@ -114,6 +114,34 @@ func TestUnitSearch(t *testing.T) {
 				t.Fatalf("%s on %q: unit search %v, backtracker %v", pat, s, got, caps != nil)
 			}
 		}
+		// Long subjects with a repeat (or a near repeat) at any offset,
+		// for the aligned groups that the search skips by.
+		for range 1000 {
+			var b strings.Builder
+			for range r.IntN(60) {
+				b.WriteString(chars[r.IntN(len(chars))])
+			}
+			var unit strings.Builder
+			for range 1 + r.IntN(9) {
+				unit.WriteString(chars[r.IntN(len(chars))])
+			}
+			b.WriteString(strings.Repeat(unit.String(), 2+r.IntN(8)))
+			if r.IntN(2) == 0 {
+				b.WriteString(chars[r.IntN(len(chars))])
+				b.WriteString(strings.Repeat(unit.String(), r.IntN(4)))
+			}
+			for range r.IntN(60) {
+				b.WriteString(chars[r.IntN(len(chars))])
+			}
+			s := b.String()
+			caps, err := re.exec(s, 0, 0, false, Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := matchUnit(re.unit, s); got != (caps != nil) {
+				t.Fatalf("%s on %q: unit search %v, backtracker %v", pat, s, got, caps != nil)
+			}
+		}
 	}
 }
 

@@ -66,34 +66,67 @@ func unitSearch[T byte | rune](in *inst, c []T) bool {
 		return false
 	}
 	// good[i] counts the characters of c[:i] in the class, so that a
-	// unit's check is one subtraction.
+	// unit's check is one subtraction. It is built on first need: most
+	// texts have no candidate repeat at all.
 	var buf [256]int32
-	good := buf[:0]
-	if n+1 > len(buf) {
-		good = make([]int32, 0, n+1)
-	}
-	good = append(good, 0)
-	for i := range c {
-		g := good[i]
-		if charMatches(in.char, rune(c[i])) {
-			g++
+	var good []int32
+	prefix := func() []int32 {
+		if good != nil {
+			return good
 		}
-		good = append(good, g)
+		good = buf[:0]
+		if n+1 > len(buf) {
+			good = make([]int32, 0, n+1)
+		}
+		good = append(good, 0)
+		for i := range c {
+			g := good[i]
+			if charMatches(in.char, rune(c[i])) {
+				g++
+			}
+			good = append(good, g)
+		}
+		return good
 	}
 	for L := in.min; L <= maxL; L++ {
 		need := copies * L
-		run := 0
-		for j := 0; j+L < n; j++ {
-			if c[j] != c[j+L] {
-				run = 0
+		if need < 7 {
+			if unitRuns(c, prefix(), L, need, 0, n-L) {
+				return true
+			}
+			continue
+		}
+		// Every window of need >= 7 equal pairs holds a whole aligned
+		// group of 4 pairs, so only the groups whose 4 pairs are all
+		// equal (rare in text: the first comparison nearly always fails)
+		// need the exact pass, over the windows that can hold them.
+		for b := 0; b+3+L < n; b += 4 {
+			if c[b] != c[b+L] || c[b+1] != c[b+1+L] || c[b+2] != c[b+2+L] || c[b+3] != c[b+3+L] {
 				continue
 			}
-			run++
-			if run >= need {
-				p := j - need + 1
-				if int(good[p+L]-good[p]) == L {
-					return true
-				}
+			if unitRuns(c, prefix(), L, need, max(0, b-need), min(n-L, b+4+need)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// unitRuns looks for a repeat of a unit of length L starting in [lo, hi-need]:
+// need equal pairs c[j] == c[j+L] in a row from p, with c[p:p+L] all in
+// the class (good counts them).
+func unitRuns[T byte | rune](c []T, good []int32, L, need, lo, hi int) bool {
+	run := 0
+	for j := lo; j < hi; j++ {
+		if c[j] != c[j+L] {
+			run = 0
+			continue
+		}
+		run++
+		if run >= need {
+			p := j - need + 1
+			if int(good[p+L]-good[p]) == L {
+				return true
 			}
 		}
 	}
