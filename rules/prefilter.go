@@ -77,6 +77,25 @@ type prefilterState struct {
 	words  []uint64 // backing store of the found sets
 	folded [8]foldMemo
 	valid  [8]string // subjects known to be valid UTF-8
+	asked  [8]queryMemo
+}
+
+// queryMemo counts the prefilter questions about one subject.
+type queryMemo struct {
+	src string
+	n   int
+}
+
+// query counts a question about s and returns how many there have been in
+// this action (as far as the small table remembers).
+func (p *prefilterState) query(s string) int {
+	id := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	slot := &p.asked[(id>>4^uintptr(len(s)))%uintptr(len(p.asked))]
+	if !sameString(slot.src, s) {
+		*slot = queryMemo{src: s}
+	}
+	slot.n++
+	return slot.n
 }
 
 type foldMemo struct {
@@ -94,6 +113,7 @@ func (p *prefilterState) reset(index *prefilter.Index) {
 	p.words = p.words[:0]
 	p.folded = [8]foldMemo{}
 	p.valid = [8]string{}
+	p.asked = [8]queryMemo{}
 }
 
 // validUTF8 reports whether s is valid UTF-8, checking each subject once
@@ -179,25 +199,38 @@ func (p *prefilterState) scanned(s string) prefilter.Set {
 	return nil
 }
 
-// A long subject (a whole page) is searched for a few literals directly,
-// with SIMD, rather than scanned once with the automaton for all: only a
-// few sites look into a page, and the scan costs several times a search
-// (measured on the workload of BenchmarkScreen).
+// A long subject (a whole page) is searched directly for a few literals
+// (SIMD) rather than scanned once with the automaton for all: only a few
+// sites look into a page, and the scan costs several times a search
+// (measured on the workload of BenchmarkScreen). A short subject is
+// searched directly by its first few sites too, and scanned only when more
+// come: many derived strings (lcase(...), rmwhitespace(...)) are asked only
+// once or twice.
 const (
 	directSearch   = 4 << 10
 	directLiterals = 4
+	directQueries  = 1
 )
 
 // mayContain reports whether s contains one of the literals.
 func (p *prefilterState) mayContain(s string, ls *literalSet) bool {
-	if ls.ids != nil && p.index != nil && (len(s) <= directSearch || len(ls.lits) > directLiterals || p.scanned(s) != nil) {
-		found := p.literals(s)
-		for _, id := range ls.ids {
-			if found.Has(id) {
-				return true
+	if ls.ids != nil && p.index != nil {
+		found := p.scanned(s)
+		if found == nil {
+			direct := len(ls.lits) <= directLiterals &&
+				(len(s) > directSearch || !ls.fold && p.query(s) <= directQueries)
+			if !direct {
+				found = p.literals(s)
 			}
 		}
-		return false
+		if found != nil {
+			for _, id := range ls.ids {
+				if found.Has(id) {
+					return true
+				}
+			}
+			return false
+		}
 	}
 	if ls.fold {
 		s = p.fold(s)
