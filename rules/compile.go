@@ -58,6 +58,11 @@ type node struct {
 	// staticKey names a call whose arguments depend only on constants and
 	// builtin variables (see staticCall); "" otherwise.
 	staticKey string
+	// hint is, for a read of a user variable, the constant string last
+	// assigned to it earlier in the filter's source, if any: what the
+	// variable most likely holds (see regexSite).
+	hint    string
+	hasHint bool
 }
 
 func constant(v value.Value) node {
@@ -72,6 +77,9 @@ type compiler struct {
 	src   string
 	lits  []*literalSet // of constant regexes and needles, for the prefilter
 	err   error
+	// consts are the user variables last assigned a constant string, in
+	// source order so far (see node.hint).
+	consts map[string]string
 }
 
 // runtimeError builds an evaluation error at node x.
@@ -162,12 +170,13 @@ func (c *compiler) ident(x *syntax.Ident) node {
 		}
 	}
 	slot := c.scope.slot(name)
+	hint, hasHint := c.consts[syntax.Lower(name)]
 	return node{fn: func(s *State) (value.Value, error) {
 		if s.trackVars {
 			s.trackVar(name)
 		}
 		return s.user[slot], nil
-	}}
+	}, hint: hint, hasHint: hasHint}
 }
 
 func (c *compiler) unary(x *syntax.Unary) node {
@@ -620,6 +629,14 @@ func (c *compiler) assign(x *syntax.Assign) node {
 	name := syntax.Lower(x.Name)
 	slot := c.scope.slot(name)
 	val := c.expr(x.Value)
+	if x.Index == nil && !x.Append && val.konst && val.val.IsString() {
+		if c.consts == nil {
+			c.consts = map[string]string{}
+		}
+		c.consts[name] = val.val.Str()
+	} else {
+		delete(c.consts, name)
+	}
 	switch {
 	case x.Append:
 		return node{fn: func(s *State) (value.Value, error) {
@@ -759,6 +776,10 @@ type regexSite struct {
 	err      error
 	lits     literalSet
 	last     atomic.Pointer[compiledPattern]
+	// hinted is the regex of the pattern a variable most likely holds
+	// (node.hint), with its literals in the Set's index; used when the
+	// variable does hold it.
+	hinted *compiledPattern
 }
 
 type compiledPattern struct {
@@ -777,6 +798,16 @@ func (c *compiler) regexSite(x syntax.Expr, pattern node, caseless bool) *regexS
 			site.lits = newLiteralSet(site.re.Literals())
 			c.lits = append(c.lits, &site.lits)
 		}
+	} else if pattern.hasHint {
+		// Filters keep long regexes in variables (line1 := "..."; ...
+		// added_lines rlike line1): compile the likely pattern now, so that
+		// its literals join the prefilter's single pass.
+		h := &compiledPattern{pattern: pattern.hint}
+		if h.re, h.err = cachedRegex(pattern.hint, caseless); h.re != nil {
+			h.lits = newLiteralSet(h.re.Literals())
+			c.lits = append(c.lits, &h.lits)
+			site.hinted = h
+		}
 	}
 	return site
 }
@@ -793,6 +824,9 @@ func (site *regexSite) compileLits(s *State, pattern value.Value) (*pcre.Regexp,
 		return site.re, &site.lits, site.err
 	}
 	p := s.str(pattern)
+	if h := site.hinted; h != nil && h.pattern == p {
+		return h.re, &h.lits, h.err
+	}
 	if last := site.last.Load(); last != nil && last.pattern == p {
 		return last.re, &last.lits, last.err
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/vigilwiki/vigil/rules"
+	"github.com/vigilwiki/vigil/rules/value"
 )
 
 // realSet compiles the valid real filters in file order, as AbuseFilter's
@@ -80,6 +81,52 @@ func TestSetConditionLimit(t *testing.T) {
 		}
 		if failed != n || !limited.LimitReached {
 			t.Errorf("%s: %d filters hit the limit, AbuseFilter: %d", name, failed, n)
+		}
+	}
+}
+
+// TestSetHintedPatterns: a regex held in a variable is prepared for the
+// prefilter from the constant last assigned to it in the filter's source,
+// but the variable's value at run time decides: another filter (user
+// variables are shared by the filters of an action) or a branch may have
+// given it another pattern.
+func TestSetHintedPatterns(t *testing.T) {
+	srcs := []rules.FilterSource{
+		{ID: "a", Pattern: `p := "casino|poker"; added_lines rlike p`},
+		// The assignment is skipped when the summary says so: p keeps
+		// filter a's value.
+		{ID: "b", Pattern: `(summary == "keep" | (p := "viagra|pills")) ; added_lines rlike p`},
+		{ID: "c", Pattern: `q := "first"; q := added_lines; "casino" rlike q`},
+		{ID: "d", Pattern: `r := "(?i)CASINO"; added_lines rlike r`},
+	}
+	set, errs := rules.NewSet(srcs)
+	if len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	tests := []struct {
+		added, summary string
+		want           string // the filters that match, in order
+	}{
+		{"buy casino chips", "", "ad"},
+		{"buy casino chips", "keep", "abd"}, // b reads a's pattern
+		{"cheap viagra", "", "b"},
+		{"cheap viagra", "keep", ""},
+		{"casino", "", "acd"}, // c's pattern is the text itself
+		{"nothing here", "", ""},
+	}
+	for _, tt := range tests {
+		res := set.Run(rules.VarMap{"added_lines": value.NewString(tt.added), "summary": value.NewString(tt.summary)}, rules.RunOptions{})
+		got := ""
+		for i, f := range res.Filters {
+			if f.Err != nil {
+				t.Fatalf("%s: %v", set.ID(i), f.Err)
+			}
+			if f.Matched {
+				got += set.ID(i)
+			}
+		}
+		if got != tt.want {
+			t.Errorf("added %q, summary %q: matched %q, want %q", tt.added, tt.summary, got, tt.want)
 		}
 	}
 }
