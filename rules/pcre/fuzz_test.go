@@ -90,8 +90,18 @@ func FuzzRegex(f *testing.F) {
 		if got, err := re.Match(subject, lim); err == nil && got != want {
 			t.Fatalf("Match %q on %q = %v, want %v", pat, subject, got, want)
 		}
-		if _, err := re.Count(subject, lim); err != nil && err != ErrLimit {
+		if _, fold := re.ExactStrings(); fold && re.MatchFolded(FoldString(subject)) != want {
+			t.Fatalf("MatchFolded %q on %q = %v, want %v", pat, subject, !want, want)
+		}
+		n, err := re.Count(subject, lim)
+		if err != nil && err != ErrLimit {
 			t.Fatalf("Count: %v", err)
+		}
+		if set, _ := re.ExactStrings(); re.oneClass != nil || len(set) == 1 && set[0] != "" {
+			// Counted without a regex engine: the backtracker must agree.
+			if m, err := countByExec(re, subject, lim); err == nil && m != n {
+				t.Fatalf("Count %q on %q = %d, backtracker %d", pat, subject, n, m)
+			}
 		}
 		if _, err := re.ReplaceAll(subject, "<$0\\1${2}>", lim); err != nil && err != ErrLimit {
 			t.Fatalf("ReplaceAll: %v", err)
