@@ -40,6 +40,7 @@ type Store struct {
 	dialect Dialect
 	now     func() time.Time
 	queries sync.Map // query text with "?" -> rendered text
+	onClose []func() error
 }
 
 var _ vigil.Store = (*Store)(nil)
@@ -52,9 +53,17 @@ func New(rw, ro *sql.DB, d Dialect) *Store {
 // SetClock replaces the clock (for tests).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
+// OnClose registers fn to run when the store closes, before its pools
+// close: for what a dialect runs beside them (SQLite's checkpointer).
+func (s *Store) OnClose(fn func() error) { s.onClose = append(s.onClose, fn) }
+
 // Close closes the pools.
 func (s *Store) Close() error {
-	err := s.rw.Close()
+	var err error
+	for _, fn := range s.onClose {
+		err = errors.Join(err, fn())
+	}
+	err = errors.Join(err, s.rw.Close())
 	if s.ro != s.rw {
 		err = errors.Join(err, s.ro.Close())
 	}
