@@ -53,7 +53,7 @@ type Observer struct {
 	fetchers map[string]*Fetcher
 	// Counts, for reports and tests.
 	Screened, Skipped, Failed int
-	warned   map[string]bool
+	warned                    map[string]bool
 }
 
 // maxFetchers bounds the wikis an Observer keeps a Fetcher (and caches) for.

@@ -841,7 +841,7 @@ func handleUnblock(d Deps) http.Handler {
 		// Who lifted which block, and why, stays on record.
 		if err := d.Store.AppendAudit(r.Context(), &vigil.AuditEntry{Token: tokenOf(r).Name, Access: "block.unblock",
 			Resource: "wiki=" + in.Wiki + " target=" + in.Target + " by=" + author(r, in.Author),
-			Reason: strings.TrimSpace(in.Reason)}); err != nil {
+			Reason:   strings.TrimSpace(in.Reason)}); err != nil {
 			d.Logger.Error("unblock not audited", "err", err)
 		}
 		d.Logger.Info("unblocked", "wiki", in.Wiki, "by", author(r, in.Author))
