@@ -85,7 +85,7 @@ func progBound(n *node) int {
 	if n == nil {
 		return 0
 	}
-	if charInst(n) != nil {
+	if isChar(n) {
 		return 1
 	}
 	sum := 4
@@ -217,6 +217,16 @@ func charInst(n *node) *inst {
 	return nil
 }
 
+// isChar reports whether n matches exactly one character (charInst is not
+// nil), without building the instruction.
+func isChar(n *node) bool {
+	switch n.op {
+	case opLiteral, opClass, opAny:
+		return true
+	}
+	return false
+}
+
 func hasFold(r rune) bool { return unicode.SimpleFold(r) != r }
 
 func (c *compiler) compile(n *node) {
@@ -305,7 +315,7 @@ func unitRepeat(subs []*node) (inst, int) {
 	in := inst{op: iRepeatUnit, n: group.cap}
 	body := group.sub()
 	switch {
-	case body.op == opRepeat && body.greedy && !body.possessive && charInst(body.sub()) != nil && body.min > 0:
+	case body.op == opRepeat && body.greedy && !body.possessive && isChar(body.sub()) && body.min > 0:
 		in.char, in.min, in.max = charInst(body.sub()), body.min, body.max
 	case body.op == opConcat:
 		for _, s := range body.subs {
