@@ -25,6 +25,7 @@ type evalFn func(s *State) (value.Value, error)
 // scope, because AbuseFilter shares one variable holder across the filters
 // of an action.
 type Scope struct {
+	mu    sync.Mutex // filters of a Set compile concurrently
 	names []string
 	index map[string]int
 }
@@ -34,6 +35,8 @@ func NewScope() *Scope { return &Scope{index: map[string]int{}} }
 
 func (sc *Scope) slot(name string) int {
 	name = syntax.Lower(name)
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
 	if i, ok := sc.index[name]; ok {
 		return i
 	}
@@ -43,7 +46,11 @@ func (sc *Scope) slot(name string) int {
 }
 
 // Len returns the number of user variables.
-func (sc *Scope) Len() int { return len(sc.names) }
+func (sc *Scope) Len() int {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return len(sc.names)
+}
 
 // node is a planned node: its closure and, when it is a constant, its value.
 type node struct {

@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigilwiki/vigil/rules/prefilter"
@@ -37,15 +39,28 @@ type Set struct {
 // reported and left out; the others keep their order.
 func NewSet(filters []FilterSource) (*Set, []CompileError) {
 	set := &Set{scope: NewScope()}
+	// Filters compile on every core: most of the time goes to their
+	// regexes, which are independent. The scope is shared (it is locked).
+	progs := make([]*Program, len(filters))
+	errors := make([]error, len(filters))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(filters)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(filters); i = int(next.Add(1) - 1) {
+				progs[i], errors[i] = Compile(filters[i].Pattern, CompileOptions{Scope: set.scope})
+			}
+		})
+	}
+	wg.Wait()
 	var errs []CompileError
-	for _, f := range filters {
-		p, err := Compile(f.Pattern, CompileOptions{Scope: set.scope})
-		if err != nil {
-			errs = append(errs, CompileError{ID: f.ID, Err: err.(*syntax.Error)})
+	for i, f := range filters {
+		if errors[i] != nil {
+			errs = append(errs, CompileError{ID: f.ID, Err: errors[i].(*syntax.Error)})
 			continue
 		}
 		set.ids = append(set.ids, f.ID)
-		set.programs = append(set.programs, p)
+		set.programs = append(set.programs, progs[i])
 	}
 	var lits []*literalSet
 	for _, p := range set.programs {
