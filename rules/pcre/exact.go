@@ -51,7 +51,7 @@ func (e extractor) exact(n *node) ([]string, bool) {
 			if !ok {
 				return nil, false
 			}
-			if acc = crossN(acc, next); acc == nil {
+			if acc = crossMax(acc, next, maxExactStrings); acc == nil {
 				return nil, false
 			}
 		}
@@ -84,7 +84,7 @@ func (e extractor) exact(n *node) ([]string, bool) {
 		}
 		acc := []string{""}
 		for i := 1; i <= n.max; i++ {
-			if acc = crossN(acc, sub); acc == nil {
+			if acc = crossMax(acc, sub, maxExactStrings); acc == nil {
 				return nil, false
 			}
 			if i >= n.min {
@@ -97,21 +97,6 @@ func (e extractor) exact(n *node) ([]string, bool) {
 	}
 	// Atomic groups, assertions, lookaround, wildcards, backreferences…
 	return nil, false
-}
-
-// crossN is every string of a followed by every string of b, or nil when
-// that is more than maxExactStrings.
-func crossN(a, b []string) []string {
-	if len(a)*len(b) > maxExactStrings {
-		return nil
-	}
-	out := make([]string, 0, len(a)*len(b))
-	for _, x := range a {
-		for _, y := range b {
-			out = append(out, x+y)
-		}
-	}
-	return out
 }
 
 // caseConsistent reports whether, in a caseless pattern, every literal with

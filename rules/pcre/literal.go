@@ -367,8 +367,11 @@ func exactIf(ok bool, s []string) []string {
 
 // cross is every string of a followed by every string of b; nil when
 // either is unknown or the product is too large.
-func cross(a, b []string) []string {
-	if len(a) == 0 || len(b) == 0 || len(a)*len(b) > maxExactSet {
+func cross(a, b []string) []string { return crossMax(a, b, maxExactSet) }
+
+// crossMax is cross with a bound of max strings.
+func crossMax(a, b []string, max int) []string {
+	if len(a) == 0 || len(b) == 0 || len(a)*len(b) > max {
 		return nil
 	}
 	out := make([]string, 0, len(a)*len(b))
