@@ -860,6 +860,11 @@ func (site *regexSite) match(s *State, subject, pattern value.Value) (bool, erro
 		s.warn(site.x, "match-empty-regex", "this regular expression matches the empty string")
 	}
 	str := s.str(subject)
+	// preg refuses a subject that is not UTF-8 (regexfailure), whatever
+	// the prefilter could say about it.
+	if !s.pre.validUTF8(str) {
+		return false, site.fail("the regular expression failed: %v", pcre.ErrBadUTF8)
+	}
 	if !lits.empty() {
 		// A pattern of fixed strings is its own literal search; the
 		// prefilter answers it only when it has scanned the subject anyway.
@@ -876,16 +881,13 @@ func (site *regexSite) match(s *State, subject, pattern value.Value) (bool, erro
 	return ok, nil
 }
 
-// match runs re on str, remembering the answer for the action: filters
-// often test the same variable with the same regex.
+// match runs re on str, which is valid UTF-8, remembering the answer for
+// the action: filters often test the same variable with the same regex.
 func (s *State) match(re *pcre.Regexp, str string) (bool, error) {
 	key := matchKey{re: re, ptr: unsafe.StringData(str), n: len(str)}
 	slot := &s.matches[(uintptr(unsafe.Pointer(re))>>4^uintptr(unsafe.Pointer(key.ptr))>>3)%uintptr(len(s.matches))]
 	if slot.key == key {
 		return slot.ok, nil
-	}
-	if !s.pre.validUTF8(str) {
-		return false, pcre.ErrBadUTF8
 	}
 	var ok bool
 	var err error

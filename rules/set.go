@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -45,14 +46,23 @@ func NewSet(filters []FilterSource) (*Set, []CompileError) {
 	errors := make([]error, len(filters))
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var crash atomic.Value // a panic (a bug in Vigil) is raised again in the caller
 	for range min(runtime.GOMAXPROCS(0), len(filters)) {
 		wg.Go(func() {
+			defer func() {
+				if r := recover(); r != nil {
+					crash.CompareAndSwap(nil, fmt.Sprint(r))
+				}
+			}()
 			for i := int(next.Add(1) - 1); i < len(filters); i = int(next.Add(1) - 1) {
 				progs[i], errors[i] = Compile(filters[i].Pattern, CompileOptions{Scope: set.scope})
 			}
 		})
 	}
 	wg.Wait()
+	if r := crash.Load(); r != nil {
+		panic(r)
+	}
 	var errs []CompileError
 	for i, f := range filters {
 		if errors[i] != nil {

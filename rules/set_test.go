@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/vigilwiki/vigil/rules"
@@ -127,6 +128,34 @@ func TestSetHintedPatterns(t *testing.T) {
 		}
 		if got != tt.want {
 			t.Errorf("added %q, summary %q: matched %q, want %q", tt.added, tt.summary, got, tt.want)
+		}
+	}
+}
+
+// TestSetInvalidUTF8: preg refuses a subject that is not UTF-8, so every
+// regex test of one is a regexfailure (the filter is false), whichever path
+// answers: the literal index, a direct search, a fixed-string pattern, a
+// long or a short subject, a first or a later question.
+func TestSetInvalidUTF8(t *testing.T) {
+	srcs := []rules.FilterSource{
+		{ID: "index", Pattern: `added_lines rlike "casino.*" | summary rlike "x"`},
+		{ID: "absent", Pattern: `added_lines rlike "poker.*"`},
+		{ID: "fixed", Pattern: `!(added_lines rlike "zzz")`},
+		{ID: "caseless", Pattern: `added_lines irlike "casino"`},
+		{ID: "count", Pattern: `rcount("poker", added_lines) == 0`},
+		{ID: "literal", Pattern: `"\xffabc" rlike "zzz" | true`},
+	}
+	set, errs := rules.NewSet(srcs)
+	if len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	for _, n := range []int{10, 10000} {
+		added := "\xff " + strings.Repeat("CASINO ", n/7)
+		res := set.Run(rules.VarMap{"added_lines": value.NewString(added), "summary": value.NewString("x")}, rules.RunOptions{})
+		for i, f := range res.Filters {
+			if f.Matched || f.Err == nil || f.Err.Code != "regexfailure" {
+				t.Errorf("%d bytes: filter %s: matched %v, error %v; want false with regexfailure", len(added), set.ID(i), f.Matched, f.Err)
+			}
 		}
 	}
 }

@@ -200,3 +200,16 @@ func countByExec(re *Regexp, s string, lim Limits) (int, error) {
 	}
 	return n, nil
 }
+
+// TestFoldStringInvalidBytes: a text of invalid bytes (each becomes the
+// three bytes of U+FFFD) grows the buffer by doubling, not once per byte.
+func TestFoldStringInvalidBytes(t *testing.T) {
+	s := strings.Repeat("\xff", 200<<10)
+	allocs := testing.AllocsPerRun(3, func() { FoldString(s) })
+	if allocs > 8 {
+		t.Errorf("%v allocations to fold %d invalid bytes", allocs, len(s))
+	}
+	if got := FoldString("a\xffb"); got != "A\uFFFDB" {
+		t.Errorf("FoldString(%q) = %q", "a\xffb", got)
+	}
+}

@@ -160,11 +160,14 @@ func FoldString(s string) string {
 			continue
 		}
 		// b keeps room for the rest of s byte for byte; only an invalid
-		// byte, which becomes three, takes more.
+		// byte, which becomes three, takes more, and then b doubles (a
+		// text of invalid bytes must not cost a copy per byte).
 		r, size := utf8.DecodeRuneInString(s[i:])
 		f := FoldRune(r)
-		if n := utf8.RuneLen(f); n > size {
-			b = append(b[:j], make([]byte, n+len(s)-i-size)...)
+		if need := j + utf8.RuneLen(f) + len(s) - i - size; need > len(b) {
+			nb := make([]byte, max(need, 2*len(b)))
+			copy(nb, b[:j])
+			b = nb
 		}
 		j += utf8.EncodeRune(b[j:], f)
 		i += size
