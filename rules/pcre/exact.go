@@ -63,7 +63,7 @@ func (e extractor) exact(n *node) ([]string, bool) {
 			if !ok {
 				return nil, false
 			}
-			if out = union(out, next); len(out) > maxExactStrings {
+			if out = addNew(out, next); len(out) > maxExactStrings {
 				return nil, false
 			}
 		}
@@ -88,7 +88,7 @@ func (e extractor) exact(n *node) ([]string, bool) {
 				return nil, false
 			}
 			if i >= n.min {
-				if out = union(out, acc); len(out) > maxExactStrings {
+				if out = addNew(out, acc); len(out) > maxExactStrings {
 					return nil, false
 				}
 			}

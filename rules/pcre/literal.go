@@ -326,23 +326,23 @@ func (e extractor) alt(subs []*node) info {
 		si := e.info(s)
 		exactOK = exactOK && si.exact != nil
 		if exactOK {
-			out.exact = union(out.exact, si.exact)
+			out.exact = addNew(out.exact, si.exact)
 			exactOK = len(out.exact) <= maxExactSet
 		}
 		preOK = preOK && si.prefixes() != nil
 		if preOK {
-			out.pre = union(out.pre, si.prefixes())
+			out.pre = addNew(out.pre, si.prefixes())
 			preOK = len(out.pre) <= maxAnySet
 		}
 		sufOK = sufOK && si.suffixes() != nil
 		if sufOK {
-			out.suf = union(out.suf, si.suffixes())
+			out.suf = addNew(out.suf, si.suffixes())
 			sufOK = len(out.suf) <= maxAnySet
 		}
 		r := si.best()
 		reqOK = reqOK && r != nil
 		if reqOK {
-			out.req = union(out.req, r)
+			out.req = addNew(out.req, r)
 			reqOK = len(out.req) <= maxAnySet
 		}
 	}
@@ -387,7 +387,13 @@ func crossMax(a, b []string, max int) []string {
 }
 
 func union(a, b []string) []string {
-	out := append([]string(nil), a...)
+	return addNew(append([]string(nil), a...), b)
+}
+
+// addNew appends to dst, which the caller owns, the strings of b it does
+// not hold yet.
+func addNew(dst, b []string) []string {
+	out := dst
 	for _, s := range b {
 		found := false
 		for _, t := range out {
