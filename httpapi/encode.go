@@ -23,15 +23,15 @@ import (
 // MaxBodyBytes bounds a request body: two 8 MiB wikitexts and the rest.
 const MaxBodyBytes = 20 << 20
 
+// bodies holds request-body buffers for reuse: an action's body is 5 to
+// 100 KB, and decoding copies every string out of it.
+var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // decode reads a JSON body into v: at most MaxBodyBytes, no unknown
 // fields, nothing after the value. Errors say where: the field, or the
 // line and column of bad JSON. The body is JSON whatever the Content-Type
 // says (callers authenticate with bearer tokens, not cookies, so a form
 // post from a browser cannot act for anyone).
-// bodies holds request-body buffers for reuse: an action's body is 5 to
-// 100 KB, and decoding copies every string out of it.
-var bodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 func decode(r *http.Request, v any) error {
 	buf := bodies.Get().(*bytes.Buffer)
 	buf.Reset()

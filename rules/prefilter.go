@@ -159,7 +159,6 @@ func (p *prefilterState) literals(s string) prefilter.Set {
 	p.words = append(p.words, make([]uint64, n)...)
 	set := prefilter.Set(p.words[start : start+n : start+n])
 	p.index.Scan(s, set)
-
 	*slot = foundMemo{src: s, set: set}
 	return set
 }

@@ -76,15 +76,8 @@ func open(ctx context.Context, path, synchronous string) (*sqlstore.Store, error
 		ro.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
-	ck, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		rw.Close()
-		ro.Close()
-		return nil, fmt.Errorf("sqlite %s: %w", path, err)
-	}
-	ck.SetMaxOpenConns(1)
 	store := sqlstore.New(rw, ro, Dialect)
-	store.OnClose(startCheckpointer(ck))
+	store.OnClose(startCheckpointer(ro))
 	return store, nil
 }
 
@@ -93,14 +86,14 @@ func open(ctx context.Context, path, synchronous string) (*sqlstore.Store, error
 // copies the WAL into the database and syncs it, in some request's save path
 // (the p99 of the log's commit was 4 ms with it, 2.7 ms without, at 700
 // requests/s in `vigil bench screen`). A goroutine checkpoints instead, on a
-// connection of its own, without blocking the writer (PASSIVE).
+// connection of the read pool, without blocking the writer (PASSIVE).
 const (
 	checkpointEvery = 250 * time.Millisecond
 	walBound        = 16000 // pages (64 MB): SQLite checkpoints itself beyond that
 )
 
 // startCheckpointer checkpoints db's WAL periodically until the returned
-// function is called, which stops it and closes db (and may be called again).
+// function is called, which stops it (and may be called again).
 func startCheckpointer(db *sql.DB) (stop func() error) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -123,7 +116,7 @@ func startCheckpointer(db *sql.DB) (stop func() error) {
 		// Store.Close may be called more than once, as sql.DB.Close may.
 		once.Do(func() { close(quit) })
 		<-done
-		return db.Close()
+		return nil
 	}
 }
 

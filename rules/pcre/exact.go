@@ -3,7 +3,6 @@ package pcre
 import (
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
 // Some patterns are only a few fixed strings, such as
@@ -170,18 +169,10 @@ func oneClass(n *node) *class {
 // countClass counts the characters of s in c.
 func countClass(c *class, s string) int {
 	n := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			n += int(c.ascii[b>>6] >> (b & 63) & 1)
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+	for _, r := range s {
 		if c.contains(r) {
 			n++
 		}
-		i += size
 	}
 	return n
 }
