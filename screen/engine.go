@@ -7,7 +7,6 @@
 package screen
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"crypto/md5"
@@ -880,19 +879,6 @@ func varDump(vs interface{ Known() map[string]value.Value }) (public, protected 
 		protected = marshalDump(prot)
 	}
 	return public, protected
-}
-
-// marshalDump encodes a variable dump without escaping <, > and & (as the
-// API's responses do): wikitext is full of them, and escaping made the
-// encoding a third slower and its output larger.
-func marshalDump(m map[string]any) json.RawMessage {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
-		return json.RawMessage("{}")
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 // writeLog writes log entries before the verdict leaves: to the database,

@@ -1,0 +1,83 @@
+package screen
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// stdDump is what encoding/json writes for m with SetEscapeHTML(false).
+func stdDump(t testing.TB, m map[string]any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+// TestMarshalDump: the dump encoder writes what encoding/json writes, byte
+// for byte, for every kind of value and every byte a string can hold
+// (control characters, quotes, invalid UTF-8, U+2028, HTML characters).
+func TestMarshalDump(t *testing.T) {
+	m := map[string]any{
+		"new_wikitext": "== A ==\n<ref>\"x\" & y</ref>\tMüller \\ 😀\u2028\u2029\x00\x1f\x7f\b\f\r",
+		"added_lines":  []any{"a", "b\nc", []any{}, nil},
+		"edit_delta":   int64(-42),
+		"float":        0.1,
+		"big_float":    1e21,
+		"user_blocked": false,
+		"nothing":      nil,
+		"invalid":      "ok\xffok\xc3",
+		"":             "",
+	}
+	if got, want := string(marshalDump(m)), stdDump(t, m); got != want {
+		t.Fatalf("marshalDump:\n got %s\nwant %s", got, want)
+	}
+	// Random strings over an alphabet with every class of byte, at every
+	// length around the 8-byte steps.
+	alphabet := []string{"a", "Z", " ", "<", "&", "\"", "\\", "\n", "\x01", "\x1f", "\x7f", "é", "😀", "\u2028", "\xff", "\xe2\x80", "/"}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 20000 {
+		var b strings.Builder
+		for range r.IntN(40) {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		m := map[string]any{"s": b.String()}
+		if got, want := string(marshalDump(m)), stdDump(t, m); got != want {
+			t.Fatalf("marshalDump(%q):\n got %s\nwant %s", b.String(), got, want)
+		}
+	}
+}
+
+func FuzzMarshalDump(f *testing.F) {
+	f.Add("a\"b\\c\n\xff😀\u2028<>&")
+	f.Fuzz(func(t *testing.T, s string) {
+		m := map[string]any{"s": s, "l": []any{s}}
+		if got, want := string(marshalDump(m)), stdDump(t, m); got != want {
+			t.Fatalf("marshalDump(%q):\n got %s\nwant %s", s, got, want)
+		}
+	})
+}
+
+func BenchmarkMarshalDump(b *testing.B) {
+	// An edit of a 40 KB page, as the service's dumps hold.
+	text := strings.Repeat("== History ==\nThe [[city]] was founded in 1820 by \"Müller\".<ref>{{cite web|url=http://example.org}}</ref>\n", 400)
+	m := map[string]any{"old_wikitext": text, "new_wikitext": text + "more\n", "added_lines": []any{"more"}, "edit_delta": int64(5)}
+	b.SetBytes(int64(2 * len(text)))
+	for b.Loop() {
+		marshalDump(m)
+	}
+}
+
+func BenchmarkMarshalDumpStd(b *testing.B) {
+	text := strings.Repeat("== History ==\nThe [[city]] was founded in 1820 by \"Müller\".<ref>{{cite web|url=http://example.org}}</ref>\n", 400)
+	m := map[string]any{"old_wikitext": text, "new_wikitext": text + "more\n", "added_lines": []any{"more"}, "edit_delta": int64(5)}
+	b.SetBytes(int64(2 * len(text)))
+	for b.Loop() {
+		stdDump(b, m)
+	}
+}
