@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -57,7 +58,8 @@ fast as --workers connections allow. Go heap and RSS are sampled every 10 s.`,
 				res.Seconds, res.Throughput, res.Errors)
 			fmt.Fprintf(out, "latency ms: median %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
 				res.MedianMS, res.P90MS, res.P99MS, res.P999MS, res.MaxMS)
-			fmt.Fprintf(out, "page sizes KB: %d to %d; matches per action %.2f\n", res.MinPageKB, res.MaxPageKB, res.MatchesPerAction)
+			fmt.Fprintf(out, "page sizes KB: %d to %d; matches per action %.2f; CPU per action %.0f µs (server and load)\n",
+				res.MinPageKB, res.MaxPageKB, res.MatchesPerAction, res.CPUPerActionUS)
 			for _, m := range res.Memory {
 				fmt.Fprintf(out, "  t=%4.0fs heap %6.1f MB  rss %6.1f MB\n", m.Seconds, m.HeapMB, m.RSSMB)
 			}
@@ -89,20 +91,23 @@ type screenBenchOptions struct {
 
 // ScreenBenchResult is what `vigil bench screen --json` prints.
 type ScreenBenchResult struct {
-	Filters          int            `json:"filters"`
-	Requests         int            `json:"requests"`
-	Errors           int            `json:"errors"`
-	Seconds          float64        `json:"seconds"`
-	Throughput       float64        `json:"throughput"` // actions per second
-	MedianMS         float64        `json:"median_ms"`
-	P90MS            float64        `json:"p90_ms"`
-	P99MS            float64        `json:"p99_ms"`
-	P999MS           float64        `json:"p999_ms"`
-	MaxMS            float64        `json:"max_ms"`
-	MinPageKB        int            `json:"min_page_kb"`
-	MaxPageKB        int            `json:"max_page_kb"`
-	MatchesPerAction float64        `json:"matches_per_action"`
-	Memory           []MemorySample `json:"memory"`
+	Filters          int     `json:"filters"`
+	Requests         int     `json:"requests"`
+	Errors           int     `json:"errors"`
+	Seconds          float64 `json:"seconds"`
+	Throughput       float64 `json:"throughput"` // actions per second
+	MedianMS         float64 `json:"median_ms"`
+	P90MS            float64 `json:"p90_ms"`
+	P99MS            float64 `json:"p99_ms"`
+	P999MS           float64 `json:"p999_ms"`
+	MaxMS            float64 `json:"max_ms"`
+	MinPageKB        int     `json:"min_page_kb"`
+	MaxPageKB        int     `json:"max_page_kb"`
+	MatchesPerAction float64 `json:"matches_per_action"`
+	// CPU time of the whole process (server and load) per action: less
+	// moved by other tenants than throughput on a shared machine.
+	CPUPerActionUS float64        `json:"cpu_per_action_us"`
+	Memory         []MemorySample `json:"memory"`
 }
 
 // MemorySample is the process's memory at a moment of the run.
@@ -232,6 +237,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		}
 		defer pprof.StopCPUProfile()
 	}
+	cpuStart := processCPU()
 	start := time.Now()
 	memStop := make(chan struct{})
 	memDone := make(chan struct{})
@@ -285,6 +291,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := processCPU() - cpuStart
 	close(memStop)
 	<-memDone
 
@@ -300,8 +307,18 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	res.MedianMS, res.P90MS, res.P99MS, res.P999MS, res.MaxMS = q(0.5), q(0.9), q(0.99), q(0.999), q(1)
 	if len(latencies) > 0 {
 		res.MatchesPerAction = float64(matches) / float64(len(latencies))
+		res.CPUPerActionUS = float64(cpu) / float64(time.Microsecond) / float64(len(latencies))
 	}
 	return res, nil
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // loadEnabledFilters saves the enabled, valid filters of a rows file.
