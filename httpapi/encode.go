@@ -58,6 +58,27 @@ func decode(r *http.Request, v any) error {
 }
 
 func decodeBytes(body []byte, v any) error {
+	if err := checkBody(body); err != nil {
+		return err
+	}
+	// Actions take the wikitexts' fast path (see decodeAction).
+	if a, ok := v.(*vigil.Action); ok && reflect.ValueOf(a).Elem().IsZero() {
+		if decodeAction(body, a) {
+			return nil
+		}
+		*a = vigil.Action{}
+	}
+	// encoding/json v2's decoder: about 3.5 times faster than v1's on
+	// actions with large wikitexts (it was a quarter of the service's
+	// CPU), and stricter: names match exactly, duplicate names are refused.
+	if err := jsonv2.Unmarshal(body, v, jsonv2.RejectUnknownMembers(true), fastStrings); err != nil {
+		return jsonError(body, err)
+	}
+	return nil
+}
+
+// checkBody refuses a body that is not UTF-8 or is empty.
+func checkBody(body []byte) error {
 	// JSON is UTF-8; a decoder would quietly replace bad bytes.
 	if !utf8.Valid(body) {
 		i := 0
@@ -72,12 +93,6 @@ func decodeBytes(body []byte, v any) error {
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return vigil.Errorf(vigil.EINVALID, "the body is empty; a JSON object is expected")
-	}
-	// encoding/json v2's decoder: about 3.5 times faster than v1's on
-	// actions with large wikitexts (it was a quarter of the service's
-	// CPU), and stricter: names match exactly, duplicate names are refused.
-	if err := jsonv2.Unmarshal(body, v, jsonv2.RejectUnknownMembers(true), fastStrings); err != nil {
-		return jsonError(body, err)
 	}
 	return nil
 }
