@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -746,7 +747,7 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 		site := c.regexSite(x, r, x.Op == syntax.Irlike)
 		op = site.match
 	}
-	return boolNode(func(s *State) (tri, error) {
+	test := func(s *State) (tri, error) {
 		a, err := l.fn(s)
 		if err != nil {
 			return triUndef, err
@@ -769,6 +770,32 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 			return triUndef, err
 		}
 		return triBool(ok), nil
+	}
+	key, static := staticKey("#"+strconv.Itoa(int(x.Op)), []node{l, r})
+	if !static {
+		return boolNode(test)
+	}
+	// Both operands are the same in all of an action's filters (e.g.
+	// "confirmed" in user_groups, in a third of them): the first answer
+	// serves them all. A successful evaluation costs exactly one condition
+	// (a static call among the operands is answered from the cache after
+	// its first evaluation, at no cost), so a remembered one costs one too.
+	id := staticCallID(key)
+	return boolNode(func(s *State) (tri, error) {
+		if s.check {
+			return test(s)
+		}
+		if v, ok := s.staticHit(id); ok {
+			if err := s.countCondition(); err != nil {
+				return triUndef, err
+			}
+			return triOf(v), nil
+		}
+		t, err := test(s)
+		if err == nil {
+			s.staticPut(id, t.value())
+		}
+		return t, err
 	})
 }
 

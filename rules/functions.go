@@ -138,6 +138,12 @@ func staticKeyOf(name string, fn function, args []node) (string, bool) {
 	if fn.handler == handlerSet {
 		return "", false
 	}
+	return staticKey(name, args)
+}
+
+// staticKey names name over args when every argument is a constant, a
+// builtin variable or a static call.
+func staticKey(name string, args []node) (string, bool) {
 	var b strings.Builder
 	b.WriteString(name)
 	b.WriteByte('(')

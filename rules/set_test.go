@@ -132,6 +132,52 @@ func TestSetHintedPatterns(t *testing.T) {
 	}
 }
 
+// TestSetStaticOperators: a keyword operator over builtin variables and
+// constants is answered once per action for all filters; every use still
+// costs a condition, and the answer does not outlive its action.
+func TestSetStaticOperators(t *testing.T) {
+	srcs := []rules.FilterSource{
+		{ID: "a", Pattern: `!("confirmed" in user_groups) & summary contains "x"`},
+		{ID: "b", Pattern: `!("confirmed" in user_groups)`},
+		{ID: "c", Pattern: `"confirmed" in user_groups | summary rlike "y"`},
+		{ID: "d", Pattern: `"confirmed" in user_groups`},
+	}
+	set, errs := rules.NewSet(srcs)
+	if len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	tests := []struct {
+		groups  []string
+		summary string
+		want    string
+		conds   int
+	}{
+		// a: in, contains; b: in; c: in, rlike; d: in.
+		{[]string{"*", "user"}, "x y", "abc", 6},
+		{[]string{"*", "user", "confirmed"}, "x y", "cd", 4},
+		{[]string{"*"}, "", "b", 6},
+		{[]string{"confirmed"}, "", "cd", 4},
+	}
+	for range 3 { // and again, on States the pool hands back
+		for _, tt := range tests {
+			groups := make([]value.Value, len(tt.groups))
+			for i, g := range tt.groups {
+				groups[i] = value.NewString(g)
+			}
+			res := set.Run(rules.VarMap{"user_groups": value.NewArray(groups), "summary": value.NewString(tt.summary)}, rules.RunOptions{})
+			got := ""
+			for i, f := range res.Filters {
+				if f.Matched {
+					got += set.ID(i)
+				}
+			}
+			if got != tt.want || res.Conds != tt.conds {
+				t.Errorf("groups %v, summary %q: matched %q with %d conditions, want %q with %d", tt.groups, tt.summary, got, res.Conds, tt.want, tt.conds)
+			}
+		}
+	}
+}
+
 // TestSetInvalidUTF8: preg refuses a subject that is not UTF-8, so every
 // regex test of one is a regexfailure (the filter is false), whichever path
 // answers: the literal index, a direct search, a fixed-string pattern, a
