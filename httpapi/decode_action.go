@@ -9,6 +9,7 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/internal/jsonstr"
 )
 
 // The wikitexts are nearly all of a screening request's bytes, and the
@@ -200,21 +201,6 @@ func skipValue(b []byte, i, depth int) int {
 	return i
 }
 
-const (
-	lows  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// stops8 marks with their high bit the bytes of x (ASCII or UTF-8) that
-// stop a string scan: control characters, quote and backslash. The lowest
-// mark is exact; marks above it may be false (borrows).
-func stops8(x uint64) uint64 {
-	ctl := (x - 0x20*lows) &^ x
-	q := x ^ '"'*lows
-	bs := x ^ '\\'*lows
-	return (ctl | (q-lows)&^q | (bs-lows)&^bs) & highs
-}
-
 // scanString validates and unquotes the JSON string literal at b[i]; b is
 // valid UTF-8. It returns the text and the index after the literal; ok is
 // false on anything the decoder would refuse, and on UTF-16 surrogate
@@ -226,7 +212,7 @@ func scanString(b []byte, i int) (text string, end int, ok bool) {
 	escaped := false
 	for {
 		for i+8 <= len(b) {
-			if m := stops8(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+			if m := jsonstr.Stops(binary.LittleEndian.Uint64(b[i:])); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
 			}

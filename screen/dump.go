@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/vigilwiki/vigil/internal/jsonstr"
 )
 
 // marshalDump encodes a variable dump as encoding/json does (keys sorted,
@@ -69,21 +71,6 @@ func appendJSONValue(buf []byte, v any) ([]byte, bool) {
 	return append(buf, b...), true
 }
 
-const (
-	lows  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// special8 marks the bytes of x that need a look (control characters,
-// quote, backslash, non-ASCII) with their high bit. The lowest mark is
-// exact; marks above it may be false (borrows), which only costs a look.
-func special8(x uint64) uint64 {
-	ctl := (x - 0x20*lows) &^ x
-	q := x ^ '"'*lows
-	bs := x ^ '\\'*lows
-	return (x | ctl | (q-lows)&^q | (bs-lows)&^bs) & highs
-}
-
 // load64 reads the first 8 bytes of s, little-endian (one load).
 func load64(s string) uint64 {
 	_ = s[7]
@@ -100,7 +87,9 @@ func appendJSONString(buf []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		for i+8 <= len(s) {
-			if m := special8(load64(s[i:])); m != 0 {
+			// Non-ASCII bytes need a look too (invalid UTF-8, U+2028).
+			x := load64(s[i:])
+			if m := jsonstr.Stops(x) | jsonstr.NonASCII(x); m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
