@@ -69,6 +69,9 @@ type callSite struct {
 	slot    int
 	regex   *regexSite
 	needles []*literalSet // contains_any/all: per argument, its prefilter literal if constant
+	// ranges: ip_in_range(s), per argument, the range parsed ahead when it
+	// is a constant string.
+	ranges []*ipaddr.Range
 }
 
 func (c *compiler) call(x *syntax.Call) node {
@@ -91,6 +94,14 @@ func (c *compiler) call(x *syntax.Call) node {
 		}
 	case "str_replace_regexp":
 		site.regex = c.regexSite(x, args[1], false)
+	case "ip_in_range", "ip_in_ranges":
+		site.ranges = make([]*ipaddr.Range, len(args))
+		for i := 1; i < len(args); i++ {
+			if args[i].konst && args[i].val.Kind() == value.String {
+				r := ipaddr.ParseRange(args[i].val.Str())
+				site.ranges[i] = &r
+			}
+		}
 	case "contains_any", "contains_all":
 		site.needles = make([]*literalSet, len(args))
 		for i := 1; i < len(args); i++ {
@@ -461,24 +472,49 @@ func fnGetMatches(s *State, site *callSite, args []value.Value) (value.Value, er
 }
 
 func fnIPInRange(s *State, site *callSite, args []value.Value) (value.Value, error) {
-	ip, r := s.str(args[0]), s.str(args[1])
-	if !ipaddr.ValidRange(r) {
-		return value.UndefinedValue, runtimeError(site.x, syntax.ErrInvalidIPRange, "%q is not a valid IP range", r)
+	r, err := site.ipRange(s, args, 1)
+	if err != nil {
+		return value.UndefinedValue, err
 	}
-	return value.NewBool(ipaddr.InRange(ip, r)), nil
+	return value.NewBool(r.Contains(s.address(s.str(args[0])))), nil
 }
 
 func fnIPInRanges(s *State, site *callSite, args []value.Value) (value.Value, error) {
-	ip := s.str(args[0])
-	ranges := make([]string, 0, len(args)-1)
-	for _, a := range args[1:] {
-		r := s.str(a)
-		if !ipaddr.ValidRange(r) {
-			return value.UndefinedValue, runtimeError(site.x, syntax.ErrInvalidIPRange, "%q is not a valid IP range", r)
+	ip := s.address(s.str(args[0]))
+	in := false
+	// Every range is checked, for its errors, as IPUtils does.
+	for i := 1; i < len(args); i++ {
+		r, err := site.ipRange(s, args, i)
+		if err != nil {
+			return value.UndefinedValue, err
 		}
-		ranges = append(ranges, r)
+		in = in || r.Contains(ip)
 	}
-	return value.NewBool(ipaddr.InRanges(ip, ranges)), nil
+	return value.NewBool(in), nil
+}
+
+// ipRange is argument i of an ip_in_range(s) call as a range: parsed
+// ahead when constant. An invalid range is an error.
+func (site *callSite) ipRange(s *State, args []value.Value, i int) (ipaddr.Range, error) {
+	var r ipaddr.Range
+	if i < len(site.ranges) && site.ranges[i] != nil {
+		r = *site.ranges[i]
+	} else {
+		r = ipaddr.ParseRange(s.str(args[i]))
+	}
+	if !r.Valid() {
+		return r, runtimeError(site.x, syntax.ErrInvalidIPRange, "%q is not a valid IP range", s.str(args[i]))
+	}
+	return r, nil
+}
+
+// address parses an address once for all the ip_in_range calls of an
+// action (they nearly all test user_name).
+func (s *State) address(ip string) ipaddr.Address {
+	if !s.addrSet || s.addrStr != ip {
+		s.addr, s.addrStr, s.addrSet = ipaddr.ParseAddress(ip), ip, true
+	}
+	return s.addr
 }
 
 func fnSubstr(s *State, _ *callSite, args []value.Value) (value.Value, error) {

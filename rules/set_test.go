@@ -178,6 +178,47 @@ func TestSetStaticOperators(t *testing.T) {
 	}
 }
 
+// TestSetIPRanges: ranges parsed ahead (constants) and at run time
+// (variables) give the same answers, and the address parsed for one
+// action or argument is not reused for another.
+func TestSetIPRanges(t *testing.T) {
+	srcs := []rules.FilterSource{
+		{ID: "a", Pattern: `ip_in_range(user_name, "192.0.2.0/24")`},
+		{ID: "b", Pattern: `r := "192.0.2.0/24"; ip_in_range(user_name, r)`},
+		{ID: "c", Pattern: `ip_in_range("198.51.100.7", "198.51.100.0/25") & !ip_in_range(user_name, "198.51.100.0/25")`},
+		{ID: "d", Pattern: `ip_in_ranges(user_name, "2001:db8::/32", "203.0.113.1 - 203.0.113.9")`},
+		{ID: "e", Pattern: `ip_in_range(summary, "192.0.2.0/24")`},
+	}
+	set, errs := rules.NewSet(srcs)
+	if len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	tests := []struct{ user, summary, want string }{
+		{"192.0.2.44", "192.0.2.1", "abce"},
+		{"198.51.100.9", "192.0.2.1", "e"},
+		{"203.0.113.5", "x", "cd"},
+		{"2001:db8::1", "192.0.2.255", "cde"},
+		{"Alice", "192.0.3.1", "c"},
+	}
+	for range 2 {
+		for _, tt := range tests {
+			res := set.Run(rules.VarMap{"user_name": value.NewString(tt.user), "summary": value.NewString(tt.summary)}, rules.RunOptions{})
+			got := ""
+			for i, f := range res.Filters {
+				if f.Err != nil {
+					t.Fatalf("%s: %v", set.ID(i), f.Err)
+				}
+				if f.Matched {
+					got += set.ID(i)
+				}
+			}
+			if got != tt.want {
+				t.Errorf("user %q, summary %q: matched %q, want %q", tt.user, tt.summary, got, tt.want)
+			}
+		}
+	}
+}
+
 // TestSetInvalidUTF8: preg refuses a subject that is not UTF-8, so every
 // regex test of one is a regexfailure (the filter is false), whichever path
 // answers: the literal index, a direct search, a fixed-string pattern, a

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vigilwiki/vigil/rules/equivset"
+	"github.com/vigilwiki/vigil/rules/ipaddr"
 	"github.com/vigilwiki/vigil/rules/pcre"
 	"github.com/vigilwiki/vigil/rules/syntax"
 	"github.com/vigilwiki/vigil/rules/value"
@@ -72,6 +73,11 @@ type State struct {
 	condCheck int
 	check     bool // AbuseFilter's check-syntax mode
 	ccnorm    func(string) string
+
+	// The address last parsed for ip_in_range(s), by its text.
+	addr    ipaddr.Address
+	addrStr string
+	addrSet bool
 
 	deadline   time.Time
 	budgetOver bool

@@ -308,6 +308,30 @@ func lookup(r string) rangeInfo {
 	return info
 }
 
+// Range is a range parsed ahead, for a rule's constant ranges.
+type Range struct{ info rangeInfo }
+
+// ParseRange parses r (valid or not: see Valid).
+func ParseRange(r string) Range { return Range{lookup(r)} }
+
+// Valid reports whether AbuseFilter accepts the range.
+func (r Range) Valid() bool { return r.info.valid }
+
+// Contains is InRange for a parsed range and address.
+func (r Range) Contains(a Address) bool { return a.ok && r.info.spec.contains(a.a) }
+
+// Address is an address parsed once and tested against many ranges.
+type Address struct {
+	a  addr
+	ok bool
+}
+
+// ParseAddress parses an address as InRange reads it.
+func ParseAddress(s string) Address {
+	a, ok := parseAddress(s)
+	return Address{a, ok}
+}
+
 // ValidRange reports what AbuseFilter accepts as a range.
 func ValidRange(r string) bool { return lookup(r).valid }
 
