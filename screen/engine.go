@@ -439,7 +439,8 @@ func (e *Engine) ScreenWith(ctx context.Context, a *vigil.Action, opts ScreenOpt
 	var entries []*vigil.LogEntry
 	var entryOf []int
 	logged := map[int]bool{}
-	dump, protected := varDump(vs)
+	dumpBuf := dumpBuffers.Get().(*[]byte)
+	dump, protected := varDump(vs, *dumpBuf)
 	for k, p := range plans {
 		f := fs.filters[p.index]
 		m := Match{Filter: fs.names[p.index], ID: f.ID, Description: f.Name, Actions: p.taken, LogOnly: p.dry}
@@ -462,6 +463,12 @@ func (e *Engine) ScreenWith(ctx context.Context, a *vigil.Action, opts ScreenOpt
 	}
 	if err := e.writeLog(ctx, entries); err != nil {
 		return nil, err
+	}
+	// The entries are written (or spooled, as copies): nothing holds the
+	// dump any more.
+	if cap(dump) <= 4<<20 {
+		*dumpBuf = dump[:0]
+		dumpBuffers.Put(dumpBuf)
 	}
 	for i, entry := range entries {
 		v.Matches[entryOf[i]].LogID = entry.ID
@@ -863,7 +870,7 @@ func logPage(a *vigil.Action) *vigil.Page {
 
 // varDump returns the variables the filters saw, as JSON, with the
 // protected ones apart.
-func varDump(vs interface{ Known() map[string]value.Value }) (public, protected json.RawMessage) {
+func varDump(vs interface{ Known() map[string]value.Value }, buf []byte) (public, protected json.RawMessage) {
 	pub, prot := map[string]any{}, map[string]any{}
 	for k, v := range vs.Known() {
 		if syntax.Protected[k] {
@@ -874,7 +881,7 @@ func varDump(vs interface{ Known() map[string]value.Value }) (public, protected 
 		}
 		pub[k] = v.Native()
 	}
-	public = marshalDump(pub)
+	public = appendDump(buf, pub)
 	if len(prot) > 0 {
 		protected = marshalDump(prot)
 	}

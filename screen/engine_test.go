@@ -2,6 +2,7 @@ package screen_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -470,5 +471,45 @@ func TestDatabaseDownSpools(t *testing.T) {
 	log, _ := s2.QueryLog(ctx, vigil.LogQuery{})
 	if len(log) != 1 || log[0].Performer != "192.0.2.2" || fmt.Sprint(log[0].ActionsTaken) != "[disallow]" {
 		t.Fatalf("log after recovery %+v", log)
+	}
+}
+
+// TestConcurrentDumps: actions screened at the same time, whose log
+// entries are written together, each keep their own variable dump (the
+// dumps' buffers are reused once written).
+func TestConcurrentDumps(t *testing.T) {
+	f := newFixture(t, screen.Config{})
+	f.filter(t, "Casino", `added_lines irlike "casino"`, map[string][]string{"tag": {"casino"}})
+	f.filter(t, "Casino 2", `added_lines contains "casino"`, map[string][]string{"tag": {"casino2"}})
+	const workers, each = 8, 25
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				ip := fmt.Sprintf("192.0.2.%d", w*each+i+1)
+				// Pages of different sizes, so that buffers are reused at
+				// other lengths.
+				text := strings.Repeat("x", (w*each+i)%7*300) + "casino " + ip
+				if _, err := f.engine.Screen(ctx, edit(ip, text)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	log, err := f.store.QueryLog(ctx, vigil.LogQuery{Limit: 1000})
+	if err != nil || len(log) != 2*workers*each {
+		t.Fatalf("%d log entries, %v", len(log), err)
+	}
+	for _, e := range log {
+		var vars struct {
+			AddedLines []string `json:"added_lines"`
+		}
+		if err := json.Unmarshal(e.Vars, &vars); err != nil {
+			t.Fatalf("entry %d: %v in %.100s", e.ID, err, e.Vars)
+		}
+		if len(vars.AddedLines) != 1 || !strings.HasSuffix(vars.AddedLines[0], "casino "+e.Performer) {
+			t.Fatalf("entry %d by %s holds another action's dump: %.80q", e.ID, e.Performer, vars.AddedLines)
+		}
 	}
 }
