@@ -54,12 +54,12 @@ func unquote(v []byte) string {
 		case 'f':
 			out = append(out, '\f')
 		case 'u':
-			r := hex4(s)
+			r, _ := hexRune(s[:4]) // validated by the decoder
 			s = s[4:]
 			if utf16.IsSurrogate(r) {
 				r2 := rune(-1)
 				if len(s) >= 6 && s[0] == '\\' && s[1] == 'u' {
-					r2 = hex4(s[2:])
+					r2, _ = hexRune(s[2:6])
 				}
 				if p := utf16.DecodeRune(r, r2); p != utf8.RuneError {
 					r = p
@@ -80,20 +80,4 @@ func unquote(v []byte) string {
 	}
 	// out is not kept anywhere else.
 	return unsafe.String(unsafe.SliceData(out), len(out))
-}
-
-func hex4(s []byte) rune {
-	var r rune
-	for _, c := range s[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		default:
-			c -= 'A' - 10
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
 }
