@@ -636,4 +636,4 @@ func cachedGlob(glob string) (*pcre.Regexp, error) {
 	})
 }
 
-func stringsContains(h, n string) bool { return strings.Contains(h, n) }
+func stringsContains(h, n string) bool { return pcre.Contains(h, n) }

@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"strings"
 	"unicode/utf8"
 	"unsafe"
 
@@ -235,7 +234,7 @@ func (p *prefilterState) mayContain(s string, ls *literalSet) bool {
 		s = p.fold(s)
 	}
 	for _, l := range ls.lits {
-		if strings.Contains(s, l) {
+		if pcre.Contains(s, l) {
 			return true
 		}
 	}

@@ -1,7 +1,6 @@
 package pcre
 
 import (
-	"strings"
 	"unicode"
 )
 
@@ -142,12 +141,13 @@ func (re *Regexp) ExactStrings() (set []string, fold bool) {
 // MatchFolded answers a pattern whose ExactStrings are folded, given the
 // folded subject: callers that match many patterns against one subject fold
 // it once.
-func (re *Regexp) MatchFolded(folded string) bool { return matchExact(re.exactSet, folded) }
+func (re *Regexp) MatchFolded(folded string) bool { return re.matchExact(folded) }
 
-// matchExact reports whether s contains one of set.
-func matchExact(set []string, s string) bool {
-	for _, l := range set {
-		if strings.Contains(s, l) {
+// matchExact reports whether s contains one of the pattern's fixed
+// strings.
+func (re *Regexp) matchExact(s string) bool {
+	for _, l := range re.exactSet {
+		if Contains(s, l) {
 			return true
 		}
 	}

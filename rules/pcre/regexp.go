@@ -461,7 +461,7 @@ func (re *Regexp) MatchValid(s string, lim Limits) (bool, error) {
 		if re.exactFold {
 			s = FoldString(s)
 		}
-		return matchExact(re.exactSet, s), nil
+		return re.matchExact(s), nil
 	}
 	if re.unit != nil && !re.anchored {
 		return matchUnit(re.unit, s), nil
