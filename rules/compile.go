@@ -945,7 +945,7 @@ func (s *State) contains(haystack, needle value.Value, lits *literalSet) bool {
 	if lits != nil && needle.IsString() && s.pre.absent(h, lits, false) {
 		return false
 	}
-	return stringsContains(h, n)
+	return pcre.Contains(h, n)
 }
 
 // needle registers a constant string operand of a containment test with

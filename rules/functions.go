@@ -334,7 +334,7 @@ func containsFn(any, normalize bool) funcImpl {
 			if ls := site.needleAt(i + 1); ls != nil && a.IsString() && s.pre.absent(h, ls, len(args) > manyNeedles) {
 				found = false // the prefilter saw it nowhere in h
 			} else {
-				found = stringsContains(h, n)
+				found = pcre.Contains(h, n)
 			}
 			if found == any {
 				return value.NewBool(found), nil
@@ -635,5 +635,3 @@ func cachedGlob(glob string) (*pcre.Regexp, error) {
 		return pcre.CompilePHP(GlobPattern(glob))
 	})
 }
-
-func stringsContains(h, n string) bool { return pcre.Contains(h, n) }

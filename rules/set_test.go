@@ -86,6 +86,22 @@ func TestSetConditionLimit(t *testing.T) {
 	}
 }
 
+// matchedIDs joins the ids of the filters that matched; with noErrors, a
+// filter's error fails the test.
+func matchedIDs(t *testing.T, set *rules.Set, res *rules.Result, noErrors bool) string {
+	t.Helper()
+	got := ""
+	for i, f := range res.Filters {
+		if noErrors && f.Err != nil {
+			t.Fatalf("%s: %v", set.ID(i), f.Err)
+		}
+		if f.Matched {
+			got += set.ID(i)
+		}
+	}
+	return got
+}
+
 // TestSetHintedPatterns: a regex held in a variable is prepared for the
 // prefilter from the constant last assigned to it in the filter's source,
 // but the variable's value at run time decides: another filter (user
@@ -117,15 +133,7 @@ func TestSetHintedPatterns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		res := set.Run(rules.VarMap{"added_lines": value.NewString(tt.added), "summary": value.NewString(tt.summary)}, rules.RunOptions{})
-		got := ""
-		for i, f := range res.Filters {
-			if f.Err != nil {
-				t.Fatalf("%s: %v", set.ID(i), f.Err)
-			}
-			if f.Matched {
-				got += set.ID(i)
-			}
-		}
+		got := matchedIDs(t, set, res, true)
 		if got != tt.want {
 			t.Errorf("added %q, summary %q: matched %q, want %q", tt.added, tt.summary, got, tt.want)
 		}
@@ -165,12 +173,7 @@ func TestSetStaticOperators(t *testing.T) {
 				groups[i] = value.NewString(g)
 			}
 			res := set.Run(rules.VarMap{"user_groups": value.NewArray(groups), "summary": value.NewString(tt.summary)}, rules.RunOptions{})
-			got := ""
-			for i, f := range res.Filters {
-				if f.Matched {
-					got += set.ID(i)
-				}
-			}
+			got := matchedIDs(t, set, res, false)
 			if got != tt.want || res.Conds != tt.conds {
 				t.Errorf("groups %v, summary %q: matched %q with %d conditions, want %q with %d", tt.groups, tt.summary, got, res.Conds, tt.want, tt.conds)
 			}
@@ -203,15 +206,7 @@ func TestSetIPRanges(t *testing.T) {
 	for range 2 {
 		for _, tt := range tests {
 			res := set.Run(rules.VarMap{"user_name": value.NewString(tt.user), "summary": value.NewString(tt.summary)}, rules.RunOptions{})
-			got := ""
-			for i, f := range res.Filters {
-				if f.Err != nil {
-					t.Fatalf("%s: %v", set.ID(i), f.Err)
-				}
-				if f.Matched {
-					got += set.ID(i)
-				}
-			}
+			got := matchedIDs(t, set, res, true)
 			if got != tt.want {
 				t.Errorf("user %q, summary %q: matched %q, want %q", tt.user, tt.summary, got, tt.want)
 			}

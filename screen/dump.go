@@ -2,10 +2,10 @@ package screen
 
 import (
 	"encoding/json"
-	"sync"
 	"math/bits"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/vigilwiki/vigil/internal/jsonstr"

@@ -27,18 +27,18 @@ func (s *Store) AppendLog(ctx context.Context, entries []*vigil.LogEntry) error 
 		}
 		packed[i] = compress(vars)
 	}
-	insertLog, err := s.prepared(ctx, `INSERT INTO abuse_log (wiki, filter_id, filter_version, action, performer,
+	logStmt, err := s.prepared(ctx, `INSERT INTO abuse_log (wiki, filter_id, filter_version, action, performer,
 		page_namespace, page_title, actions_taken, log_only, vars, vars_zstd, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?) RETURNING id`)
 	if err != nil {
 		return s.wrap(err, "append log")
 	}
-	insertProtected, err := s.prepared(ctx, `INSERT INTO abuse_log_protected (log_id, ip, user_agent, vars) VALUES (?, ?, ?, ?)`)
+	protectedStmt, err := s.prepared(ctx, `INSERT INTO abuse_log_protected (log_id, ip, user_agent, vars) VALUES (?, ?, ?, ?)`)
 	if err != nil {
 		return s.wrap(err, "append log (protected)")
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		insert, insertProtected := tx.StmtContext(ctx, insertLog), tx.StmtContext(ctx, insertProtected)
+		insert, insertProtected := tx.StmtContext(ctx, logStmt), tx.StmtContext(ctx, protectedStmt)
 		for i, e := range entries {
 			err := insert.QueryRowContext(ctx, e.Wiki, e.FilterID, e.FilterVersion, e.Action, e.Performer, e.PageNamespace, e.PageTitle,
 				"|"+strings.Join(e.ActionsTaken, "|")+"|", e.LogOnly, packed[i], micros(e.Time)).Scan(&e.ID)

@@ -336,20 +336,14 @@ func ParseAddress(s string) Address {
 func ValidRange(r string) bool { return lookup(r).valid }
 
 // InRange is IPUtils::isInRange.
-func InRange(ip, r string) bool {
-	a, ok := parseAddress(ip)
-	return ok && lookup(r).spec.contains(a)
-}
+func InRange(ip, r string) bool { return ParseRange(r).Contains(ParseAddress(ip)) }
 
 // InRanges is IPUtils::isInRanges: true when the address is in any of
 // the ranges (only ranges of its own family can hold it).
 func InRanges(ip string, rs []string) bool {
-	a, ok := parseAddress(ip)
-	if !ok {
-		return false
-	}
+	a := ParseAddress(ip)
 	for _, r := range rs {
-		if lookup(r).spec.contains(a) {
+		if ParseRange(r).Contains(a) {
 			return true
 		}
 	}
