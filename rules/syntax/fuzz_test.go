@@ -54,7 +54,7 @@ func seedRules(f *testing.F) {
 func FuzzScan(f *testing.F) {
 	seedRules(f)
 	f.Fuzz(func(t *testing.T, src string) {
-		toks, err := scanAll(src)
+		toks, err := scanAll(src, nil)
 		if err != nil {
 			checkError(t, src, err)
 			return

@@ -50,12 +50,11 @@ type scanner struct {
 // scanAll tokenizes the whole source, as AbuseFilter does before parsing:
 // a tokenizer error anywhere wins over any parse error. The last token is
 // always EOF.
-func scanAll(src string) ([]token, *Error) {
+func scanAll(src string, toks []token) ([]token, *Error) {
 	if len(src) > MaxSourceSize {
 		return nil, newError(0, 0, ErrTooComplex, "the rule is %d bytes long; at most %d are accepted", len(src), MaxSourceSize)
 	}
 	s := scanner{src: src, validUTF8: utf8.ValidString(src)}
-	toks := make([]token, 0, len(src)/3+2)
 	offset := 0
 	for {
 		t, next, err := s.next(offset)
