@@ -74,43 +74,48 @@ const (
 	verbMark
 )
 
-// node is one node of a pattern's syntax tree.
+// node is one node of a pattern's syntax tree. Its fields are ordered for
+// size: the real filters' patterns make tens of thousands of nodes (one
+// per literal character), all kept for the engines built on first use.
 type node struct {
 	op   op
-	r    rune // opLiteral
 	fold bool // opLiteral, opBackref: caseless
-	cls  *class
-
-	subs []*node // opConcat, opAlt; opCond: [yes] or [yes, no]
 
 	// opRepeat
-	min, max   int
 	greedy     bool
 	possessive bool
-
-	// opGroup (cap > 0 captures), opBackref, opRecurse, opCond (condGroup)
-	cap  int
-	name string // group name, or the name a backreference / recursion refers to
-	// caps: every group of a duplicated name (?J) that a backreference or
-	// condition refers to; a backreference matches the first one set, a
-	// condition is true when any one is.
-	caps []int
 
 	// opLook
 	behind, negate bool
 
-	// opAssert
-	assert assertKind
+	dotall bool       // opAny
+	assert assertKind // opAssert
+	cond   condKind   // opCond
+	verb   verb       // opVerb
 
-	// opCond
-	cond     condKind
-	condLook *node // condAssert: the lookaround
+	r   rune // opLiteral
+	cls *class
 
-	// opAny
-	dotall bool
+	subs []*node // opConcat, opAlt; opCond: [yes] or [yes, no]
 
-	// opVerb
-	verb verb
+	min, max int // opRepeat
+
+	// opGroup (cap > 0 captures), opBackref, opRecurse, opCond (condGroup)
+	cap int
+	// caps: every group of a duplicated name (?J) that a backreference or
+	// condition refers to; a backreference matches the first one set, a
+	// condition is true when any one is. Rare, hence behind a pointer.
+	caps *[]int
+
+	condLook *node // opCond, condAssert: the lookaround
+}
+
+// groups returns caps, or nil.
+func (n *node) groups() []int {
+	if n.caps == nil {
+		return nil
+	}
+	return *n.caps
 }
 
 func (n *node) sub() *node { return n.subs[0] }

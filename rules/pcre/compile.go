@@ -278,7 +278,7 @@ func (c *compiler) compile(n *node) {
 	case opAssert:
 		c.emit(inst{op: iAssert, n: int(n.assert)})
 	case opBackref:
-		c.emit(inst{op: iBackref, n: n.cap, fold: n.fold, caps: n.caps})
+		c.emit(inst{op: iBackref, n: n.cap, fold: n.fold, caps: n.groups()})
 	case opRecurse:
 		c.emit(inst{op: iRecurse, n: n.cap, x: c.call(n.cap)})
 	case opCond:
@@ -397,7 +397,7 @@ func (c *compiler) cond(n *node) {
 		// Never taken; its groups are only reachable through calls.
 		return
 	case condGroup:
-		branch = c.emit(inst{op: iCondRef, n: n.cap, caps: n.caps})
+		branch = c.emit(inst{op: iCondRef, n: n.cap, caps: n.groups()})
 	case condRecursion:
 		branch = c.emit(inst{op: iCondRecurse})
 	case condAssert:

@@ -119,7 +119,7 @@ func relax(n *node, groups map[int][]*node, depth int) *node {
 	case opBackref:
 		// The text matched is what one of the groups with that number
 		// (several under (?|...)) or name (several under (?J)) matched.
-		nums := n.caps
+		nums := n.groups()
 		if nums == nil {
 			nums = []int{n.cap}
 		}

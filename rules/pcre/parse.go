@@ -47,7 +47,7 @@ type parser struct {
 	depth int
 	// Backreferences and subroutine calls, resolved after parsing because
 	// they may refer forwards.
-	refs []*node
+	refs []groupRef
 	// Whether the pattern has constructs that need the exact engine.
 	anchoredStart bool
 	slab          []node // nodes are carved from here, a chunk at a time
@@ -427,7 +427,7 @@ func (p *parser) parseEscape() *node {
 		}
 		p.pos++
 		name := p.groupName(close)
-		return p.ref(p.alloc(node{op: opBackref, name: name, fold: p.flags.caseless}))
+		return p.ref(p.alloc(node{op: opBackref, fold: p.flags.caseless}), name)
 	}
 	if c >= '1' && c <= '9' {
 		// A backreference when < 10, starting with 8 or 9, or when that
@@ -442,7 +442,7 @@ func (p *parser) parseEscape() *node {
 				p.fail("group number is too big")
 			}
 			p.pos = j
-			return p.ref(p.alloc(node{op: opBackref, cap: n, fold: p.flags.caseless}))
+			return p.ref(p.alloc(node{op: opBackref, cap: n, fold: p.flags.caseless}), "")
 		}
 	}
 	r, ok := p.charEscape(false)
@@ -455,8 +455,14 @@ func (p *parser) parseEscape() *node {
 
 func isDigitByte(c byte) bool { return c >= '0' && c <= '9' }
 
-func (p *parser) ref(n *node) *node {
-	p.refs = append(p.refs, n)
+// groupRef is a node that refers to a group, by name when name is set.
+type groupRef struct {
+	n    *node
+	name string
+}
+
+func (p *parser) ref(n *node, name string) *node {
+	p.refs = append(p.refs, groupRef{n, name})
 	return n
 }
 
@@ -708,12 +714,12 @@ func (p *parser) parseGRef() *node {
 		ref := p.src[p.pos+1 : p.pos+end]
 		p.pos += end + 1
 		if n, ok := p.groupNumber(ref); ok {
-			return p.ref(p.alloc(node{op: opBackref, cap: n, fold: p.flags.caseless}))
+			return p.ref(p.alloc(node{op: opBackref, cap: n, fold: p.flags.caseless}), "")
 		}
 		if !validName(ref) {
 			p.fail(`\g is not followed by a name or number`)
 		}
-		return p.ref(p.alloc(node{op: opBackref, name: ref, fold: p.flags.caseless}))
+		return p.ref(p.alloc(node{op: opBackref, fold: p.flags.caseless}), ref)
 	}
 	j := p.pos
 	if j < len(p.src) && (p.src[j] == '-' || p.src[j] == '+') {
@@ -727,7 +733,7 @@ func (p *parser) parseGRef() *node {
 		p.fail(`\g is not followed by a name or number`)
 	}
 	p.pos = j
-	return p.ref(p.alloc(node{op: opBackref, cap: n, fold: p.flags.caseless}))
+	return p.ref(p.alloc(node{op: opBackref, cap: n, fold: p.flags.caseless}), "")
 }
 
 // groupNumber reads an absolute or relative group number.
@@ -762,15 +768,15 @@ func (p *parser) groupNumber(s string) (int, bool) {
 // the whole pattern).
 func (p *parser) callRef(ref string) *node {
 	if ref == "R" || ref == "0" {
-		return p.ref(p.alloc(node{op: opRecurse}))
+		return p.ref(p.alloc(node{op: opRecurse}), "")
 	}
 	if n, ok := p.groupNumber(ref); ok {
-		return p.ref(p.alloc(node{op: opRecurse, cap: n}))
+		return p.ref(p.alloc(node{op: opRecurse, cap: n}), "")
 	}
 	if !validName(ref) {
 		p.fail("subpattern name expected")
 	}
-	return p.ref(p.alloc(node{op: opRecurse, name: ref}))
+	return p.ref(p.alloc(node{op: opRecurse}), ref)
 }
 
 func validName(s string) bool {
@@ -866,7 +872,7 @@ func (p *parser) parseGroup() *node {
 		case p.lookingAt("="):
 			p.pos++
 			name := p.groupName(')')
-			return p.ref(p.alloc(node{op: opBackref, name: name, fold: p.flags.caseless}))
+			return p.ref(p.alloc(node{op: opBackref, fold: p.flags.caseless}), name)
 		case p.lookingAt(">"):
 			p.pos++
 			return p.callRef(p.groupName(')'))
@@ -878,7 +884,7 @@ func (p *parser) parseGroup() *node {
 	case 'R':
 		if p.lookingAt("R)") {
 			p.pos += 2
-			return p.ref(p.alloc(node{op: opRecurse}))
+			return p.ref(p.alloc(node{op: opRecurse}), "")
 		}
 	case '(':
 		return p.conditional()
@@ -925,7 +931,7 @@ func (p *parser) newCapture(name string) *node {
 	if p.ncap > maxGroups {
 		p.fail("too many capturing groups")
 	}
-	n := p.alloc(node{op: opGroup, cap: p.ncap, name: name})
+	n := p.alloc(node{op: opGroup, cap: p.ncap})
 	if name != "" {
 		if prev := p.names[name]; len(prev) > 0 && !p.flags.dupNames {
 			p.fail("two named subpatterns have the same name (PCRE2_DUPNAMES not set)")
@@ -1045,18 +1051,18 @@ func (p *parser) conditional() *node {
 			n.cond = condRecursion
 		case strings.HasPrefix(text, "<") && strings.HasSuffix(text, ">"),
 			strings.HasPrefix(text, "'") && strings.HasSuffix(text, "'"):
-			n.cond, n.name = condGroup, text[1:len(text)-1]
-			p.ref(n)
+			n.cond = condGroup
+			p.ref(n, text[1:len(text)-1])
 		case validName(text):
-			n.cond, n.name = condGroup, text
-			p.ref(n)
+			n.cond = condGroup
+			p.ref(n, text)
 		default:
 			num, ok := p.groupNumber(text)
 			if !ok {
 				p.fail("malformed number or name after (?(")
 			}
 			n.cond, n.cap = condGroup, num
-			p.ref(n)
+			p.ref(n, "")
 		}
 	}
 	saved := p.flags
@@ -1185,16 +1191,17 @@ func (p *parser) parseVerb(start int) *node {
 // resolve turns named references into group numbers and checks that every
 // referenced group exists.
 func (p *parser) resolve() {
-	for _, r := range p.refs {
-		if r.name != "" {
-			nums := p.names[r.name]
+	for _, ref := range p.refs {
+		r := ref.n
+		if ref.name != "" {
+			nums := p.names[ref.name]
 			if len(nums) == 0 {
 				p.pos = len(p.src)
-				p.fail("reference to non-existent subpattern %q", r.name)
+				p.fail("reference to non-existent subpattern %q", ref.name)
 			}
 			r.cap = nums[0]
 			if len(nums) > 1 {
-				r.caps = nums
+				r.caps = &nums
 			}
 		}
 		if r.cap > p.ncap {
