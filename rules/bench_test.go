@@ -67,3 +67,26 @@ func BenchmarkRealFilterAction(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLiteralScan runs the prefilter's Aho-Corasick scan of the real
+// filters' literals over the new wikitext of each variable set that has one.
+func BenchmarkLiteralScan(b *testing.B) {
+	scan := rules.LiteralScanner(realSet(b))
+	_, sets := loadVarsets(b)
+	var names []string
+	for name, given := range sets {
+		if given["new_wikitext"].IsString() {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		text := sets[name]["new_wikitext"].Str()
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for b.Loop() {
+				scan(text)
+			}
+		})
+	}
+}

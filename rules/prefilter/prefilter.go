@@ -40,6 +40,7 @@ func New(lits []string) *Index {
 	ix := &Index{lits: lits}
 	// Input classes: one per byte that occurs in a literal, with ASCII
 	// letters folded to upper case.
+	maxStates := 1
 	for _, l := range lits {
 		for i := 0; i < len(l) && i < maxLiteral; i++ {
 			if ix.classOf[l[i]] == 0 {
@@ -47,76 +48,80 @@ func New(lits []string) *Index {
 				ix.classOf[l[i]] = uint8(ix.classes)
 			}
 		}
+		maxStates += min(len(l), maxLiteral)
 	}
 	ix.classes++ // class 0
 	for c := 'a'; c <= 'z'; c++ {
 		ix.classOf[c] = ix.classOf[c-'a'+'A']
 	}
-	// The trie, as child lists.
-	type edge struct {
-		class uint8
-		to    int32
+	// The trie: each state's children as a list through sibling, in
+	// flat arrays sized for the worst case, one edge per literal byte.
+	child := make([]int32, 1, maxStates)   // first child, 0: none
+	sibling := make([]int32, 1, maxStates) // next child of the same parent
+	class := make([]uint8, 1, maxStates)   // class of the edge into the state
+	ends := make([]int32, 1, maxStates)    // first literal ending here, -1: none
+	ends[0] = -1
+	nextEnd := make([]int32, len(lits)) // further literals ending at the same state
+	edge := func(st int32, c uint8) int32 {
+		for k := child[st]; k != 0; k = sibling[k] {
+			if class[k] == c {
+				return k
+			}
+		}
+		return -1
 	}
-	kids := [][]edge{nil}
-	own := [][]int32{nil} // literal ids ending at each state
 	for id, l := range lits {
 		st := int32(0)
-	chars:
 		for i := 0; i < len(l) && i < maxLiteral; i++ {
 			c := ix.classOf[l[i]]
-			for _, e := range kids[st] {
-				if e.class == c {
-					st = e.to
-					continue chars
-				}
+			nx := edge(st, c)
+			if nx < 0 {
+				nx = int32(len(child))
+				child = append(child, 0)
+				sibling = append(sibling, child[st])
+				class = append(class, c)
+				ends = append(ends, -1)
+				child[st] = nx
 			}
-			nx := int32(len(kids))
-			kids = append(kids, nil)
-			own = append(own, nil)
-			kids[st] = append(kids[st], edge{c, nx})
 			st = nx
 		}
-		own[st] = append(own[st], int32(id))
+		nextEnd[id] = ends[st]
+		ends[st] = int32(id)
 	}
-	n := len(kids)
-	// Failure links and outputs, breadth first: goto(s, c) follows the
-	// failure chain until a state with an edge on c.
-	step := func(st int32, c uint8, fail []int32) int32 {
-		for {
-			for _, e := range kids[st] {
-				if e.class == c {
-					return e.to
-				}
-			}
-			if st == 0 {
-				return 0
-			}
-			st = fail[st]
-		}
-	}
+	n := len(child)
+	// Failure links, breadth first: goto(s, c) follows the failure chain
+	// until a state with an edge on c. A state has outputs when a literal
+	// ends there or at a state on its failure chain.
 	fail := make([]int32, n)
-	outs := make([][]int32, n)
+	hasOut := make([]bool, n)
 	order := make([]int32, 0, n) // breadth-first
 	order = append(order, 0)
 	for qi := 0; qi < len(order); qi++ {
 		st := order[qi]
-		outs[st] = own[st]
-		if f := outs[fail[st]]; st != 0 && len(f) > 0 {
-			outs[st] = append(append([]int32{}, own[st]...), f...)
-		}
-		for _, e := range kids[st] {
+		hasOut[st] = ends[st] >= 0 || hasOut[fail[st]]
+		for k := child[st]; k != 0; k = sibling[k] {
 			if st != 0 {
-				fail[e.to] = step(fail[st], e.class, fail)
+				f := fail[st]
+				for {
+					if to := edge(f, class[k]); to >= 0 {
+						fail[k] = to
+						break
+					}
+					if f == 0 {
+						break
+					}
+					f = fail[f]
+				}
 			}
-			order = append(order, e.to)
+			order = append(order, k)
 		}
 	}
 	// Number the states: without outputs first (the root is 0, since no
-	// literal is empty), then with; rows are premultiplied by classes.
+	// literal is empty), then with.
 	newID := make([]int32, n)
 	next := int32(0)
 	for _, st := range order {
-		if len(outs[st]) == 0 {
+		if !hasOut[st] {
 			newID[st] = next
 			next++
 		}
@@ -124,7 +129,7 @@ func New(lits []string) *Index {
 	ix.firstOut = next * int32(ix.classes)
 	byNew := make([]int32, n)
 	for _, st := range order {
-		if len(outs[st]) > 0 {
+		if hasOut[st] {
 			newID[st] = next
 			next++
 		}
@@ -140,14 +145,19 @@ func New(lits []string) *Index {
 			f := int(newID[fail[st]])
 			copy(row, ix.delta[f*cl:(f+1)*cl])
 		}
-		for _, e := range kids[st] {
-			row[e.class] = newID[e.to] * int32(cl)
+		for k := child[st]; k != 0; k = sibling[k] {
+			row[class[k]] = newID[k] * int32(cl)
 		}
 	}
+	// Outputs: a state's own literals, then its failure state's.
 	ix.outAt = make([]int32, n+1)
 	for i, st := range byNew {
 		ix.outAt[i] = int32(len(ix.out))
-		ix.out = append(ix.out, outs[st]...)
+		for s := st; s != 0; s = fail[s] {
+			for id := ends[s]; id >= 0; id = nextEnd[id] {
+				ix.out = append(ix.out, id)
+			}
+		}
 	}
 	ix.outAt[n] = int32(len(ix.out))
 	return ix
