@@ -91,25 +91,35 @@ func (b *classBuilder) build(caseless bool) []rune {
 	return normalize(append(rs, b.sets...))
 }
 
-// normalize sorts and merges the ranges.
+// normalize sorts and merges the ranges, into a new slice.
 func normalize(rs []rune) []rune {
-	n := len(rs) / 2
-	pairs := make([][2]rune, n)
-	for i := 0; i < n; i++ {
-		pairs[i] = [2]rune{rs[2*i], rs[2*i+1]}
+	out := make([]rune, len(rs))
+	copy(out, rs)
+	if p := rangePairs(out); !sort.IsSorted(p) {
+		sort.Sort(p)
 	}
-	sort.Slice(pairs, func(i, j int) bool { return pairs[i][0] < pairs[j][0] })
-	out := make([]rune, 0, len(rs))
-	for _, p := range pairs {
-		if k := len(out); k > 0 && p[0] <= out[k-1]+1 {
-			if p[1] > out[k-1] {
-				out[k-1] = p[1]
-			}
+	w := 0
+	for i := 0; i+1 < len(out); i += 2 {
+		lo, hi := out[i], out[i+1]
+		if w > 0 && lo <= out[w-1]+1 {
+			out[w-1] = max(out[w-1], hi)
 			continue
 		}
-		out = append(out, p[0], p[1])
+		out[w], out[w+1] = lo, hi
+		w += 2
 	}
-	return out
+	return out[:w]
+}
+
+// rangePairs sorts ranges [lo, hi] held as pairs of a slice by lo, in
+// place.
+type rangePairs []rune
+
+func (p rangePairs) Len() int           { return len(p) / 2 }
+func (p rangePairs) Less(i, j int) bool { return p[2*i] < p[2*j] }
+func (p rangePairs) Swap(i, j int) {
+	p[2*i], p[2*j] = p[2*j], p[2*i]
+	p[2*i+1], p[2*j+1] = p[2*j+1], p[2*i+1]
 }
 
 // complement returns the ranges not in rs (rs normalised).

@@ -1,6 +1,7 @@
 package pcre
 
 import (
+	"strings"
 	"unicode"
 )
 
@@ -44,10 +45,21 @@ func (e extractor) exact(n *node) ([]string, bool) {
 		return e.exact(n.sub())
 	case opConcat:
 		acc := []string{""}
-		for _, s := range n.subs {
-			next, ok := e.exact(s)
-			if !ok {
-				return nil, false
+		for i := 0; i < len(n.subs); i++ {
+			var next []string
+			if n.subs[i].op == opLiteral {
+				// A run of literal characters joins as one string.
+				var b strings.Builder
+				for ; i < len(n.subs) && n.subs[i].op == opLiteral; i++ {
+					b.WriteString(e.runeString(n.subs[i].r))
+				}
+				i--
+				next = []string{b.String()}
+			} else {
+				var ok bool
+				if next, ok = e.exact(n.subs[i]); !ok {
+					return nil, false
+				}
 			}
 			if acc = crossMax(acc, next, maxExactStrings); acc == nil {
 				return nil, false

@@ -377,6 +377,15 @@ func crossMax(a, b []string, max int) []string {
 	if len(a) == 0 || len(b) == 0 || len(a)*len(b) > max {
 		return nil
 	}
+	// {""} is the identity, and common (a concatenation starts from it;
+	// assertions match it): no copy. The result's capacity is cut so that
+	// appending to it can never write into the other slice.
+	if len(a) == 1 && a[0] == "" {
+		return b[:len(b):len(b)]
+	}
+	if len(b) == 1 && b[0] == "" {
+		return a[:len(a):len(a)]
+	}
 	out := make([]string, 0, len(a)*len(b))
 	for _, x := range a {
 		for _, y := range b {
