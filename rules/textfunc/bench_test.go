@@ -1,0 +1,35 @@
+package textfunc
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+)
+
+// BenchmarkLower lower-cases a 30 KB page made of the real varsets'
+// wikitexts, with the en dash that real articles hold in most paragraphs
+// (one non-ASCII character sends the whole text down the Unicode path).
+func BenchmarkLower(b *testing.B) {
+	raw, err := os.ReadFile("../../../shared/testdata/abusefilter/real-filters-verdicts.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var vf struct {
+		Varsets map[string]map[string]any `json:"varsets"`
+	}
+	if err := json.Unmarshal(raw, &vf); err != nil {
+		b.Fatal(err)
+	}
+	var para strings.Builder
+	for _, vars := range vf.Varsets {
+		if s, ok := vars["new_wikitext"].(string); ok {
+			para.WriteString(s + " – ")
+		}
+	}
+	page := strings.Repeat(para.String(), 30<<10/para.Len()+1)
+	b.SetBytes(int64(len(page)))
+	for b.Loop() {
+		Lower(page)
+	}
+}
