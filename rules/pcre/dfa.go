@@ -47,20 +47,44 @@ type dfa struct {
 	asciiSym  [128]uint16 // symbol of each ASCII character
 	nlSym     uint16      // symbol of "\n"
 	hasDollar bool        // the pattern has $ or \Z (needs "before final newline")
+	stride    int         // table entries per state: one per symbol, then the end status
 
-	mu      sync.Mutex
+	// The states found so far and their transitions, as a flat table that
+	// match reads without locking: a step is one load, where a state
+	// holding pointers to its successors took two dependent ones.
+	tab atomic.Pointer[dtable]
+
+	mu      sync.Mutex // held to add states and transitions
 	states  map[string]*dstate
-	first   *dstate
 	nstates int
+	gen     uint32 // bumped when the states are dropped (see maxDFAStates)
 }
+
+// dtable is the transition table. Row r (at offset r*stride) holds, for
+// each symbol, the offset of the next state's row, dfaUnknown when not yet
+// computed or dfaMatched; then the end status (0 unknown, 1 a match ends
+// at the end of the subject, 2 none). Row 0 is unused, so that 0 means
+// unknown. A table's length never changes: rows are added within it, and
+// when it is full a copy twice as large replaces it, after which the old
+// one is never written again, so a reader holding it only ever sees
+// offsets inside it.
+type dtable struct {
+	t    []int32
+	list []*dstate // the state of each row; row 1 is the start state's
+}
+
+const (
+	dfaUnknown = 0
+	dfaMatched = -1
+)
 
 // dstate is a set of NFA instructions waiting for the next character, with
 // what the previous character was.
 type dstate struct {
 	insts []int32
 	flags uint8
-	next  []atomic.Pointer[dstate]
-	end   atomic.Int32 // 0 unknown, 1 a match ends at the end of the subject, 2 none
+	gen   uint32 // the generation whose table holds the state at off
+	off   int32
 }
 
 const (
@@ -70,7 +94,7 @@ const (
 )
 
 // matched is the state after a match was seen.
-var matched = &dstate{}
+var matched = &dstate{off: dfaMatched}
 
 const maxDFAStates = 4096
 
@@ -194,8 +218,9 @@ func newDFA(root *node) *dfa {
 	if !dfaCompatible(root) {
 		return nil
 	}
-	d := &dfa{states: map[string]*dstate{}}
+	d := &dfa{}
 	d.partition(root)
+	d.stride = 2*d.nclass + 1
 	b := nfaBuilder{d: d}
 	f, ok := b.build(root)
 	if !ok {
@@ -208,8 +233,18 @@ func newDFA(root *node) *dfa {
 		d.asciiSym[c] = d.symbol(rune(c))
 	}
 	d.nlSym = d.symbol('\n')
-	d.first = d.state(nil, fAtStart)
+	d.reset()
 	return d
+}
+
+// reset starts the table over with only the start state. Callers hold
+// d.mu or are building the DFA.
+func (d *dfa) reset() {
+	d.gen++
+	d.states = map[string]*dstate{}
+	d.nstates = 0
+	d.tab.Store(&dtable{t: make([]int32, 8*d.stride), list: make([]*dstate, 8)})
+	d.state(nil, fAtStart) // row 1
 }
 
 // charRanges returns the code points a single-character node matches.
@@ -488,8 +523,9 @@ func (d *dfa) closure(pc int32, ctx *context, seen []bool, out *[]int32) bool {
 	return found
 }
 
-// state returns the canonical state for a set of waiting instructions.
-// Callers hold d.mu or are building the DFA.
+// state returns the canonical state for a set of waiting instructions,
+// with a row in the current table. Callers hold d.mu or are building the
+// DFA.
 func (d *dfa) state(insts []int32, flags uint8) *dstate {
 	key := make([]byte, 0, 1+4*len(insts))
 	key = append(key, flags)
@@ -500,15 +536,34 @@ func (d *dfa) state(insts []int32, flags uint8) *dstate {
 		return s
 	}
 	if d.nstates >= maxDFAStates {
-		// Start over rather than grow without bound; states already
-		// handed out stay valid.
-		d.states = map[string]*dstate{}
-		d.nstates = 0
+		// Start over rather than grow without bound; matches under way
+		// keep their table and come back through current.
+		d.reset()
 	}
-	s := &dstate{insts: insts, flags: flags, next: make([]atomic.Pointer[dstate], 2*d.nclass)}
+	tab := d.tab.Load()
+	row := d.nstates + 1
+	if row == len(tab.list) {
+		bigger := &dtable{t: make([]int32, 2*len(tab.t)), list: make([]*dstate, 2*len(tab.list))}
+		copy(bigger.t, tab.t)
+		copy(bigger.list, tab.list)
+		d.tab.Store(bigger)
+		tab = bigger
+	}
+	s := &dstate{insts: insts, flags: flags, gen: d.gen, off: int32(row * d.stride)}
+	tab.list[row] = s
 	d.states[string(key)] = s
 	d.nstates++
 	return s
+}
+
+// current returns the current table and the row there of the state at off
+// in tab, which may be an older table. Callers hold d.mu.
+func (d *dfa) current(tab *dtable, off int32) (*dtable, *dstate) {
+	s := tab.list[int(off)/d.stride]
+	if s.gen != d.gen {
+		s = d.state(s.insts, s.flags)
+	}
+	return d.tab.Load(), s
 }
 
 // step computes the state after reading a character with symbol sym from
@@ -581,21 +636,30 @@ func (d *dfa) endMatches(s *dstate) bool {
 	return d.closure(d.start, &ctx, seen, &here) || found
 }
 
-// slowNext computes and remembers a transition.
-func (d *dfa) slowNext(s *dstate, sym uint16) *dstate {
+// slowNext computes and remembers a transition from the state at off in
+// tab, and returns the current table and the next state's offset there
+// (or dfaMatched).
+func (d *dfa) slowNext(tab *dtable, off int32, sym uint16) (*dtable, int32) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if n := s.next[sym].Load(); n != nil {
-		return n
+	tab, s := d.current(tab, off)
+	if n := atomic.LoadInt32(&tab.t[s.off+int32(sym)]); n != dfaUnknown {
+		return tab, n
 	}
-	n := d.step(s, sym, false)
-	s.next[sym].Store(n)
-	return n
+	n := d.step(s, sym, false).off
+	// step may have added a state, and so a bigger table, or started
+	// over, which drops s: write where s now is.
+	tab = d.tab.Load()
+	if s.gen == d.gen {
+		atomic.StoreInt32(&tab.t[s.off+int32(sym)], n)
+	}
+	return tab, n
 }
 
 // match reports whether the pattern matches anywhere in s (valid UTF-8).
 func (d *dfa) match(s string) bool {
-	st := d.first
+	tab := d.tab.Load()
+	t, off := tab.t, int32(d.stride) // row 1: the start state
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -611,37 +675,48 @@ func (d *dfa) match(s string) bool {
 			sym = d.symbol(r)
 			i += size
 		}
-		n := st.next[sym].Load()
-		if n == nil {
-			n = d.slowNext(st, sym)
+		n := atomic.LoadInt32(&t[off+int32(sym)])
+		if n <= dfaUnknown {
+			if n == dfaMatched {
+				return true
+			}
+			if tab, n = d.slowNext(tab, off, sym); n == dfaMatched {
+				return true
+			}
+			t = tab.t
 		}
-		if n == matched {
-			return true
-		}
-		st = n
+		off = n
 	}
 	if i < len(s) {
 		// A final "\n", before which $ also matches.
 		d.mu.Lock()
+		var st *dstate
+		tab, st = d.current(tab, off)
 		st = d.step(st, d.nlSym, true)
+		tab = d.tab.Load()
 		d.mu.Unlock()
 		if st == matched {
 			return true
 		}
+		t, off = tab.t, st.off
 	}
-	switch st.end.Load() {
+	end := &t[off+int32(d.stride)-1]
+	switch atomic.LoadInt32(end) {
 	case 1:
 		return true
 	case 2:
 		return false
 	}
 	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, st := d.current(tab, off)
 	ok := d.endMatches(st)
-	d.mu.Unlock()
+	// The answer belongs to the state's row in the table read, whichever
+	// table is current now.
 	if ok {
-		st.end.Store(1)
+		atomic.StoreInt32(end, 1)
 	} else {
-		st.end.Store(2)
+		atomic.StoreInt32(end, 2)
 	}
 	return ok
 }

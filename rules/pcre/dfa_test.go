@@ -1,0 +1,66 @@
+package pcre
+
+import (
+	"math/rand/v2"
+	"regexp"
+	"sync"
+	"testing"
+)
+
+// TestDFATableGrowsAndStartsOver runs the lazy DFA from several goroutines
+// at once on patterns whose state count outgrows the first table (so it is
+// copied while others read it) and, for the second, maxDFAStates (so the
+// states are dropped while matches are under way), and checks every
+// verdict against Go's regexp, which means the same for these patterns.
+func TestDFATableGrowsAndStartsOver(t *testing.T) {
+	for _, tc := range []struct {
+		pattern   string
+		letters   string // of the subjects, repeated to set their odds
+		startOver bool
+	}{
+		{"a[ab]{6}b", "abbb", false},      // about 2^7 states
+		{"a[ab]{13}c", "aaaabbbbc", true}, // about 2^14 states
+	} {
+		t.Run(tc.pattern, func(t *testing.T) {
+			re, err := CompilePHP("/" + tc.pattern + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := re.lazyDFA()
+			if d == nil {
+				t.Fatal("no DFA")
+			}
+			want := regexp.MustCompile(tc.pattern)
+			var wg sync.WaitGroup
+			for g := range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := rand.New(rand.NewPCG(uint64(g), 7))
+					buf := make([]byte, 64)
+					for range 3000 {
+						n := r.IntN(len(buf))
+						for i := range n {
+							buf[i] = tc.letters[r.IntN(len(tc.letters))]
+						}
+						s := string(buf[:n])
+						if got := d.match(s); got != want.MatchString(s) {
+							t.Errorf("match(%q) = %v, want %v", s, got, !got)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			d.mu.Lock()
+			gen, rows := d.gen, len(d.tab.Load().list)
+			d.mu.Unlock()
+			if rows <= 8 {
+				t.Errorf("the table never grew (%d rows)", rows)
+			}
+			if startedOver := gen > 1; startedOver != tc.startOver {
+				t.Errorf("started over: %v, want %v", startedOver, tc.startOver)
+			}
+		})
+	}
+}
