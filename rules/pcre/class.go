@@ -111,6 +111,16 @@ func normalize(rs []rune) []rune {
 	return out[:w]
 }
 
+// normalized reports whether rs is already sorted, merged ranges.
+func normalized(rs []rune) bool {
+	for i := 0; i+1 < len(rs); i += 2 {
+		if rs[i] > rs[i+1] || i > 0 && rs[i] <= rs[i-1]+1 {
+			return false
+		}
+	}
+	return len(rs)%2 == 0
+}
+
 // rangePairs sorts ranges [lo, hi] held as pairs of a slice by lo, in
 // place.
 type rangePairs []rune
@@ -124,7 +134,7 @@ func (p rangePairs) Swap(i, j int) {
 
 // complement returns the ranges not in rs (rs normalised).
 func complement(rs []rune) []rune {
-	var out []rune
+	out := make([]rune, 0, len(rs)+2)
 	next := rune(0)
 	for i := 0; i < len(rs); i += 2 {
 		if rs[i] > next {
@@ -172,8 +182,13 @@ func appendOrbit(out []rune, r rune) []rune {
 	return out
 }
 
+// newClass makes a class of rs, which it may keep: callers hand over
+// ranges they do not change again.
 func newClass(rs []rune, name string) *class {
-	c := &class{ranges: normalize(rs), name: name}
+	if !normalized(rs) {
+		rs = normalize(rs)
+	}
+	c := &class{ranges: rs, name: name}
 	for i := 0; i < len(c.ranges); i += 2 {
 		for r := c.ranges[i]; r <= c.ranges[i+1] && r < 128; r++ {
 			c.ascii[r>>6] |= 1 << (uint(r) & 63)
