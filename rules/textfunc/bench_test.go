@@ -7,10 +7,26 @@ import (
 	"testing"
 )
 
-// BenchmarkLower lower-cases a 30 KB page made of the real varsets'
-// wikitexts, with the en dash that real articles hold in most paragraphs
-// (one non-ASCII character sends the whole text down the Unicode path).
-func BenchmarkLower(b *testing.B) {
+// BenchmarkPageFunctions runs the text functions that filters apply to
+// whole pages over a 30 KB page made of the real varsets' wikitexts, with
+// the en dash that real articles hold in most paragraphs (one non-ASCII
+// character sends the whole text down the Unicode path).
+func BenchmarkPageFunctions(b *testing.B) {
+	page := testPage(b)
+	for _, f := range []struct {
+		name string
+		fn   func(string) string
+	}{{"Lower", Lower}, {"Upper", Upper}, {"RmSpecials", RmSpecials}, {"RmWhitespace", RmWhitespace}} {
+		b.Run(f.name, func(b *testing.B) {
+			b.SetBytes(int64(len(page)))
+			for b.Loop() {
+				f.fn(page)
+			}
+		})
+	}
+}
+
+func testPage(b *testing.B) string {
 	raw, err := os.ReadFile("../../../shared/testdata/abusefilter/real-filters-verdicts.json")
 	if err != nil {
 		b.Fatal(err)
@@ -27,9 +43,5 @@ func BenchmarkLower(b *testing.B) {
 			para.WriteString(s + " – ")
 		}
 	}
-	page := strings.Repeat(para.String(), 30<<10/para.Len()+1)
-	b.SetBytes(int64(len(page)))
-	for b.Loop() {
-		Lower(page)
-	}
+	return strings.Repeat(para.String(), 30<<10/para.Len()+1)
 }

@@ -294,12 +294,9 @@ func RmSpecials(s string) string {
 	if !utf8.ValidString(s) {
 		return ""
 	}
-	return strings.Map(func(r rune) rune {
-		if unicode.IsLetter(r) || unicode.IsNumber(r) || isSpaceUCP(r) {
-			return r
-		}
-		return -1
-	}, s)
+	return keepRunes(s, &asciiAlnumSpace, func(r rune) bool {
+		return unicode.IsLetter(r) || unicode.IsNumber(r) || isSpaceUCP(r)
+	})
 }
 
 // RmWhitespace is preg_replace('/\s+/u', ”, s).
@@ -307,12 +304,40 @@ func RmWhitespace(s string) string {
 	if !utf8.ValidString(s) {
 		return ""
 	}
-	return strings.Map(func(r rune) rune {
-		if isSpaceUCP(r) {
-			return -1
+	return keepRunes(s, &asciiNotSpace, func(r rune) bool { return !isSpaceUCP(r) })
+}
+
+// The ASCII characters RmSpecials and RmWhitespace keep.
+var asciiAlnumSpace, asciiNotSpace = func() (alnumSpace, notSpace [utf8.RuneSelf]bool) {
+	for c := range rune(utf8.RuneSelf) {
+		alnumSpace[c] = unicode.IsLetter(c) || unicode.IsNumber(c) || isSpaceUCP(c)
+		notSpace[c] = !isSpaceUCP(c)
+	}
+	return
+}()
+
+// keepRunes returns the characters of s (valid UTF-8) that keep accepts,
+// ASCII ones through a table: pages are mostly ASCII.
+func keepRunes(s string, ascii *[utf8.RuneSelf]bool, keep func(rune) bool) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if ascii[c] {
+				b = append(b, c)
+			}
+			i++
+			continue
 		}
-		return r
-	}, s)
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if keep(r) {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	if len(b) == len(s) {
+		return s
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // RmDoubles is preg_replace('/(.)\1+/us', '\1', s): runs of one character
