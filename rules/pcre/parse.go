@@ -50,7 +50,9 @@ type parser struct {
 	refs []groupRef
 	// Whether the pattern has constructs that need the exact engine.
 	anchoredStart bool
-	slab          []node // nodes are carved from here, a chunk at a time
+	slab          []node  // nodes are carved from here, a chunk at a time
+	lists         []*node // and the lists of concatenations and alternations
+	stack         []*node // the items of the lists being parsed
 }
 
 // alloc returns a new node holding n. Patterns have many small nodes
@@ -156,22 +158,24 @@ func (p *parser) skipExtended() {
 
 // parseAlt parses alternatives up to an unmatched ")" or the end.
 func (p *parser) parseAlt() *node {
-	var alts []*node
+	start := len(p.stack)
 	for {
-		alts = append(alts, p.parseConcat())
+		p.stack = append(p.stack, p.parseConcat())
 		if !p.more() || p.src[p.pos] != '|' {
 			break
 		}
 		p.pos++
 	}
-	if len(alts) == 1 {
-		return alts[0]
+	if len(p.stack)-start == 1 {
+		n := p.stack[start]
+		p.stack = p.stack[:start]
+		return n
 	}
-	return p.alloc(node{op: opAlt, subs: alts})
+	return p.alloc(node{op: opAlt, subs: p.popList(start)})
 }
 
 func (p *parser) parseConcat() *node {
-	var items []*node
+	start := len(p.stack)
 	for {
 		p.skipExtended()
 		if !p.more() || p.src[p.pos] == '|' || p.src[p.pos] == ')' {
@@ -181,15 +185,34 @@ func (p *parser) parseConcat() *node {
 		if atom == nil {
 			continue // a comment or an option setting
 		}
-		items = append(items, p.parseQuantifiers(atom))
+		atom = p.parseQuantifiers(atom)
+		p.stack = append(p.stack, atom)
 	}
-	switch len(items) {
+	switch len(p.stack) - start {
 	case 0:
 		return p.alloc(node{op: opEmpty})
 	case 1:
-		return items[0]
+		n := p.stack[start]
+		p.stack = p.stack[:start]
+		return n
 	}
-	return p.alloc(node{op: opConcat, subs: items})
+	return p.alloc(node{op: opConcat, subs: p.popList(start)})
+}
+
+// popList returns the nodes pushed on p.stack since start, as a list of
+// their own, and pops them. Lists are carved from chunks, like nodes.
+func (p *parser) popList(start int) []*node {
+	items := p.stack[start:]
+	n := len(items)
+	if len(p.lists) < n {
+		p.lists = make([]*node, max(n, 32))
+	}
+	list := p.lists[:n:n]
+	p.lists = p.lists[n:]
+	copy(list, items)
+	clear(items)
+	p.stack = p.stack[:start]
+	return list
 }
 
 // quantifiable reports whether a quantifier may follow n.
