@@ -75,8 +75,13 @@ type prefilterState struct {
 	found  [16]foundMemo
 	words  []uint64 // backing store of the found sets
 	folded [8]foldMemo
-	valid  [8]string // subjects known to be valid UTF-8
-	asked  [8]queryMemo
+	// foldBuf holds this action's folded subjects: a page folds to tens of
+	// KB, which every action would otherwise allocate anew. The folded
+	// strings are only searched, never handed out, so the next action may
+	// write over them.
+	foldBuf []byte
+	valid   [8]string // subjects known to be valid UTF-8
+	asked   [8]queryMemo
 }
 
 // queryMemo counts the prefilter questions about one subject.
@@ -111,6 +116,10 @@ func (p *prefilterState) reset(index *prefilter.Index) {
 	p.found = [16]foundMemo{}
 	p.words = p.words[:0]
 	p.folded = [8]foldMemo{}
+	if cap(p.foldBuf) > maxFoldBuf {
+		p.foldBuf = nil // after a huge action, do not keep its memory
+	}
+	p.foldBuf = p.foldBuf[:0]
 	p.valid = [8]string{}
 	p.asked = [8]queryMemo{}
 }
@@ -140,10 +149,17 @@ func (p *prefilterState) fold(s string) string {
 	if sameString(slot.src, s) {
 		return slot.folded
 	}
-	f := pcre.FoldString(s)
+	f := s
+	if b, changed := pcre.AppendFold(p.foldBuf, s); changed {
+		f = unsafe.String(&b[len(p.foldBuf)], len(b)-len(p.foldBuf))
+		p.foldBuf = b
+	}
 	*slot = foldMemo{src: s, folded: f}
 	return f
 }
+
+// maxFoldBuf bounds the folding buffer kept from one action to the next.
+const maxFoldBuf = 1 << 20
 
 // literals returns the set of the index's literals found in s, scanning s
 // once per action.

@@ -2,6 +2,7 @@ package pcre
 
 import (
 	"encoding/binary"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -126,16 +127,28 @@ func foldOrbit(r rune) rune {
 // lengthens valid UTF-8 (the representative is the smallest code point of
 // its orbit), so only invalid bytes, which become U+FFFD, need more room.
 func FoldString(s string) string {
+	b, changed := AppendFold(nil, s)
+	if !changed {
+		return s
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// AppendFold appends the folded form of s to dst, when it differs from s;
+// changed reports whether it does (otherwise dst is returned as it was).
+// Callers that fold many texts reuse one buffer.
+func AppendFold(dst []byte, s string) (_ []byte, changed bool) {
 	i := 0
 	for i < len(s) && foldASCII[s[i]] == s[i] {
 		i++
 	}
 	if i == len(s) {
-		return s
+		return dst, false
 	}
-	b := make([]byte, len(s))
-	copy(b, s[:i])
-	j := i
+	start := len(dst)
+	b := slices.Grow(dst, len(s))[:start+len(s)]
+	copy(b[start:], s[:i])
+	j := start + i
 	for i < len(s) {
 		// Eight ASCII bytes at a time: a byte of x is a lower-case letter
 		// when adding 0x1f sets its top bit ('a' and above) and adding 0x05
@@ -172,7 +185,7 @@ func FoldString(s string) string {
 		j += utf8.EncodeRune(b[j:], f)
 		i += size
 	}
-	return unsafe.String(&b[0], j)
+	return b[:j], true
 }
 
 // foldASCII folds ASCII bytes (lower-case letters to upper case) and maps
