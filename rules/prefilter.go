@@ -84,22 +84,31 @@ type prefilterState struct {
 	asked   [8]queryMemo
 }
 
-// queryMemo counts the prefilter questions about one subject.
+// queryMemo counts the cost of the direct searches in one subject.
 type queryMemo struct {
 	src string
 	n   int
 }
 
-// query counts a question about s and returns how many there have been in
-// this action (as far as the small table remembers).
-func (p *prefilterState) query(s string) int {
+// searchDirectly reports whether n literals should be looked for in s by
+// direct searches rather than by scanning s with the automaton, and if so
+// counts their cost against s. A scan costs about 8 instructions a byte
+// and answers every later question about s for free; a direct search
+// about 50 plus a byte in 8 (SIMD). Searching directly until the searches
+// have cost what a scan would, and scanning from then on, never costs
+// more than twice the better of the two for however many questions come.
+func (p *prefilterState) searchDirectly(s string, n int) bool {
 	id := uintptr(unsafe.Pointer(unsafe.StringData(s)))
 	slot := &p.asked[(id>>4^uintptr(len(s)))%uintptr(len(p.asked))]
 	if !sameString(slot.src, s) {
 		*slot = queryMemo{src: s}
 	}
-	slot.n++
-	return slot.n
+	cost := n * (50 + len(s)/8)
+	if slot.n+cost > 8*len(s)+200 {
+		return false
+	}
+	slot.n += cost
+	return true
 }
 
 type foldMemo struct {
@@ -216,14 +225,13 @@ func (p *prefilterState) scanned(s string) prefilter.Set {
 // A long subject (a whole page) is searched directly for a few literals
 // (SIMD) rather than scanned once with the automaton for all: only a few
 // sites look into a page, and the scan costs several times a search
-// (measured on the workload of BenchmarkScreen). A short subject is
-// searched directly by its first few sites too, and scanned only when more
-// come: many derived strings (lcase(...), rmwhitespace(...)) are asked only
-// once or twice.
+// (measured on the workload of BenchmarkScreen). Other subjects are
+// searched directly until that has cost what a scan would (see
+// searchDirectly): many derived strings (lcase(...), rmwhitespace(...))
+// are asked only once or twice.
 const (
 	directSearch   = 4 << 10
 	directLiterals = 4
-	directQueries  = 1
 )
 
 // mayContain reports whether s contains one of the literals.
@@ -231,8 +239,8 @@ func (p *prefilterState) mayContain(s string, ls *literalSet) bool {
 	if ls.ids != nil && p.index != nil {
 		found := p.scanned(s)
 		if found == nil {
-			direct := len(ls.lits) <= directLiterals &&
-				(len(s) > directSearch || !ls.fold && p.query(s) <= directQueries)
+			direct := len(ls.lits) <= directLiterals && len(s) > directSearch ||
+				p.searchDirectly(s, len(ls.lits))
 			if !direct {
 				found = p.literals(s)
 			}
