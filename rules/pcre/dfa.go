@@ -47,7 +47,7 @@ type dfa struct {
 	asciiSym  [128]uint16 // symbol of each ASCII character
 	nlSym     uint16      // symbol of "\n"
 	hasDollar bool        // the pattern has $ or \Z (needs "before final newline")
-	stride    int         // table entries per state: one per symbol, then the end status
+	stride    int         // table entries per state: one per symbol, then finalNL and end columns
 
 	// The states found so far and their transitions, as a flat table that
 	// match reads without locking: a step is one load, where a state
@@ -62,8 +62,9 @@ type dfa struct {
 
 // dtable is the transition table. Row r (at offset r*stride) holds, for
 // each symbol, the offset of the next state's row, dfaUnknown when not yet
-// computed or dfaMatched; then the end status (0 unknown, 1 a match ends
-// at the end of the subject, 2 none). Row 0 is unused, so that 0 means
+// computed or dfaMatched; then the same for a "\n" that ends the subject
+// (before which $ matches too: subjects often end so); then the end status
+// (0 unknown, 1 a match ends at the end of the subject, 2 none). Row 0 is unused, so that 0 means
 // unknown. A table's length never changes: rows are added within it, and
 // when it is full a copy twice as large replaces it, after which the old
 // one is never written again, so a reader holding it only ever sees
@@ -220,7 +221,7 @@ func newDFA(root *node) *dfa {
 	}
 	d := &dfa{}
 	d.partition(root)
-	d.stride = 2*d.nclass + 1
+	d.stride = 2*d.nclass + 2
 	b := nfaBuilder{d: d}
 	f, ok := b.build(root)
 	if !ok {
@@ -689,16 +690,27 @@ func (d *dfa) match(s string) bool {
 	}
 	if i < len(s) {
 		// A final "\n", before which $ also matches.
-		d.mu.Lock()
-		var st *dstate
-		tab, st = d.current(tab, off)
-		st = d.step(st, d.nlSym, true)
-		tab = d.tab.Load()
-		d.mu.Unlock()
-		if st == matched {
+		col := off + int32(d.stride) - 2
+		n := atomic.LoadInt32(&t[col])
+		if n == dfaUnknown {
+			d.mu.Lock()
+			var st *dstate
+			tab, st = d.current(tab, off)
+			cur := st.off + int32(d.stride) - 2
+			if n = atomic.LoadInt32(&tab.t[cur]); n == dfaUnknown {
+				n = d.step(st, d.nlSym, true).off
+				// step may have grown the table or started over.
+				if tab = d.tab.Load(); st.gen == d.gen {
+					atomic.StoreInt32(&tab.t[cur], n)
+				}
+			}
+			d.mu.Unlock()
+			t = tab.t
+		}
+		if n == dfaMatched {
 			return true
 		}
-		t, off = tab.t, st.off
+		off = n
 	}
 	end := &t[off+int32(d.stride)-1]
 	switch atomic.LoadInt32(end) {

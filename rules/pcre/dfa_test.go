@@ -15,11 +15,15 @@ import (
 func TestDFATableGrowsAndStartsOver(t *testing.T) {
 	for _, tc := range []struct {
 		pattern   string
+		goPattern string // the same meaning in Go's syntax, if it differs
 		letters   string // of the subjects, repeated to set their odds
 		startOver bool
 	}{
-		{"a[ab]{6}b", "abbb", false},      // about 2^7 states
-		{"a[ab]{13}c", "aaaabbbbc", true}, // about 2^14 states
+		{"a[ab]{6}b", "", "abbb", false},      // about 2^7 states
+		{"a[ab]{13}c", "", "aaaabbbbc", true}, // about 2^14 states
+		// $ also matches before a final newline, which half the subjects
+		// end with: the DFA's separate step for it.
+		{"a[ab]{6}$", `a[ab]{6}\n?\z`, "abbb", false},
 	} {
 		t.Run(tc.pattern, func(t *testing.T) {
 			re, err := CompilePHP("/" + tc.pattern + "/")
@@ -31,6 +35,9 @@ func TestDFATableGrowsAndStartsOver(t *testing.T) {
 				t.Fatal("no DFA")
 			}
 			want := regexp.MustCompile(tc.pattern)
+			if tc.goPattern != "" {
+				want = regexp.MustCompile(tc.goPattern)
+			}
 			var wg sync.WaitGroup
 			for g := range 4 {
 				wg.Add(1)
@@ -44,6 +51,9 @@ func TestDFATableGrowsAndStartsOver(t *testing.T) {
 							buf[i] = tc.letters[r.IntN(len(tc.letters))]
 						}
 						s := string(buf[:n])
+						if tc.goPattern != "" && r.IntN(2) == 0 {
+							s += "\n"
+						}
 						if got := d.match(s); got != want.MatchString(s) {
 							t.Errorf("match(%q) = %v, want %v", s, got, !got)
 							return
