@@ -657,18 +657,56 @@ func (d *dfa) slowNext(tab *dtable, off int32, sym uint16) (*dtable, int32) {
 	return tab, n
 }
 
+// scanKnown follows the table from the state at off through s while the
+// characters are ASCII and their steps known, and returns how many it
+// read, the state reached, and whether a match was seen. It is a function
+// of its own, with no calls, so that its loop keeps everything in
+// registers: in match's loop, which calls the slow paths, the state and
+// table went to memory at every byte.
+//
+//go:noinline
+func scanKnown(t []int32, sym *[128]uint16, s string, start int32) (n int, _ int32, hit bool) {
+	off := int(start)
+	for n = 0; n < len(s); n++ {
+		c := s[n]
+		if c >= utf8.RuneSelf {
+			break
+		}
+		next := int(atomic.LoadInt32(&t[off+int(sym[c])]))
+		if next <= dfaUnknown {
+			if next == dfaMatched {
+				return n, int32(off), true
+			}
+			break
+		}
+		off = next
+	}
+	return n, int32(off), false
+}
+
 // match reports whether the pattern matches anywhere in s (valid UTF-8).
 func (d *dfa) match(s string) bool {
 	tab := d.tab.Load()
 	t, off := tab.t, int32(d.stride) // row 1: the start state
+	// A final newline is stepped over apart (see below), since $ matches
+	// before it.
+	stop := len(s)
+	if d.hasDollar && len(s) > 0 && s[len(s)-1] == '\n' {
+		stop--
+	}
 	i := 0
-	for i < len(s) {
+	for {
+		k, next, hit := scanKnown(t, &d.asciiSym, s[i:stop], off)
+		if hit {
+			return true
+		}
+		if i, off = i+k, next; i == stop {
+			break
+		}
+		// A character that is not ASCII, or a step not yet in the table.
 		c := s[i]
 		var sym uint16
 		if c < utf8.RuneSelf {
-			if c == '\n' && i == len(s)-1 && d.hasDollar {
-				break // the final newline is handled below
-			}
 			sym = d.asciiSym[c]
 			i++
 		} else {
