@@ -25,7 +25,13 @@ type Index struct {
 	// classes. States are numbered so that those with outputs come last,
 	// from firstOut on.
 	delta    []int32
-	firstOut int32   // premultiplied
+	firstOut int32 // premultiplied
+	// A state's number is its offset divided by classes, an exact
+	// division, done as a shift and a multiplication by the inverse of
+	// classes' odd part (a hardware division took as long as the rest of a
+	// byte's work, and most bytes end a literal).
+	divShift uint8
+	divInv   uint32
 	outAt    []int32 // state -> start of its outputs in out; outAt[state+1] ends them
 	out      []int32 // literal ids
 }
@@ -51,6 +57,17 @@ func New(lits []string) *Index {
 		maxStates += min(len(l), maxLiteral)
 	}
 	ix.classes++ // class 0
+	odd := uint32(ix.classes)
+	for odd%2 == 0 {
+		odd /= 2
+		ix.divShift++
+	}
+	// Newton's iteration for the inverse modulo 2^32: each step doubles the
+	// correct low bits, starting from 3 (odd*odd = 1 mod 8).
+	ix.divInv = odd
+	for range 4 {
+		ix.divInv *= 2 - odd*ix.divInv
+	}
 	for c := 'a'; c <= 'z'; c++ {
 		ix.classOf[c] = ix.classOf[c-'a'+'A']
 	}
@@ -201,7 +218,7 @@ func (ix *Index) Scan(text string, found Set) {
 func (ix *Index) step(st int32, c byte, found Set) int32 {
 	st = ix.delta[st+int32(ix.classOf[c])]
 	if st >= ix.firstOut {
-		k := st / int32(ix.classes)
+		k := uint32(st) >> ix.divShift * ix.divInv
 		for _, id := range ix.out[ix.outAt[k]:ix.outAt[k+1]] {
 			found[id>>6] |= 1 << (id & 63)
 		}

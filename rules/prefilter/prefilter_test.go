@@ -69,3 +69,30 @@ func BenchmarkScan(b *testing.B) {
 		ix.Scan(text, found)
 	}
 }
+
+// TestStateNumbers checks the exact division that turns a premultiplied
+// state offset back into its number, for every possible class count.
+func TestStateNumbers(t *testing.T) {
+	for classes := 1; classes <= 256; classes++ {
+		lits := make([]string, 0, classes-1)
+		for c := 1; c < classes; c++ {
+			lits = append(lits, string([]byte{byte(c), byte(c)}))
+		}
+		if len(lits) == 0 {
+			continue // a literal index needs a literal
+		}
+		ix2 := New(lits)
+		if ix2.classes != classes {
+			t.Fatalf("%d literals of distinct bytes gave %d classes, want %d", len(lits), ix2.classes, classes)
+		}
+		for _, k := range []uint32{0, 1, 2, 77, 1000, 5540, 1 << 16, 1<<24 - 1} {
+			st := k * uint32(classes)
+			if st/uint32(classes) != k || st > 1<<31-1 {
+				continue // not a reachable offset
+			}
+			if got := st >> ix2.divShift * ix2.divInv; got != k {
+				t.Fatalf("classes %d: state at offset %d is number %d, want %d", classes, st, got, k)
+			}
+		}
+	}
+}
