@@ -165,14 +165,11 @@ func (set *Set) runFrom(s *State, res *Result, first int, profile bool) (next in
 		}
 	}()
 	for ; i < len(set.programs); i++ {
-		p := set.programs[i]
-		fr := &res.Filters[i]
-		*fr = FilterResult{}
 		if i&7 == 0 && !s.deadline.IsZero() && time.Now().After(s.deadline) {
 			s.budgetOver = true
 		}
 		if s.budgetOver {
-			fr.Err = errBudget
+			res.Filters[i] = FilterResult{Err: errBudget}
 			continue
 		}
 		before := s.conds
@@ -180,11 +177,21 @@ func (set *Set) runFrom(s *State, res *Result, first int, profile bool) (next in
 		if profile {
 			t0 = time.Now()
 		}
-		matched, err := p.matchOn(s)
+		// The rule's truth, as matchOn gives it; the State was sized for
+		// the set's shared scope when it was reset.
+		var matched bool
+		var err error
+		if p := set.programs[i]; p.test == nil || s.check {
+			matched, err = p.matchOn(s)
+		} else {
+			var t tri
+			t, err = p.test(s)
+			matched = t == triTrue && err == nil
+		}
+		fr := FilterResult{Matched: matched, Conds: s.conds - before}
 		if profile {
 			fr.Time = time.Since(t0)
 		}
-		fr.Matched, fr.Conds = matched, s.conds-before
 		if err != nil {
 			fr.Err = err.(*syntax.Error)
 			if fr.Err.Code == syntax.ErrConditionLimit {
@@ -194,6 +201,7 @@ func (set *Set) runFrom(s *State, res *Result, first int, profile bool) (next in
 		if matched {
 			res.Matches++
 		}
+		res.Filters[i] = fr
 	}
 	return i
 }
