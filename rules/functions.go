@@ -134,8 +134,11 @@ func (c *compiler) call(x *syntax.Call) node {
 		if v, ok := s.staticHit(id); ok {
 			return v, nil
 		}
+		gen := s.staticGen
 		v, err := eval(s)
-		if err == nil {
+		// Not when the call emptied the function cache (see callFunc):
+		// AbuseFilter no longer holds its result either.
+		if err == nil && s.staticGen == gen {
 			s.staticPut(id, v)
 		}
 		return v, err
@@ -263,7 +266,11 @@ func (s *State) callFunc(site *callSite, args []value.Value) (value.Value, error
 			return value.UndefinedValue, err
 		}
 	}
-	s.cache.put(key, fn.handler, original, v)
+	if s.cache.put(key, fn.handler, original, v) {
+		// AbuseFilter's cache is empty now, so static calls, which stand
+		// for cached ones, must cost their condition again too.
+		s.resetStatic()
+	}
 	return v, nil
 }
 

@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -237,6 +238,43 @@ func TestSetInvalidUTF8(t *testing.T) {
 		for i, f := range res.Filters {
 			if f.Matched || f.Err == nil || f.Err.Code != "regexfailure" {
 				t.Errorf("%d bytes: filter %s: matched %v, error %v; want false with regexfailure", len(added), set.ID(i), f.Matched, f.Err)
+			}
+		}
+	}
+}
+
+// TestFunctionCacheFlush: AbuseFilter empties its function-result cache
+// when it holds more than 1000 entries, after which a repeated call costs
+// its condition again, even one whose arguments are all constants (which
+// Vigil answers from a per-action slot).
+func TestFunctionCacheFlush(t *testing.T) {
+	call := func(i int) string { return fmt.Sprintf("lcase(%q)", fmt.Sprint("s", i)) }
+	var calls []string
+	for i := range 1001 {
+		calls = append(calls, call(i))
+	}
+	for _, tc := range []struct {
+		n      int // distinct calls before the repeat
+		repeat int // which of them is repeated
+		conds  int
+	}{
+		// 1000 entries stay: the repeat is free; the comparison costs one.
+		{1000, 0, 1000 + 1},
+		{1000, 999, 1000 + 1},
+		// The 1001st entry empties the cache, itself included: the repeat
+		// costs one more, whichever call it repeats.
+		{1001, 0, 1001 + 1 + 1},
+		{1001, 1000, 1001 + 1 + 1},
+	} {
+		rule := "x := [" + strings.Join(calls[:tc.n], ", ") + "]; " + call(tc.repeat) + fmt.Sprintf(` === "s%d"`, tc.repeat)
+		set, errs := rules.NewSet([]rules.FilterSource{{ID: "flush", Pattern: rule}})
+		if len(errs) != 0 {
+			t.Fatal(errs[0].Err)
+		}
+		for range 2 { // a fresh action each time, on a reused State
+			res := set.Run(rules.VarMap{}, rules.RunOptions{})
+			if res.Conds != tc.conds || res.Matches != 1 {
+				t.Errorf("%d distinct calls, then call %d again: %d conditions, %d matches; want %d, 1", tc.n, tc.repeat, res.Conds, res.Matches, tc.conds)
 			}
 		}
 	}

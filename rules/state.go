@@ -394,13 +394,17 @@ func (c *funcCache) get(key cacheKey, fn uint8, args []value.Value) (value.Value
 	return e.result, true
 }
 
-func (c *funcCache) put(key cacheKey, fn uint8, args []value.Value, result value.Value) {
+// put caches a result, and reports whether the cache was then emptied
+// for holding more than funcCacheMax entries.
+func (c *funcCache) put(key cacheKey, fn uint8, args []value.Value, result value.Value) (flushed bool) {
 	start := len(c.arena)
 	c.arena = append(c.arena, args...)
 	c.m[key] = cacheEntry{fn: fn, args: c.arena[start:len(c.arena):len(c.arena)], result: result}
 	if len(c.m) > funcCacheMax {
 		clear(c.m)
+		return true
 	}
+	return false
 }
 
 var hashSeed = maphash.MakeSeed()
