@@ -84,7 +84,10 @@ type compiler struct {
 	scope *Scope
 	src   string
 	lits  []*literalSet // of constant regexes and needles, for the prefilter
-	err   error
+	// The static calls and the others (for NewSet's analysis, see
+	// callSite.cacheFree).
+	statics, dynamic []*callSite
+	err              error
 	// consts are the user variables last assigned a constant string, in
 	// source order so far (see node.hint).
 	consts map[string]string

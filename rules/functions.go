@@ -72,6 +72,15 @@ type callSite struct {
 	// ranges: ip_in_range(s), per argument, the range parsed ahead when it
 	// is a constant string.
 	ranges []*ipaddr.Range
+	// Per argument the constant, if it is one, and for a static call its
+	// key (for NewSet's analysis, see cacheFree).
+	argConsts []*value.Value
+	key       string
+	// cacheFree: no other call in the set can ever get the same function
+	// and arguments, so the function cache need not hold this one's
+	// result (its per-action static slot does); it still counts toward
+	// the cache's size. Set by NewSet.
+	cacheFree bool
 }
 
 func (c *compiler) call(x *syntax.Call) node {
@@ -122,10 +131,19 @@ func (c *compiler) call(x *syntax.Call) node {
 		s.args = s.args[:base]
 		return v, err
 	}
+	site.argConsts = make([]*value.Value, len(args))
+	for i, a := range args {
+		if a.konst {
+			site.argConsts[i] = &a.val
+		}
+	}
 	key, static := staticKeyOf(x.Name, fn, args)
 	if !static {
+		c.dynamic = append(c.dynamic, site)
 		return node{fn: eval}
 	}
+	site.key = key
+	c.statics = append(c.statics, site)
 	id := staticCallID(key)
 	return node{staticKey: key, fn: func(s *State) (value.Value, error) {
 		// The same expression over the same variables gives the same
@@ -234,10 +252,13 @@ func staticCallID(key string) int {
 // result undefined, and the result is cached.
 func (s *State) callFunc(site *callSite, args []value.Value) (value.Value, error) {
 	fn := site.fn
-	key := cacheKey(hashArgs(fn.handler, args))
-	if fn.handler != handlerSet {
-		if v, ok := s.cache.get(key, fn.handler, args); ok {
-			return v, nil
+	var key cacheKey
+	if !site.cacheFree {
+		key = cacheKey(hashArgs(fn.handler, args))
+		if fn.handler != handlerSet {
+			if v, ok := s.cache.get(key, fn.handler, args); ok {
+				return v, nil
+			}
 		}
 	}
 	if err := s.countCondition(); err != nil {
@@ -266,7 +287,7 @@ func (s *State) callFunc(site *callSite, args []value.Value) (value.Value, error
 			return value.UndefinedValue, err
 		}
 	}
-	if s.cache.put(key, fn.handler, original, v) {
+	if s.cache.put(key, fn.handler, original, v, site.cacheFree) {
 		// AbuseFilter's cache is empty now, so static calls, which stand
 		// for cached ones, must cost their condition again too.
 		s.resetStatic()

@@ -26,7 +26,9 @@ type Program struct {
 	test  testFn // the truth of root
 	scope *Scope
 	lits  []*literalSet // of constant regexes and needles, for a Set's prefilter
-	vars  []string      // builtin variables the rule reads, canonical names
+	// The rule's static calls and its other calls.
+	statics, dynamic []*callSite
+	vars             []string // builtin variables the rule reads, canonical names
 }
 
 // CompileOptions configures Compile.
@@ -64,6 +66,7 @@ func Plan(f *syntax.File, opts CompileOptions) *Program {
 	p.root = root.fn
 	p.test = root.tester()
 	p.lits = c.lits
+	p.statics, p.dynamic = c.statics, c.dynamic
 	p.vars = referencedVars(f)
 	return p
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigilwiki/vigil/rules/prefilter"
 	"github.com/vigilwiki/vigil/rules/syntax"
+	"github.com/vigilwiki/vigil/rules/value"
 )
 
 // FilterSource is one filter to compile into a Set.
@@ -72,6 +73,7 @@ func NewSet(filters []FilterSource) (*Set, []CompileError) {
 		set.ids = append(set.ids, f.ID)
 		set.programs = append(set.programs, progs[i])
 	}
+	markCacheFree(set.programs)
 	var lits []*literalSet
 	for _, p := range set.programs {
 		lits = append(lits, p.lits...)
@@ -204,4 +206,80 @@ func (set *Set) runFrom(s *State, res *Result, first int, profile bool) (next in
 		res.Filters[i] = fr
 	}
 	return i
+}
+
+// maxCacheFreeKeys bounds the pairwise comparison of markCacheFree per
+// function; beyond it every call keeps using the cache.
+const maxCacheFreeKeys = 2000
+
+// markCacheFree finds the static calls whose function and arguments no
+// other call in the set can ever repeat: every other call of the function,
+// static or not, has a different constant somewhere this one has a
+// constant, or another number of arguments. The first of such a call in an
+// action is then AbuseFilter's only one (a repeat is answered from its
+// static slot, as AbuseFilter's cache would answer it), so it needs no
+// hashing and no cache entry (see callFunc); it still counts toward the
+// cache's size, so that the cache empties itself when AbuseFilter's would.
+// ip_in_range over forty constant ranges is such a call, and most rcount
+// and contains_any calls with constant patterns or needles.
+func markCacheFree(progs []*Program) {
+	type calls struct {
+		static  map[string][]*callSite // by key
+		dynamic []*callSite
+	}
+	byFn := map[uint8]*calls{}
+	group := func(h uint8) *calls {
+		if byFn[h] == nil {
+			byFn[h] = &calls{static: map[string][]*callSite{}}
+		}
+		return byFn[h]
+	}
+	for _, p := range progs {
+		for _, site := range p.dynamic {
+			g := group(site.fn.handler)
+			g.dynamic = append(g.dynamic, site)
+		}
+		for _, site := range p.statics {
+			g := group(site.fn.handler)
+			g.static[site.key] = append(g.static[site.key], site)
+		}
+	}
+	for _, g := range byFn {
+		if len(g.static)+len(g.dynamic) > maxCacheFreeKeys {
+			continue
+		}
+		for key, sites := range g.static {
+			free := true
+			for other, others := range g.static {
+				if other != key && mayRepeat(sites[0], others[0]) {
+					free = false
+					break
+				}
+			}
+			for _, d := range g.dynamic {
+				if !free || mayRepeat(sites[0], d) {
+					free = false
+					break
+				}
+			}
+			for _, site := range sites {
+				site.cacheFree = free
+			}
+		}
+	}
+}
+
+// mayRepeat reports whether two calls of one function could get identical
+// arguments: the same number, and no position where both have constants
+// that differ.
+func mayRepeat(a, b *callSite) bool {
+	if len(a.argConsts) != len(b.argConsts) {
+		return false
+	}
+	for i, ca := range a.argConsts {
+		if cb := b.argConsts[i]; ca != nil && cb != nil && !value.Identical(*ca, *cb) {
+			return false
+		}
+	}
+	return true
 }

@@ -287,3 +287,58 @@ func TestFunctionCacheFlush(t *testing.T) {
 		}
 	}
 }
+
+// TestSetCacheFreeCalls runs filters whose calls the function cache must
+// or need not hold (see markCacheFree) on one evaluator, and compares each
+// filter's conditions with AbuseFilter's: equal arguments reached through
+// different variables or through a computed value are cache hits there
+// and must stay free here; calls that differ in a constant never meet.
+func TestSetCacheFreeCalls(t *testing.T) {
+	o := aforacle.Get(t)
+	vars := map[string]any{"user_name": "Example", "page_title": "Example", "summary": "1.2.3.4", "action": "edit"}
+	filters := []string{
+		`lcase(user_name) == "example"`,
+		`lcase(page_title) == "example"`, // same argument as above: a hit
+		`lcase(user_name) == "example"`,  // the same call: a hit
+		`ip_in_range(summary, "1.2.3.0/24") & ip_in_range(summary, "1.2.0.0/16")`,
+		`ip_in_range(summary, "1.2.3.0/24")`,         // a hit
+		`x := "1.2.3.0/24"; ip_in_range(summary, x)`, // computed argument, equal: a hit
+		`length(action) == 4 & strlen(action) == 4`,  // one handler: a hit
+		`substr(user_name, 1) == "xample" & substr(user_name, 1, 6) == "xample"`,
+		`rcount("a", user_name) + rcount("a", page_title) == 2`,
+		`contains_any(ucase(summary), "1.2") & contains_any(ucase(user_name), "EX")`,
+	}
+	var af struct {
+		Results []struct {
+			Match bool
+			Error *string
+			Conds int
+		}
+	}
+	if err := o.Do(map[string]any{"op": "shared", "rules": filters, "vars": vars}, &af); err != nil {
+		t.Fatal(err)
+	}
+	var srcs []rules.FilterSource
+	for i, f := range filters {
+		srcs = append(srcs, rules.FilterSource{ID: strconv.Itoa(i), Pattern: f})
+	}
+	set, errs := rules.NewSet(srcs)
+	if len(errs) != 0 {
+		t.Fatal(errs[0].Err)
+	}
+	given := rules.VarMap{}
+	for k, v := range vars {
+		given[k] = value.NewString(v.(string))
+	}
+	for range 2 { // a reused State
+		res := set.Run(given, rules.RunOptions{})
+		for i, r := range af.Results {
+			if r.Error != nil {
+				t.Fatalf("filter %d: AbuseFilter error %s", i, *r.Error)
+			}
+			if got := res.Filters[i]; got.Conds != r.Conds || got.Matched != r.Match {
+				t.Errorf("filter %d %q: %d conditions, match %v; AbuseFilter %d, %v", i, filters[i], got.Conds, got.Matched, r.Conds, r.Match)
+			}
+		}
+	}
+}

@@ -327,6 +327,9 @@ func (s *State) str(v value.Value) string {
 type funcCache struct {
 	m     map[cacheKey]cacheEntry
 	arena []value.Value // the cached argument lists, reset per action
+	// uncounted is the entries AbuseFilter would hold for calls whose
+	// results are kept only in their static slots (callSite.cacheFree).
+	uncounted int
 }
 
 // cacheKey is the hash of a function and its arguments: a plain integer,
@@ -374,6 +377,7 @@ func (s *State) staticPut(id int, v value.Value) {
 
 func (c *funcCache) reset() {
 	c.arena = c.arena[:0]
+	c.uncounted = 0
 	if c.m == nil {
 		c.m = make(map[cacheKey]cacheEntry, 64)
 		return
@@ -394,14 +398,20 @@ func (c *funcCache) get(key cacheKey, fn uint8, args []value.Value) (value.Value
 	return e.result, true
 }
 
-// put caches a result, and reports whether the cache was then emptied
-// for holding more than funcCacheMax entries.
-func (c *funcCache) put(key cacheKey, fn uint8, args []value.Value, result value.Value) (flushed bool) {
-	start := len(c.arena)
-	c.arena = append(c.arena, args...)
-	c.m[key] = cacheEntry{fn: fn, args: c.arena[start:len(c.arena):len(c.arena)], result: result}
-	if len(c.m) > funcCacheMax {
+// put caches a result (or, for a cache-free call, only counts it), and
+// reports whether the cache was then emptied for holding more than
+// funcCacheMax entries.
+func (c *funcCache) put(key cacheKey, fn uint8, args []value.Value, result value.Value, cacheFree bool) (flushed bool) {
+	if cacheFree {
+		c.uncounted++
+	} else {
+		start := len(c.arena)
+		c.arena = append(c.arena, args...)
+		c.m[key] = cacheEntry{fn: fn, args: c.arena[start:len(c.arena):len(c.arena)], result: result}
+	}
+	if len(c.m)+c.uncounted > funcCacheMax {
 		clear(c.m)
+		c.uncounted = 0
 		return true
 	}
 	return false
