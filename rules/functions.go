@@ -74,13 +74,20 @@ type callSite struct {
 	ranges []*ipaddr.Range
 	// Per argument the constant, if it is one, and for a static call its
 	// key (for NewSet's analysis, see cacheFree).
-	argConsts []*value.Value
+	argConsts []constArg
 	key       string
 	// cacheFree: no other call in the set can ever get the same function
 	// and arguments, so the function cache need not hold this one's
 	// result (its per-action static slot does); it still counts toward
 	// the cache's size. Set by NewSet.
 	cacheFree bool
+}
+
+// constArg is an argument of a call as NewSet's analysis sees it: its
+// value when it is a constant (ok).
+type constArg struct {
+	v  value.Value
+	ok bool
 }
 
 func (c *compiler) call(x *syntax.Call) node {
@@ -131,11 +138,9 @@ func (c *compiler) call(x *syntax.Call) node {
 		s.args = s.args[:base]
 		return v, err
 	}
-	site.argConsts = make([]*value.Value, len(args))
-	for i, a := range args {
-		if a.konst {
-			site.argConsts[i] = &a.val
-		}
+	site.argConsts = make([]constArg, len(args))
+	for i := range args {
+		site.argConsts[i] = constArg{args[i].val, args[i].konst}
 	}
 	key, static := staticKeyOf(x.Name, fn, args)
 	if !static {

@@ -248,10 +248,15 @@ func markCacheFree(progs []*Program) {
 		if len(g.static)+len(g.dynamic) > maxCacheFreeKeys {
 			continue
 		}
-		for key, sites := range g.static {
+		// One call per key stands for its key's calls.
+		keys := make([][]*callSite, 0, len(g.static))
+		for _, sites := range g.static {
+			keys = append(keys, sites)
+		}
+		for i, sites := range keys {
 			free := true
-			for other, others := range g.static {
-				if other != key && mayRepeat(sites[0], others[0]) {
+			for j, others := range keys {
+				if i != j && mayRepeat(sites[0], others[0]) {
 					free = false
 					break
 				}
@@ -277,7 +282,7 @@ func mayRepeat(a, b *callSite) bool {
 		return false
 	}
 	for i, ca := range a.argConsts {
-		if cb := b.argConsts[i]; ca != nil && cb != nil && !value.Identical(*ca, *cb) {
+		if cb := b.argConsts[i]; ca.ok && cb.ok && !value.Identical(ca.v, cb.v) {
 			return false
 		}
 	}
