@@ -157,12 +157,9 @@ func (c *compiler) call(x *syntax.Call) node {
 		if v, ok := s.staticHit(id); ok {
 			return v, nil
 		}
-		gen := s.staticGen
 		v, err := eval(s)
-		// Not when the call emptied the function cache (see callFunc):
-		// AbuseFilter no longer holds its result either.
-		if err == nil && s.staticGen == gen {
-			s.staticPut(id, v)
+		if err == nil {
+			s.staticPut(id, v) // not once the cache has emptied itself: see State.flushed
 		}
 		return v, err
 	}}
@@ -257,8 +254,9 @@ func staticCallID(key string) int {
 // result undefined, and the result is cached.
 func (s *State) callFunc(site *callSite, args []value.Value) (value.Value, error) {
 	fn := site.fn
+	cacheFree := site.cacheFree && !s.flushed
 	var key cacheKey
-	if !site.cacheFree {
+	if !cacheFree {
 		key = cacheKey(hashArgs(fn.handler, args))
 		if fn.handler != handlerSet {
 			if v, ok := s.cache.get(key, fn.handler, args); ok {
@@ -292,10 +290,11 @@ func (s *State) callFunc(site *callSite, args []value.Value) (value.Value, error
 			return value.UndefinedValue, err
 		}
 	}
-	if s.cache.put(key, fn.handler, original, v, site.cacheFree) {
+	if s.cache.put(key, fn.handler, original, v, cacheFree) {
 		// AbuseFilter's cache is empty now, so static calls, which stand
 		// for cached ones, must cost their condition again too.
 		s.resetStatic()
+		s.flushed = true
 	}
 	return v, nil
 }

@@ -85,6 +85,11 @@ type State struct {
 	allocated  int64
 
 	cache funcCache
+	// flushed: the function cache emptied itself during this action. From
+	// then on every call evaluates its arguments and asks the cache, as
+	// AbuseFilter's calls do: a static slot or a cache-free call could
+	// stand for a result whose arguments' own results were dropped.
+	flushed bool
 	// static holds the answers of static calls (see staticKeyOf) by id,
 	// valid when their gen is staticGen.
 	static    []staticAnswer
@@ -173,6 +178,7 @@ func (s *State) Reset(vars Vars, scope *Scope, opts EvalOptions) {
 	s.allocated = 0
 	s.cache.reset()
 	s.resetStatic()
+	s.flushed = false
 	s.args = s.args[:0]
 	s.strMemo = [16]strMemoEntry{}
 	s.matches = [64]matchMemo{}
@@ -362,6 +368,9 @@ func (s *State) resetStatic() {
 }
 
 func (s *State) staticHit(id int) (value.Value, bool) {
+	if s.flushed {
+		return value.Value{}, false
+	}
 	if id < len(s.static) && s.static[id].gen == s.staticGen {
 		return s.static[id].v, true
 	}
@@ -369,6 +378,9 @@ func (s *State) staticHit(id int) (value.Value, bool) {
 }
 
 func (s *State) staticPut(id int, v value.Value) {
+	if s.flushed {
+		return
+	}
 	if id >= len(s.static) {
 		s.static = append(s.static, make([]staticAnswer, id+1-len(s.static)+32)...)
 	}
