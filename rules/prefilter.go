@@ -98,8 +98,7 @@ type queryMemo struct {
 // have cost what a scan would, and scanning from then on, never costs
 // more than twice the better of the two for however many questions come.
 func (p *prefilterState) searchDirectly(s string, n int) bool {
-	id := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-	slot := &p.asked[(id>>4^uintptr(len(s)))%uintptr(len(p.asked))]
+	slot := &p.asked[memoSlot(s, len(p.asked))]
 	if !sameString(slot.src, s) {
 		*slot = queryMemo{src: s}
 	}
@@ -125,8 +124,8 @@ func (p *prefilterState) reset(index *prefilter.Index) {
 	p.found = [16]foundMemo{}
 	p.words = p.words[:0]
 	p.folded = [8]foldMemo{}
-	if cap(p.foldBuf) > maxFoldBuf {
-		p.foldBuf = nil // after a huge action, do not keep its memory
+	if cap(p.foldBuf) > 2*maxFoldBuf {
+		p.foldBuf = nil // do not keep more than the bound (and its growth)
 	}
 	p.foldBuf = p.foldBuf[:0]
 	p.valid = [8]string{}
@@ -136,8 +135,7 @@ func (p *prefilterState) reset(index *prefilter.Index) {
 // validUTF8 reports whether s is valid UTF-8, checking each subject once
 // per action rather than once per regex.
 func (p *prefilterState) validUTF8(s string) bool {
-	id := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-	slot := &p.valid[(id>>4^uintptr(len(s)))%uintptr(len(p.valid))]
+	slot := &p.valid[memoSlot(s, len(p.valid))]
 	if sameString(*slot, s) {
 		return true
 	}
@@ -148,18 +146,27 @@ func (p *prefilterState) validUTF8(s string) bool {
 	return true
 }
 
+// memoSlot places a subject in a per-action memo of n slots, by where it
+// lies and its length. Large strings sit on 8 KB-aligned spans, so low
+// address bits alone would send every page to one slot.
+func memoSlot(s string, n int) int {
+	id := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	return int((id>>4 ^ id>>13 ^ uintptr(len(s))) % uintptr(n))
+}
+
 func sameString(a, b string) bool {
 	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }
 
 func (p *prefilterState) fold(s string) string {
-	id := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-	slot := &p.folded[(id>>4)%uintptr(len(p.folded))]
+	slot := &p.folded[memoSlot(s, len(p.folded))]
 	if sameString(slot.src, s) {
 		return slot.folded
 	}
 	f := s
-	if b, changed := pcre.AppendFold(p.foldBuf, s); changed {
+	if len(p.foldBuf)+len(s) > maxFoldBuf {
+		f = pcre.FoldString(s) // the buffer is bounded: fold apart
+	} else if b, changed := pcre.AppendFold(p.foldBuf, s); changed {
 		f = unsafe.String(&b[len(p.foldBuf)], len(b)-len(p.foldBuf))
 		p.foldBuf = b
 	}
@@ -167,7 +174,8 @@ func (p *prefilterState) fold(s string) string {
 	return f
 }
 
-// maxFoldBuf bounds the folding buffer kept from one action to the next.
+// maxFoldBuf bounds the folding buffer, within an action and from one
+// action to the next.
 const maxFoldBuf = 1 << 20
 
 // literals returns the set of the index's literals found in s, scanning s
@@ -176,8 +184,7 @@ func (p *prefilterState) literals(s string) prefilter.Set {
 	if set := p.scanned(s); set != nil {
 		return set
 	}
-	id := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-	slot := &p.found[(id>>4^uintptr(len(s)))%uintptr(len(p.found))]
+	slot := &p.found[memoSlot(s, len(p.found))]
 	n := p.index.Words()
 	start := len(p.words)
 	p.words = append(p.words, make([]uint64, n)...)
@@ -214,8 +221,7 @@ func (p *prefilterState) absent(s string, ls *literalSet, scan bool) bool {
 // scanned returns the literals found in s if s has been scanned during
 // this action, or nil.
 func (p *prefilterState) scanned(s string) prefilter.Set {
-	id := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-	slot := &p.found[(id>>4^uintptr(len(s)))%uintptr(len(p.found))]
+	slot := &p.found[memoSlot(s, len(p.found))]
 	if slot.set != nil && sameString(slot.src, s) {
 		return slot.set
 	}

@@ -33,3 +33,20 @@ func TestFoldBuffer(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldBufferBound: an action that folds more than maxFoldBuf bytes
+// folds the rest apart, correctly, and the buffer stays bounded.
+func TestFoldBufferBound(t *testing.T) {
+	var p prefilterState
+	p.reset(nil)
+	page := strings.Repeat("Living People É ", 100<<10/17)
+	for i := range 3 * maxFoldBuf / len(page) {
+		s := page + strings.Repeat("x", i) // distinct subjects
+		if got, want := p.fold(s), pcre.FoldString(s); got != want {
+			t.Fatalf("fold of subject %d is wrong", i)
+		}
+		if len(p.foldBuf) > maxFoldBuf {
+			t.Fatalf("after %d folds the buffer holds %d bytes, more than %d", i+1, len(p.foldBuf), maxFoldBuf)
+		}
+	}
+}
