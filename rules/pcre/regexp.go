@@ -525,6 +525,10 @@ func (re *Regexp) Count(s string, lim Limits) (int, error) {
 		}
 		return strings.Count(s, re.exactSet[0]), nil
 	}
+	if r := re.fast(s); r != nil && re.minLen > 0 && !hasKeep(re.root) {
+		// As in each, without the groups, which counting does not need.
+		return len(r.FindAllStringIndex(s, -1)), nil
+	}
 	n := 0
 	err := re.each(s, lim, func([]int) { n++ })
 	return n, err
