@@ -544,7 +544,10 @@ func (d *dfa) state(insts []int32, flags uint8) *dstate {
 	tab := d.tab.Load()
 	row := d.nstates + 1
 	if row == len(tab.list) {
-		bigger := &dtable{t: make([]int32, 2*len(tab.t)), list: make([]*dstate, 2*len(tab.list))}
+		// Twice as many rows, but no more than the states allowed (and
+		// row 0).
+		rows := min(2*len(tab.list), maxDFAStates+1)
+		bigger := &dtable{t: make([]int32, rows*d.stride), list: make([]*dstate, rows)}
 		copy(bigger.t, tab.t)
 		copy(bigger.list, tab.list)
 		d.tab.Store(bigger)
@@ -759,8 +762,9 @@ func (d *dfa) match(s string) bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	_, st := d.current(tab, off)
-	ok := d.endMatches(st)
+	// The state of the row read, whatever its generation: only its
+	// instructions and flags matter here.
+	ok := d.endMatches(tab.list[int(off)/d.stride])
 	// The answer belongs to the state's row in the table read, whichever
 	// table is current now.
 	if ok {
