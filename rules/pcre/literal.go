@@ -7,6 +7,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/vigilwiki/vigil/rules/internal/asciiword"
 )
 
 // Literals are strings of which every match of a pattern contains at least
@@ -150,16 +152,13 @@ func AppendFold(dst []byte, s string) (_ []byte, changed bool) {
 	copy(b[start:], s[:i])
 	j := start + i
 	for i < len(s) {
-		// Eight ASCII bytes at a time: a byte of x is a lower-case letter
-		// when adding 0x1f sets its top bit ('a' and above) and adding 0x05
-		// does not ('z' and below); subtracting 0x20 there upper-cases it.
+		// Eight ASCII bytes at a time, lower-case letters upper-cased.
 		for i+8 <= len(s) && j+8 <= len(b) {
-			x := binary.LittleEndian.Uint64([]byte(s[i : i+8]))
-			if x&0x8080808080808080 != 0 {
+			x := asciiword.Load(s[i:])
+			if !asciiword.IsASCII(x) {
 				break
 			}
-			lower := (x + 0x1f1f1f1f1f1f1f1f) &^ (x + 0x0505050505050505) & 0x8080808080808080
-			binary.LittleEndian.PutUint64(b[j:], x-lower>>2)
+			binary.LittleEndian.PutUint64(b[j:], asciiword.FlipCase(x, 'a'))
 			i += 8
 			j += 8
 		}

@@ -11,6 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/vigilwiki/vigil/rules/internal/asciiword"
 )
 
 func isASCII(s string) bool {
@@ -76,11 +78,11 @@ func mapRunes(s string, first byte, exceptions map[rune]string, f func(rune) run
 	b := make([]byte, 0, len(s)+8)
 	for i := 0; i < len(s); {
 		for ; i+8 <= len(s); i += 8 {
-			w := load64(s[i:])
-			if w&0x8080808080808080 != 0 {
+			w := asciiword.Load(s[i:])
+			if !asciiword.IsASCII(w) {
 				break
 			}
-			b = binary.LittleEndian.AppendUint64(b, flipCase(w, first))
+			b = binary.LittleEndian.AppendUint64(b, asciiword.FlipCase(w, first))
 		}
 		if i == len(s) {
 			break
@@ -102,25 +104,6 @@ func mapRunes(s string, first byte, exceptions map[rune]string, f func(rune) run
 	}
 	// b is not touched again: the string can share it.
 	return unsafe.String(unsafe.SliceData(b), len(b))
-}
-
-// load64 reads 8 bytes of s, little-endian.
-func load64(s string) uint64 {
-	_ = s[7]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-}
-
-// flipCase toggles the case bit (0x20) of each byte of w, all ASCII, that
-// lies in first..first+25.
-func flipCase(w uint64, first byte) uint64 {
-	const ones = 0x0101010101010101
-	// A byte plus 0x80-first has its high bit set when it is >= first;
-	// plus 0x80-first-26 when it is past the range. Bytes are below 0x80,
-	// so no sum carries into the next byte.
-	atLeast := w + (0x80-uint64(first))*ones
-	past := w + (0x80-uint64(first)-26)*ones
-	return w ^ (atLeast&^past&(0x80*ones))>>2
 }
 
 // Lower is PHP 8.2's mb_strtolower: full Unicode lowercase mapping ("İ" gives
