@@ -1,9 +1,6 @@
 package pcre
 
-import (
-	"strings"
-	"unicode"
-)
+import "unicode"
 
 // Some patterns are only a few fixed strings, such as
 // "Category:Living people" or "(c|C)ategory:(l|L)iving people": they match
@@ -48,13 +45,9 @@ func (e extractor) exact(n *node) ([]string, bool) {
 		for i := 0; i < len(n.subs); i++ {
 			var next []string
 			if n.subs[i].op == opLiteral {
-				// A run of literal characters joins as one string.
-				var b strings.Builder
-				for ; i < len(n.subs) && n.subs[i].op == opLiteral; i++ {
-					b.WriteString(e.runeString(n.subs[i].r))
-				}
-				i--
-				next = []string{b.String()}
+				var run string
+				run, i = e.literalRun(n.subs, i)
+				next = []string{run}
 			} else {
 				var ok bool
 				if next, ok = e.exact(n.subs[i]); !ok {

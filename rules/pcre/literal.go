@@ -210,6 +210,17 @@ func (e extractor) runeString(r rune) string {
 	return string(r)
 }
 
+// literalRun joins the run of literal characters that starts at subs[i]
+// into one string, rather than growing a string per character, and
+// returns the index of the run's last character.
+func (e extractor) literalRun(subs []*node, i int) (string, int) {
+	var b strings.Builder
+	for ; i < len(subs) && subs[i].op == opLiteral; i++ {
+		b.WriteString(e.runeString(subs[i].r))
+	}
+	return b.String(), i - 1
+}
+
 // asciiStrings holds every ASCII character, so that one-character strings
 // need no allocation.
 var asciiStrings = func() string {
@@ -233,15 +244,10 @@ func (e extractor) info(n *node) info {
 	case opConcat:
 		acc := info{exact: []string{""}}
 		for i := 0; i < len(n.subs); i++ {
-			// A run of literal characters joins as one string, rather
-			// than growing a string per character.
 			if n.subs[i].op == opLiteral {
-				var b strings.Builder
-				for ; i < len(n.subs) && n.subs[i].op == opLiteral; i++ {
-					b.WriteString(e.runeString(n.subs[i].r))
-				}
-				i--
-				acc = concatInfo(acc, info{exact: []string{b.String()}})
+				var run string
+				run, i = e.literalRun(n.subs, i)
+				acc = concatInfo(acc, info{exact: []string{run}})
 				continue
 			}
 			acc = concatInfo(acc, e.info(n.subs[i]))
