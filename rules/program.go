@@ -148,10 +148,15 @@ func (p *Program) growUser(s *State) {
 // matchOn is the verdict without the recover: the truth of the rule, which
 // outside check-syntax mode needs no value.
 func (p *Program) matchOn(s *State) (bool, error) {
+	p.growUser(s)
+	return p.verdict(s)
+}
+
+// verdict is matchOn for a State already sized for the program's scope.
+func (p *Program) verdict(s *State) (bool, error) {
 	if p.root == nil {
 		return false, nil
 	}
-	p.growUser(s)
 	if s.check {
 		return verdict(p.root(s))
 	}

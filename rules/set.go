@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -179,17 +180,8 @@ func (set *Set) runFrom(s *State, res *Result, first int, profile bool) (next in
 		if profile {
 			t0 = time.Now()
 		}
-		// The rule's truth, as matchOn gives it; the State was sized for
-		// the set's shared scope when it was reset.
-		var matched bool
-		var err error
-		if p := set.programs[i]; p.test == nil || s.check {
-			matched, err = p.matchOn(s)
-		} else {
-			var t tri
-			t, err = p.test(s)
-			matched = t == triTrue && err == nil
-		}
+		// The State was sized for the set's shared scope when it was reset.
+		matched, err := set.programs[i].verdict(s)
 		fr := FilterResult{Matched: matched, Conds: s.conds - before}
 		if profile {
 			fr.Time = time.Since(t0)
@@ -254,18 +246,9 @@ func markCacheFree(progs []*Program) {
 			keys = append(keys, sites)
 		}
 		for i, sites := range keys {
-			free := true
-			for j, others := range keys {
-				if i != j && mayRepeat(sites[0], others[0]) {
-					free = false
-					break
-				}
-			}
-			for _, d := range g.dynamic {
-				if !free || mayRepeat(sites[0], d) {
-					free = false
-					break
-				}
+			free := !slices.ContainsFunc(g.dynamic, func(d *callSite) bool { return mayRepeat(sites[0], d) })
+			for j := 0; free && j < len(keys); j++ {
+				free = i == j || !mayRepeat(sites[0], keys[j][0])
 			}
 			for _, site := range sites {
 				site.cacheFree = free
