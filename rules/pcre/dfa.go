@@ -64,11 +64,12 @@ type dfa struct {
 // each symbol, the offset of the next state's row, dfaUnknown when not yet
 // computed or dfaMatched; then the same for a "\n" that ends the subject
 // (before which $ matches too: subjects often end so); then the end status
-// (0 unknown, 1 a match ends at the end of the subject, 2 none). Row 0 is unused, so that 0 means
-// unknown. A table's length never changes: rows are added within it, and
-// when it is full a copy twice as large replaces it, after which the old
-// one is never written again, so a reader holding it only ever sees
-// offsets inside it.
+// (0 unknown, 1 a match ends at the end of the subject, 2 none). Row 0 is
+// unused, so that 0 means unknown. A table's length never changes: rows
+// are added within it, and when it is full a copy twice as large replaces
+// it, after which no step is written into the old one (only end statuses,
+// which hold no offsets), so a reader holding it only ever sees offsets
+// inside it.
 type dtable struct {
 	t    []int32
 	list []*dstate // the state of each row; row 1 is the start state's
@@ -640,22 +641,23 @@ func (d *dfa) endMatches(s *dstate) bool {
 	return d.closure(d.start, &ctx, seen, &here) || found
 }
 
-// slowNext computes and remembers a transition from the state at off in
-// tab, and returns the current table and the next state's offset there
+// slowStep computes and remembers the step from the state at off in tab
+// that column col of its row holds: a symbol's (sym), or a final newline's
+// (finalNL). It returns the current table and the next state's offset there
 // (or dfaMatched).
-func (d *dfa) slowNext(tab *dtable, off int32, sym uint16) (*dtable, int32) {
+func (d *dfa) slowStep(tab *dtable, off, col int32, sym uint16, finalNL bool) (*dtable, int32) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	tab, s := d.current(tab, off)
-	if n := atomic.LoadInt32(&tab.t[s.off+int32(sym)]); n != dfaUnknown {
+	if n := atomic.LoadInt32(&tab.t[s.off+col]); n != dfaUnknown {
 		return tab, n
 	}
-	n := d.step(s, sym, false).off
+	n := d.step(s, sym, finalNL).off
 	// step may have added a state, and so a bigger table, or started
 	// over, which drops s: write where s now is.
 	tab = d.tab.Load()
 	if s.gen == d.gen {
-		atomic.StoreInt32(&tab.t[s.off+int32(sym)], n)
+		atomic.StoreInt32(&tab.t[s.off+col], n)
 	}
 	return tab, n
 }
@@ -722,7 +724,7 @@ func (d *dfa) match(s string) bool {
 			if n == dfaMatched {
 				return true
 			}
-			if tab, n = d.slowNext(tab, off, sym); n == dfaMatched {
+			if tab, n = d.slowStep(tab, off, int32(sym), sym, false); n == dfaMatched {
 				return true
 			}
 			t = tab.t
@@ -731,21 +733,10 @@ func (d *dfa) match(s string) bool {
 	}
 	if i < len(s) {
 		// A final "\n", before which $ also matches.
-		col := off + int32(d.stride) - 2
-		n := atomic.LoadInt32(&t[col])
+		col := int32(d.stride) - 2
+		n := atomic.LoadInt32(&t[off+col])
 		if n == dfaUnknown {
-			d.mu.Lock()
-			var st *dstate
-			tab, st = d.current(tab, off)
-			cur := st.off + int32(d.stride) - 2
-			if n = atomic.LoadInt32(&tab.t[cur]); n == dfaUnknown {
-				n = d.step(st, d.nlSym, true).off
-				// step may have grown the table or started over.
-				if tab = d.tab.Load(); st.gen == d.gen {
-					atomic.StoreInt32(&tab.t[cur], n)
-				}
-			}
-			d.mu.Unlock()
+			tab, n = d.slowStep(tab, off, col, d.nlSym, true)
 			t = tab.t
 		}
 		if n == dfaMatched {
