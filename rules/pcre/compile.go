@@ -124,7 +124,18 @@ func hasRecursion(n *node) bool {
 	return hasRecursion(n.condLook)
 }
 
-func compileProg(root *node, ncap int) (*prog, error) {
+func compileProg(root *node, ncap int) (_ *prog, err error) {
+	// emit stops a program that outgrows maxProgSize with a panic, which
+	// progBound's estimate does not always foresee.
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(*Error)
+			if !ok {
+				panic(r)
+			}
+			err = e
+		}
+	}()
 	c := &compiler{p: &prog{ncap: ncap}, groups: map[int]*node{}, calls: map[int]int{}, root: root}
 	collectGroups(root, c.groups)
 	c.compile(root)
