@@ -2,19 +2,13 @@ package cli
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,12 +32,14 @@ func newBenchCmd(env Env) *cobra.Command {
 	sc := &cobra.Command{
 		Use:   "screen --filters FILE",
 		Short: "Load-test POST /v1/screen over HTTP",
-		Long: `Screen starts a Vigil server in this process (SQLite in a temporary directory) with
-the enabled filters of FILE (abuse_filter rows as in real-filters.jsonl), then
+		Long: `Screen starts a Vigil server (vigil serve, as a child process; SQLite in a
+temporary directory) with the enabled filters of FILE (abuse_filter rows as in
+real-filters.jsonl), then
 sends it realistic edits of 5 to 50 KB pages over HTTP on loopback, and reports
 latency and throughput. With --rate it sends at that rate (open loop: latency
 counts from when a request was due, so a slow server cannot hide); without, as
-fast as --workers connections allow. Go heap and RSS are sampled every 10 s.`,
+fast as --workers connections allow. The server's Go heap and RSS are sampled
+every 10 s, and its CPU time and the load generator's are reported apart.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := benchScreen(cmd.Context(), env, o)
@@ -58,8 +54,13 @@ fast as --workers connections allow. Go heap and RSS are sampled every 10 s.`,
 				res.Seconds, res.Throughput, res.Errors)
 			fmt.Fprintf(out, "latency ms: median %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
 				res.MedianMS, res.P90MS, res.P99MS, res.P999MS, res.MaxMS)
-			fmt.Fprintf(out, "page sizes KB: %d to %d; matches per action %.2f; CPU per action %.0f µs (server and load)\n",
+			fmt.Fprintf(out, "page sizes KB: %d to %d; matches per action %.2f; CPU per action %.0f µs (server and load",
 				res.MinPageKB, res.MaxPageKB, res.MatchesPerAction, res.CPUPerActionUS)
+			if o.inProcess {
+				fmt.Fprintf(out, " in one process)\n")
+			} else {
+				fmt.Fprintf(out, "; server %.0f µs, load %.0f µs)\n", res.ServerCPUPerActionUS, res.LoadCPUPerActionUS)
+			}
 			for _, m := range res.Memory {
 				fmt.Fprintf(out, "  t=%4.0fs heap %6.1f MB  rss %6.1f MB\n", m.Seconds, m.HeapMB, m.RSSMB)
 			}
@@ -72,21 +73,23 @@ fast as --workers connections allow. Go heap and RSS are sampled every 10 s.`,
 	sc.Flags().IntVar(&o.workers, "workers", 8, "concurrent connections")
 	sc.Flags().IntVar(&o.pages, "pages", 200, "distinct pages edited")
 	sc.Flags().BoolVar(&o.json, "json", false, "print the figures as JSON")
-	sc.Flags().StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the run (server and load in one process) to this file")
+	sc.Flags().StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the run to this file (with --in-process: server and load together)")
+	sc.Flags().BoolVar(&o.inProcess, "in-process", false, "run the server in this process, beside the load generator (as before 2026-12-03), instead of as a child process")
 	sc.Flags().StringArrayVar(&o.settings, "set", nil, "a setting for the server, KEY=VALUE as in the configuration file (repeatable), e.g. recent.disabled=true")
 	cmd.AddCommand(sc)
 	return cmd
 }
 
 type screenBenchOptions struct {
-	filters  string
-	rate     int
-	duration time.Duration
-	workers  int
-	pages    int
-	json     bool
-	settings []string
-	cpuprof  string
+	filters   string
+	rate      int
+	duration  time.Duration
+	workers   int
+	pages     int
+	json      bool
+	settings  []string
+	cpuprof   string
+	inProcess bool
 }
 
 // ScreenBenchResult is what `vigil bench screen --json` prints.
@@ -104,10 +107,14 @@ type ScreenBenchResult struct {
 	MinPageKB        int     `json:"min_page_kb"`
 	MaxPageKB        int     `json:"max_page_kb"`
 	MatchesPerAction float64 `json:"matches_per_action"`
-	// CPU time of the whole process (server and load) per action: less
-	// moved by other tenants than throughput on a shared machine.
-	CPUPerActionUS float64        `json:"cpu_per_action_us"`
-	Memory         []MemorySample `json:"memory"`
+	// CPU time per action of the server and the load generator together:
+	// less moved by other tenants than throughput on a shared machine.
+	CPUPerActionUS float64 `json:"cpu_per_action_us"`
+	// The server's and the load generator's shares (absent with
+	// --in-process, where one process does both).
+	ServerCPUPerActionUS float64        `json:"server_cpu_per_action_us,omitempty"`
+	LoadCPUPerActionUS   float64        `json:"load_cpu_per_action_us,omitempty"`
+	Memory               []MemorySample `json:"memory"`
 }
 
 // MemorySample is the process's memory at a moment of the run.
@@ -158,21 +165,12 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	}
 	store.Close()
 
-	// The server, in this process.
-	pr, pw := io.Pipe()
-	sctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(sctx, Env{Stdout: pipeWriter{pw}, Stderr: env.Stderr, Getenv: env.Getenv, Environ: env.Environ}, cfg)
-		pw.Close()
-	}()
-	defer func() { stop(); <-done }()
-	line, err := bufio.NewReader(pr).ReadString('\n')
+	srv, err := startBenchServer(ctx, env, cfg, settings, o.inProcess)
 	if err != nil {
-		return nil, fmt.Errorf("the server did not start: %v", err)
+		return nil, err
 	}
-	go io.Copy(io.Discard, pr)
-	base := strings.TrimSpace(strings.TrimPrefix(line, "vigil: listening on "))
+	defer srv.stop()
+	base := srv.base
 
 	// Realistic edits, encoded once.
 	wiki := "enwiki"
@@ -187,7 +185,16 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		res.MinPageKB, res.MaxPageKB = min(res.MinPageKB, kb), max(res.MaxPageKB, kb)
 	}
 
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 0}, Timeout: 30 * time.Second}
+	// Each request whole (headers and body) once, to be written in one
+	// call: the load generator shares the machine with the server and
+	// should take as little of it as it can.
+	host := strings.TrimPrefix(base, "http://")
+	requests := make([][]byte, len(bodies))
+	for i, body := range bodies {
+		head := fmt.Sprintf("POST /v1/screen HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
+			"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", host, secret, len(body))
+		requests[i] = append([]byte(head), body...)
+	}
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
@@ -195,33 +202,28 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		matches   int
 		next      atomic.Int64
 	)
-	send := func(due time.Time) {
-		body := bodies[int(next.Add(1))%len(bodies)]
-		req, _ := http.NewRequestWithContext(ctx, "POST", base+"/v1/screen", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+secret)
-		resp, err := client.Do(req)
+	send := func(c *benchConn, due time.Time) {
+		status, body, err := c.post(requests[int(next.Add(1))%len(requests)])
 		var v struct{ Matches []json.RawMessage }
-		ok := err == nil && resp.StatusCode == 200
-		if err == nil {
-			if ok {
-				ok = json.NewDecoder(resp.Body).Decode(&v) == nil
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
+		ok := err == nil && status == 200 && json.Unmarshal(body, &v) == nil
 		lat := time.Since(due)
 		mu.Lock()
 		latencies = append(latencies, lat)
 		if !ok {
 			errs++
+			if errs == 1 {
+				fmt.Fprintf(env.Stderr, "first failed request: status %d, error %v: %.200s\n", status, err, body)
+			}
 		}
 		matches += len(v.Matches)
 		mu.Unlock()
 	}
 	// Warm up the compiled filters and connections.
+	warm := &benchConn{addr: host}
 	for range 50 {
-		send(time.Now())
+		send(warm, time.Now())
 	}
+	warm.close()
 	mu.Lock()
 	latencies, errs, matches = latencies[:0], 0, 0
 	mu.Unlock()
@@ -237,7 +239,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		}
 		defer pprof.StopCPUProfile()
 	}
-	cpuStart := processCPU()
+	cpuStart, serverCPUStart := processCPU(), srv.cpu()
 	start := time.Now()
 	memStop := make(chan struct{})
 	memDone := make(chan struct{})
@@ -245,14 +247,14 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		defer close(memDone)
 		tick := time.NewTicker(10 * time.Second)
 		defer tick.Stop()
-		res.Memory = append(res.Memory, memorySample(0))
+		res.Memory = append(res.Memory, srv.memory(ctx, 0))
 		for {
 			select {
 			case <-memStop:
-				res.Memory = append(res.Memory, memorySample(time.Since(start).Seconds()))
+				res.Memory = append(res.Memory, srv.memory(ctx, time.Since(start).Seconds()))
 				return
 			case <-tick.C:
-				res.Memory = append(res.Memory, memorySample(time.Since(start).Seconds()))
+				res.Memory = append(res.Memory, srv.memory(ctx, time.Since(start).Seconds()))
 			}
 		}
 	}()
@@ -265,8 +267,10 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				c := &benchConn{addr: host}
+				defer c.close()
 				for t := range due {
-					send(t)
+					send(c, t)
 				}
 			}()
 		}
@@ -283,15 +287,17 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				c := &benchConn{addr: host}
+				defer c.close()
 				for time.Now().Before(end) && ctx.Err() == nil {
-					send(time.Now())
+					send(c, time.Now())
 				}
 			}()
 		}
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu := processCPU() - cpuStart
+	cpu, serverCPU := processCPU()-cpuStart, srv.cpu()-serverCPUStart
 	close(memStop)
 	<-memDone
 
@@ -307,7 +313,13 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	res.MedianMS, res.P90MS, res.P99MS, res.P999MS, res.MaxMS = q(0.5), q(0.9), q(0.99), q(0.999), q(1)
 	if len(latencies) > 0 {
 		res.MatchesPerAction = float64(matches) / float64(len(latencies))
-		res.CPUPerActionUS = float64(cpu) / float64(time.Microsecond) / float64(len(latencies))
+		perAction := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) / float64(len(latencies)) }
+		if o.inProcess {
+			res.CPUPerActionUS = perAction(cpu)
+		} else {
+			res.ServerCPUPerActionUS, res.LoadCPUPerActionUS = perAction(serverCPU), perAction(cpu)
+			res.CPUPerActionUS = res.ServerCPUPerActionUS + res.LoadCPUPerActionUS
+		}
 	}
 	return res, nil
 }
@@ -322,11 +334,6 @@ func processCPU() time.Duration {
 }
 
 // loadEnabledFilters saves the enabled, valid filters of a rows file.
-// pipeWriter hands a server's standard output to its starter.
-type pipeWriter struct{ w *io.PipeWriter }
-
-func (p pipeWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
-
 func loadEnabledFilters(ctx context.Context, store vigil.Store, path string) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -355,19 +362,4 @@ func loadEnabledFilters(ctx context.Context, store vigil.Store, path string) (in
 		n++
 	}
 	return n, sc.Err()
-}
-
-func memorySample(t float64) MemorySample {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	s := MemorySample{Seconds: t, HeapMB: float64(ms.HeapInuse) / 1e6}
-	if b, err := os.ReadFile(filepath.Join("/proc", "self", "status")); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-				kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-				s.RSSMB = float64(kb) / 1000
-			}
-		}
-	}
-	return s
 }

@@ -1,0 +1,241 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vigilwiki/vigil/config"
+)
+
+// benchServer is the server a load test talks to: a child process running
+// `vigil serve` (as deployed: the load generator's goroutines do not queue
+// on the server's two Ps, and each side's CPU is measured apart), or, with
+// --in-process, a goroutine of this process.
+type benchServer struct {
+	base   string
+	stop   func()
+	cpu    func() time.Duration // the server's CPU time so far
+	memory func(ctx context.Context, t float64) MemorySample
+}
+
+// benchServerCommand is the program and arguments that run `vigil serve`;
+// tests, whose executable is not vigil, replace it.
+var benchServerCommand = func() (string, []string, error) {
+	exe, err := os.Executable()
+	return exe, []string{"serve"}, err
+}
+
+func startBenchServer(ctx context.Context, env Env, cfg *config.Config, settings map[string]any, inProcess bool) (*benchServer, error) {
+	if inProcess {
+		return startInProcessServer(ctx, env, cfg)
+	}
+	exe, args, err := benchServerCommand()
+	if err != nil {
+		return nil, fmt.Errorf("the server's executable: %w", err)
+	}
+	cmd := exec.Command(exe, args...)
+	// The settings reach the child as VIGIL_ variables (config.Load); the
+	// caller's own VIGIL_ variables must not reach it.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "VIGIL_") || strings.HasPrefix(kv, "VIGIL_TEST") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		cmd.Env = append(cmd.Env, "VIGIL_"+strings.ToUpper(strings.ReplaceAll(k, ".", "__"))+"="+fmt.Sprint(settings[k]))
+	}
+	cmd.Stderr = env.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the server: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	stop := func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	}
+	lines := bufio.NewReader(out)
+	line, err := lines.ReadString('\n')
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("the server did not start (see its errors above)")
+	}
+	go io.Copy(io.Discard, lines)
+	pid := cmd.Process.Pid
+	base := strings.TrimSpace(strings.TrimPrefix(line, "vigil: listening on "))
+	return &benchServer{
+		base: base,
+		stop: stop,
+		cpu:  func() time.Duration { return childCPU(pid) },
+		memory: func(ctx context.Context, t float64) MemorySample {
+			return MemorySample{Seconds: t, HeapMB: scrapeGauge(ctx, base+"/metrics", "go_memstats_heap_inuse_bytes") / 1e6,
+				RSSMB: rssMB(strconv.Itoa(pid))}
+		},
+	}, nil
+}
+
+func startInProcessServer(ctx context.Context, env Env, cfg *config.Config) (*benchServer, error) {
+	pr, pw := io.Pipe()
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(sctx, Env{Stdout: pipeWriter{pw}, Stderr: env.Stderr, Getenv: env.Getenv, Environ: env.Environ}, cfg)
+		pw.Close()
+	}()
+	stop := func() { cancel(); <-done }
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("the server did not start: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	return &benchServer{
+		base: strings.TrimSpace(strings.TrimPrefix(line, "vigil: listening on ")),
+		stop: stop,
+		cpu:  func() time.Duration { return 0 }, // counted in processCPU
+		memory: func(_ context.Context, t float64) MemorySample {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			return MemorySample{Seconds: t, HeapMB: float64(ms.HeapInuse) / 1e6, RSSMB: rssMB("self")}
+		},
+	}, nil
+}
+
+// pipeWriter hands a server's standard output to its starter.
+type pipeWriter struct{ w *io.PipeWriter }
+
+func (p pipeWriter) Write(b []byte) (int, error) { return p.w.Write(b) }
+
+// childCPU is the user and system CPU time of process pid (0 if unknown),
+// from /proc/PID/stat, whose times are in USER_HZ ticks (100 per second
+// on Linux).
+func childCPU(pid int) time.Duration {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) may hold spaces: count fields after it.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64) // field 14
+	stime, _ := strconv.ParseInt(f[12], 10, 64) // field 15
+	return time.Duration(utime+stime) * (time.Second / 100)
+}
+
+// rssMB is the resident memory of process proc ("self" or a PID) in MB.
+func rssMB(proc string) float64 {
+	b, err := os.ReadFile(filepath.Join("/proc", proc, "status"))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			return float64(kb) / 1000
+		}
+	}
+	return 0
+}
+
+// scrapeGauge reads one unlabelled metric from a Prometheus text page (0
+// if it cannot).
+func scrapeGauge(ctx context.Context, url, name string) float64 {
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return 0
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			v, _ := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			return v
+		}
+	}
+	return 0
+}
+
+// benchConn is one keep-alive HTTP/1.1 connection of the load generator,
+// used by one goroutine: a request is written whole in one call and its
+// answer read on the same goroutine, without net/http's client and its
+// two goroutines per connection (twice the load generator's CPU).
+type benchConn struct {
+	addr string
+	conn net.Conn
+	br   *bufio.Reader
+}
+
+// post sends a complete request and returns the answer's status and body.
+// A broken connection is dialled again at the next request.
+func (c *benchConn) post(request []byte) (int, []byte, error) {
+	if c.conn == nil {
+		conn, err := net.DialTimeout("tcp", c.addr, 5*time.Second)
+		if err != nil {
+			return 0, nil, err
+		}
+		c.conn, c.br = conn, bufio.NewReaderSize(conn, 16<<10)
+	}
+	c.conn.SetDeadline(time.Now().Add(30 * time.Second))
+	resp, err := c.write(request)
+	if err != nil {
+		c.close()
+		return 0, nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.Close {
+		c.close()
+	}
+	return resp.StatusCode, body, err
+}
+
+func (c *benchConn) write(request []byte) (*http.Response, error) {
+	if _, err := c.conn.Write(request); err != nil {
+		return nil, err
+	}
+	return http.ReadResponse(c.br, nil)
+}
+
+func (c *benchConn) close() {
+	if c.conn != nil {
+		c.conn.Close()
+		c.conn, c.br = nil, nil
+	}
+}
