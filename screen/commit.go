@@ -2,6 +2,7 @@ package screen
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/vigilwiki/vigil"
@@ -10,8 +11,10 @@ import (
 // committer writes abuse log entries of concurrent actions together: one
 // transaction (and one disk sync) for all that are waiting, so that
 // durable writes do not cap throughput at one sync per hit. The first
-// caller to find no write under way does the writing for everyone that
-// arrives meanwhile.
+// caller to find no write under way writes for everyone that arrived
+// meanwhile; when its batch is written it hands the writing to the first
+// of those that arrived since, and returns: a request waits for at most
+// the write under way and its own, never for a stream of later ones.
 type committer struct {
 	store   vigil.LogStore
 	mu      sync.Mutex
@@ -21,8 +24,11 @@ type committer struct {
 
 type commitRequest struct {
 	entries []*vigil.LogEntry
-	done    chan error
+	done    chan error // the batch's outcome, or errLead
 }
+
+// errLead tells a waiting request that it writes the next batch.
+var errLead = errors.New("lead the next batch")
 
 func (c *committer) write(ctx context.Context, entries []*vigil.LogEntry) error {
 	req := &commitRequest{entries: entries, done: make(chan error, 1)}
@@ -30,26 +36,33 @@ func (c *committer) write(ctx context.Context, entries []*vigil.LogEntry) error 
 	c.pending = append(c.pending, req)
 	if c.writing {
 		c.mu.Unlock()
-		return <-req.done
+		if err := <-req.done; err != errLead {
+			return err
+		}
+		c.mu.Lock() // writing is still true: it was handed over
 	}
 	c.writing = true
-	for len(c.pending) > 0 {
-		batch := c.pending
-		c.pending = nil
-		c.mu.Unlock()
-		var all []*vigil.LogEntry
-		for _, r := range batch {
-			all = append(all, r.entries...)
-		}
-		// The batch is written for everyone in it, whatever happens to
-		// the context of the request that writes it.
-		err := c.store.AppendLog(context.WithoutCancel(ctx), all)
-		for _, r := range batch {
+	batch := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	var all []*vigil.LogEntry
+	for _, r := range batch {
+		all = append(all, r.entries...)
+	}
+	// The batch is written for everyone in it, whatever happens to the
+	// context of the request that writes it.
+	err := c.store.AppendLog(context.WithoutCancel(ctx), all)
+	for _, r := range batch {
+		if r != req {
 			r.done <- err
 		}
-		c.mu.Lock()
 	}
-	c.writing = false
+	c.mu.Lock()
+	if len(c.pending) > 0 {
+		c.pending[0].done <- errLead
+	} else {
+		c.writing = false
+	}
 	c.mu.Unlock()
-	return <-req.done
+	return err
 }

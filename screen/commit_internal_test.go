@@ -1,0 +1,114 @@
+package screen
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/sqlite"
+)
+
+// gatedLog is a real SQLite log store whose writes wait, one by one, until
+// the test lets them through, so that the test decides how batches form.
+type gatedLog struct {
+	vigil.LogStore
+	started chan int // the size of each batch as its write starts
+	release chan struct{}
+}
+
+func (g *gatedLog) AppendLog(ctx context.Context, entries []*vigil.LogEntry) error {
+	g.started <- len(entries)
+	<-g.release
+	return g.LogStore.AppendLog(ctx, entries)
+}
+
+// TestCommitterHandsOver: the request that writes a batch returns once its
+// own batch is written; the next batch is written by one of its requests.
+// Before, the first writer kept writing for later arrivals as long as they
+// came, and its own answer waited for all of them.
+func TestCommitterHandsOver(t *testing.T) {
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	g := &gatedLog{LogStore: store, started: make(chan int), release: make(chan struct{})}
+	c := &committer{store: g}
+	entry := func(title string) []*vigil.LogEntry {
+		return []*vigil.LogEntry{{Wiki: "w", FilterID: 1, Action: "edit", Performer: "P", PageTitle: title,
+			Vars: []byte(`{"a":1}`), Time: time.Now()}}
+	}
+	type result struct {
+		who string
+		err error
+		id  int64
+	}
+	results := make(chan result, 4)
+	write := func(who string) {
+		e := entry(who)
+		err := c.write(context.Background(), e)
+		results <- result{who, err, e[0].ID}
+	}
+
+	go write("A")
+	if n := <-g.started; n != 1 { // A writes alone
+		t.Fatalf("first batch of %d", n)
+	}
+	var wg sync.WaitGroup
+	for _, who := range []string{"B", "C"} {
+		wg.Add(1)
+		go func() { defer wg.Done(); write(who) }()
+	}
+	// B and C queue behind A's write.
+	waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return len(c.pending) == 2 })
+	g.release <- struct{}{}
+	if n := <-g.started; n != 2 { // B or C writes both
+		t.Fatalf("second batch of %d", n)
+	}
+	// A's batch is written: A has its answer while the second batch is
+	// still being written.
+	select {
+	case r := <-results:
+		if r.who != "A" || r.err != nil || r.id == 0 {
+			t.Fatalf("first answer %+v, want A's, written", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("A did not return while the next batch was written")
+	}
+	go write("D") // arrives during the second batch
+	waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return len(c.pending) == 1 })
+	g.release <- struct{}{}
+	if n := <-g.started; n != 1 { // D, handed the writing, writes itself
+		t.Fatalf("third batch of %d", n)
+	}
+	g.release <- struct{}{}
+	got := map[string]int64{}
+	for range 3 {
+		r := <-results
+		if r.err != nil || r.id == 0 {
+			t.Fatalf("%+v", r)
+		}
+		got[r.who] = r.id
+	}
+	if len(got) != 3 || got["D"] <= got["B"] || got["D"] <= got["C"] {
+		t.Fatalf("ids %v: want B, C and D written, D last", got)
+	}
+	wg.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.writing || len(c.pending) != 0 {
+		t.Fatalf("committer left writing=%v with %d pending", c.writing, len(c.pending))
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+	}
+}
