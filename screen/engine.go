@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vigilwiki/vigil/internal/gcburst"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -239,7 +240,9 @@ func (e *Engine) filterSetFor(ctx context.Context, wiki, group string) (*filterS
 		fs.names = append(fs.names, name)
 		fs.cons = append(fs.cons, c)
 	}
-	set, rejected := rules.NewSet(srcs)
+	var set *rules.Set
+	var rejected []rules.CompileError
+	gcburst.Run(func() { set, rejected = rules.NewSet(srcs) })
 	for _, r := range rejected {
 		e.log.Warn("filter left out: its rule does not compile", "filter", r.ID, "err", r.Err.Format(""))
 		i := slices.Index(fs.names, r.ID)

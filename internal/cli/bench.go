@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vigilwiki/vigil/internal/gcburst"
 	"io"
 	"math"
 	"os"
@@ -196,7 +197,9 @@ action, the conditions used and the matches.`,
 // Bench compiles srcs and times the set over each varset.
 func Bench(srcs []rules.FilterSource, sets []Varset, passes, warmup, condLimit int) (BenchResult, []rules.CompileError) {
 	t0 := time.Now()
-	set, skipped := rules.NewSet(srcs)
+	var set *rules.Set
+	var skipped []rules.CompileError
+	gcburst.Run(func() { set, skipped = rules.NewSet(srcs) })
 	compile := time.Since(t0)
 	res := BenchResult{CompileMS: float64(compile.Microseconds()) / 1000, Filters: set.Len(), Varsets: map[string]VarsetMeasure{}}
 	times := make([][]time.Duration, len(sets))
