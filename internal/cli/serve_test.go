@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -769,5 +770,35 @@ func TestFollowEventStreams(t *testing.T) {
 	}
 	if st, _ := os.ReadFile(state); !strings.Contains(string(st), `"source":"eventstreams"`) {
 		t.Fatalf("state: %s", st)
+	}
+}
+
+// TestServeProcs: vigil serve runs one more P than it was given (a request
+// waiting in the log's disk sync holds one), unless GOMAXPROCS is set, and
+// gives the process its own setting back when it stops.
+func TestServeProcs(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	for _, tt := range []struct {
+		environ []string
+		want    int
+	}{
+		{nil, before + 1},
+		{[]string{"GOMAXPROCS=" + strconv.Itoa(before)}, before},
+	} {
+		s := startServe(t, tt.environ)
+		resp, err := http.Get(s.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := fmt.Sprintf("\ngo_sched_gomaxprocs_threads %d\n", tt.want)
+		if !strings.Contains(string(body), want) {
+			t.Errorf("environment %q: /metrics lacks %q", tt.environ, strings.TrimSpace(want))
+		}
+		s.stop()
+		if got := runtime.GOMAXPROCS(0); got != before {
+			t.Fatalf("GOMAXPROCS %d after serve stopped, want %d", got, before)
+		}
 	}
 }
