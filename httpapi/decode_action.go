@@ -236,9 +236,11 @@ func scanString(b []byte, i int) (text string, end int, ok bool) {
 			continue
 		}
 		if !escaped {
-			// The two texts are most of the body and about the same size.
+			// The text is at most as long as what is left of its literal:
+			// one search for the closing quote (SIMD, skipping escaped
+			// quotes) sizes it, where growing it copied whole pages.
 			escaped = true
-			out.Grow(min(len(b)-start, (len(b)-start)/2+4096))
+			out.Grow(quoteEnd(b, i) - start)
 		}
 		out.Write(b[start:i])
 		if i+1 >= len(b) {
@@ -272,6 +274,26 @@ func scanString(b []byte, i int) (text string, end int, ok bool) {
 		}
 		i += 2
 		start = i
+	}
+}
+
+// quoteEnd returns the index of the first unescaped quote at or after i,
+// or len(b): a bound, not a validation (scanString validates).
+func quoteEnd(b []byte, i int) int {
+	for {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return len(b)
+		}
+		i += j
+		k := i
+		for k > 0 && b[k-1] == '\\' {
+			k--
+		}
+		if (i-k)%2 == 0 {
+			return i
+		}
+		i++
 	}
 }
 

@@ -99,3 +99,26 @@ func FuzzDecodeAction(f *testing.F) {
 	}
 	f.Fuzz(checkDecodeAction)
 }
+
+// TestQuoteEnd: the bound that sizes an unquoted text is the literal's
+// closing quote, past escaped quotes and escaped backslashes.
+func TestQuoteEnd(t *testing.T) {
+	tests := []struct {
+		in   string
+		from int
+		want int
+	}{
+		{`abc"`, 0, 3},
+		{`a\"b"`, 0, 4},   // an escaped quote does not end it
+		{`a\\"b"`, 0, 3},  // an escaped backslash before a quote does
+		{`a\\\"b"`, 0, 6}, // three backslashes: the quote is escaped
+		{`\n\n"x`, 0, 4},
+		{`no quote`, 0, 8}, // unterminated: the whole rest
+		{`"x\"y"`, 1, 5},
+	}
+	for _, tt := range tests {
+		if got := quoteEnd([]byte(tt.in), tt.from); got != tt.want {
+			t.Errorf("quoteEnd(%q, %d) = %d, want %d", tt.in, tt.from, got, tt.want)
+		}
+	}
+}
