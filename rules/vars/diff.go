@@ -48,32 +48,35 @@ func diffLines(from, to []string) []diffOp {
 	shiftBoundaries(from, removed, added)
 	shiftBoundaries(to, added, removed)
 
+	// Each run of lines is a piece of from or to (capped, so that an
+	// append could not write into them): a page's unchanged lines are
+	// not copied.
 	var edits []diffOp
 	xi, yi := 0, 0
 	for xi < len(from) || yi < len(to) {
-		var copied, deleted, addedLines []string
+		x0 := xi
 		for xi < len(from) && yi < len(to) && !removed[xi] && !added[yi] {
-			copied = append(copied, from[xi])
 			xi++
 			yi++
 		}
-		if copied != nil {
+		if xi > x0 {
+			copied := from[x0:xi:xi]
 			edits = append(edits, diffOp{kind: opCopy, orig: copied, closing: copied})
 		}
+		x0, y0 := xi, yi
 		for xi < len(from) && removed[xi] {
-			deleted = append(deleted, from[xi])
 			xi++
 		}
 		for yi < len(to) && added[yi] {
-			addedLines = append(addedLines, to[yi])
 			yi++
 		}
+		deleted, addedLines := from[x0:xi:xi], to[y0:yi:yi]
 		switch {
-		case deleted != nil && addedLines != nil:
+		case len(deleted) > 0 && len(addedLines) > 0:
 			edits = append(edits, diffOp{kind: opChange, orig: deleted, closing: addedLines})
-		case deleted != nil:
+		case len(deleted) > 0:
 			edits = append(edits, diffOp{kind: opDelete, orig: deleted})
-		case addedLines != nil:
+		case len(addedLines) > 0:
 			edits = append(edits, diffOp{kind: opAdd, closing: addedLines})
 		}
 	}
