@@ -56,10 +56,30 @@ func (v Value) ToString() string {
 			return ""
 		}
 		var b strings.Builder
+		b.Grow(arrayStringSize(elems))
 		appendArray(&b, elems)
 		return b.String()
 	}
 	return ""
+}
+
+// arrayStringSize is about the length of an array's string form (strings
+// and separators exactly, other scalars as a few bytes), so that the lines
+// of a page are joined without growing and copying.
+func arrayStringSize(elems []Value) int {
+	n := 0
+	for _, e := range elems {
+		switch {
+		case e.k() == Array && !e.isTagged():
+			n += arrayStringSize(e.Elems())
+		case e.k() == String && !e.isTagged():
+			n += int(e.bits)
+		default:
+			n += 8
+		}
+		n++
+	}
+	return n
 }
 
 func appendArray(b *strings.Builder, elems []Value) {

@@ -467,6 +467,7 @@ func shiftBoundaries(lines []string, changed, otherChanged []bool) {
 func unifiedDiff(edits []diffOp) string {
 	const nlead, ntrail = 2, 2
 	var b strings.Builder
+	b.Grow(unifiedSize(edits, nlead+ntrail))
 	writeLines := func(lines []string, prefix byte) {
 		for _, l := range lines {
 			b.WriteByte(prefix)
@@ -527,6 +528,31 @@ func unifiedDiff(edits []diffOp) string {
 		writeBlock(x0, xi-x0, y0, yi-y0, block)
 	}
 	return b.String()
+}
+
+// unifiedSize bounds the length of unifiedDiff's text, so that it is
+// written without growing: every changed line, at most context lines of
+// each unchanged run, and a header per run.
+func unifiedSize(edits []diffOp, context int) int {
+	lines := func(ls []string) int {
+		n := 0
+		for _, l := range ls {
+			n += len(l) + 2 // the prefix and the newline
+		}
+		return n
+	}
+	n := 0
+	for _, op := range edits {
+		if op.kind == opCopy && len(op.orig) > context {
+			n += lines(op.orig[:context/2]) + lines(op.orig[len(op.orig)-context/2:]) + 48
+			continue
+		}
+		n += lines(op.orig) + lines(op.closing)
+		if op.kind == opCopy {
+			n -= lines(op.closing) // one copy of its lines is written
+		}
+	}
+	return n + 48
 }
 
 // EditDiff is AbuseFilter's edit_diff: the unified diff of two texts split

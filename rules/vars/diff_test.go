@@ -2,6 +2,7 @@ package vars
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -92,6 +93,40 @@ func TestEditDiffMatchesMediaWiki(t *testing.T) {
 		}
 		if got := EditDiff(oldText, newText); got != resp.Diff {
 			t.Fatalf("large case %d differs from MediaWiki (%d vs %d bytes)", i, len(got), len(resp.Diff))
+		}
+	}
+}
+
+// TestUnifiedSize: the size unifiedDiff reserves bounds what it writes
+// (else it grows and copies), without reserving far more.
+func TestUnifiedSize(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	words := []string{"a", "bb", "ccc", "a longer line of wikitext", "", "[[Link]]", "{{Template}}"}
+	for range 2000 {
+		from := make([]string, r.IntN(60))
+		for i := range from {
+			from[i] = words[r.IntN(len(words))]
+		}
+		to := slices.Clone(from)
+		for range r.IntN(6) {
+			i := r.IntN(len(to) + 1)
+			switch r.IntN(3) {
+			case 0:
+				to = slices.Insert(to, i, words[r.IntN(len(words))])
+			case 1:
+				if i < len(to) {
+					to = slices.Delete(to, i, i+1)
+				}
+			default:
+				if i < len(to) {
+					to[i] = words[r.IntN(len(words))] + "x"
+				}
+			}
+		}
+		edits := diffLines(from, to)
+		got, size := len(unifiedDiff(edits)), unifiedSize(edits, 4)
+		if size < got || size > 2*got+200 {
+			t.Fatalf("%q → %q: %d bytes reserved for %d written", from, to, size, got)
 		}
 	}
 }
