@@ -3,6 +3,7 @@ package screen
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/vigilwiki/vigil"
@@ -51,7 +52,7 @@ func (c *committer) write(ctx context.Context, entries []*vigil.LogEntry) error 
 	}
 	// The batch is written for everyone in it, whatever happens to the
 	// context of the request that writes it.
-	err := c.store.AppendLog(context.WithoutCancel(ctx), all)
+	err := c.append(context.WithoutCancel(ctx), all)
 	for _, r := range batch {
 		if r != req {
 			r.done <- err
@@ -65,4 +66,16 @@ func (c *committer) write(ctx context.Context, entries []*vigil.LogEntry) error 
 	}
 	c.mu.Unlock()
 	return err
+}
+
+// append writes a batch; a store that panics fails the batch (whose
+// entries then go to the spool) instead of leaving its requests waiting
+// and the committer writing forever.
+func (c *committer) append(ctx context.Context, entries []*vigil.LogEntry) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("append log: panic: %v", p)
+		}
+	}()
+	return c.store.AppendLog(ctx, entries)
 }

@@ -3,6 +3,7 @@ package screen
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -110,5 +111,44 @@ func waitFor(t *testing.T, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatal("timed out")
 		}
+	}
+}
+
+type panickyLog struct {
+	vigil.LogStore
+	panics bool
+}
+
+func (p *panickyLog) AppendLog(ctx context.Context, entries []*vigil.LogEntry) error {
+	if p.panics {
+		panic("disk on fire")
+	}
+	return p.LogStore.AppendLog(ctx, entries)
+}
+
+// TestCommitterSurvivesPanic: a store that panics fails that write with an
+// error (the engine then spools the entries), and later writes go through.
+func TestCommitterSurvivesPanic(t *testing.T) {
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	p := &panickyLog{LogStore: store, panics: true}
+	c := &committer{store: p}
+	e := []*vigil.LogEntry{{Wiki: "w", FilterID: 1, Action: "edit", Performer: "P", Vars: []byte(`{}`), Time: time.Now()}}
+	if err := c.write(context.Background(), e); err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("write through a panicking store: %v", err)
+	}
+	p.panics = false
+	done := make(chan error, 1)
+	go func() { done <- c.write(context.Background(), e) }()
+	select {
+	case err := <-done:
+		if err != nil || e[0].ID == 0 {
+			t.Fatalf("write after the panic: %v, id %d", err, e[0].ID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the committer was left writing after the panic")
 	}
 }
