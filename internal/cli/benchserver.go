@@ -109,7 +109,8 @@ func startInProcessServer(ctx context.Context, env Env, cfg *config.Config) (*be
 		done <- serve(sctx, Env{Stdout: pipeWriter{pw}, Stderr: env.Stderr, Getenv: env.Getenv, Environ: env.Environ}, cfg)
 		pw.Close()
 	}()
-	stop := func() { cancel(); <-done }
+	restore := oneMoreProc(env) // as vigil serve does
+	stop := func() { cancel(); <-done; restore() }
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	if err != nil {
 		stop()
