@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 	"testing"
 )
 
@@ -73,5 +74,22 @@ func TestBenchScreen(t *testing.T) {
 				t.Errorf("stderr: %s", errOut)
 			}
 		})
+	}
+}
+
+// TestBenchScreenServerHangs: a server that never says it listens is
+// stopped after the start timeout, and the bench reports it.
+func TestBenchScreenServerHangs(t *testing.T) {
+	saved, savedTimeout := benchServerCommand, serverStartTimeout
+	benchServerCommand = func() (string, []string, error) { return "sleep", []string{"600"}, nil }
+	serverStartTimeout = 500 * time.Millisecond
+	t.Cleanup(func() { benchServerCommand, serverStartTimeout = saved, savedTimeout })
+	start := time.Now()
+	_, errOut, code := run(t, "", "bench", "screen", "--filters", shared+"/real-filters.jsonl", "--duration", "1s")
+	if code == 0 || !strings.Contains(errOut, "did not start") {
+		t.Fatalf("exit %d, stderr %q; want a failure saying the server did not start", code, errOut)
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Fatalf("took %v", time.Since(start))
 	}
 }

@@ -31,6 +31,9 @@ type benchServer struct {
 	memory func(ctx context.Context, t float64) MemorySample
 }
 
+// serverStartTimeout bounds how long the child server may take to listen.
+var serverStartTimeout = 2 * time.Minute
+
 // benchServerCommand is the program and arguments that run `vigil serve`;
 // tests, whose executable is not vigil, replace it.
 var benchServerCommand = func() (string, []string, error) {
@@ -82,10 +85,13 @@ func startBenchServer(ctx context.Context, env Env, cfg *config.Config, settings
 		}
 	}
 	lines := bufio.NewReader(out)
+	// A server that neither starts nor exits (stuck on a locked database,
+	// say) is stopped rather than waited for.
+	timer := time.AfterFunc(serverStartTimeout, func() { cmd.Process.Kill() })
 	line, err := lines.ReadString('\n')
-	if err != nil {
+	if !timer.Stop() || err != nil {
 		stop()
-		return nil, fmt.Errorf("the server did not start (see its errors above)")
+		return nil, fmt.Errorf("the server did not start within %v (see its errors above)", serverStartTimeout)
 	}
 	go io.Copy(io.Discard, lines)
 	pid := cmd.Process.Pid
