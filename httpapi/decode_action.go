@@ -278,7 +278,9 @@ func scanString(b []byte, i int) (text string, end int, ok bool) {
 }
 
 // quoteEnd returns the index of the first unescaped quote at or after i,
-// or len(b): a bound, not a validation (scanString validates).
+// or len(b): a bound, not a validation (scanString validates). Unlike
+// stringEnd, which stops at every escape (a wikitext has one per line), it
+// only stops at quotes.
 func quoteEnd(b []byte, i int) int {
 	for {
 		j := bytes.IndexByte(b[i:], '"')

@@ -31,11 +31,7 @@ func (g *gatedLog) AppendLog(ctx context.Context, entries []*vigil.LogEntry) err
 // Before, the first writer kept writing for later arrivals as long as they
 // came, and its own answer waited for all of them.
 func TestCommitterHandsOver(t *testing.T) {
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "vigil.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openLogStore(t)
 	g := &gatedLog{LogStore: store, started: make(chan int), release: make(chan struct{})}
 	c := &committer{store: g}
 	entry := func(title string) []*vigil.LogEntry {
@@ -105,6 +101,17 @@ func TestCommitterHandsOver(t *testing.T) {
 	}
 }
 
+// openLogStore opens a real SQLite store for a test, closed at its end.
+func openLogStore(t *testing.T) vigil.LogStore {
+	t.Helper()
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
@@ -129,11 +136,7 @@ func (p *panickyLog) AppendLog(ctx context.Context, entries []*vigil.LogEntry) e
 // TestCommitterSurvivesPanic: a store that panics fails that write with an
 // error (the engine then spools the entries), and later writes go through.
 func TestCommitterSurvivesPanic(t *testing.T) {
-	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "vigil.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openLogStore(t)
 	p := &panickyLog{LogStore: store, panics: true}
 	c := &committer{store: p}
 	e := []*vigil.LogEntry{{Wiki: "w", FilterID: 1, Action: "edit", Performer: "P", Vars: []byte(`{}`), Time: time.Now()}}

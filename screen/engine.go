@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vigilwiki/vigil/internal/gcburst"
 	"log/slog"
 	"net/netip"
 	"slices"
@@ -25,6 +24,7 @@ import (
 	"time"
 
 	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/internal/gcburst"
 	"github.com/vigilwiki/vigil/rules"
 	"github.com/vigilwiki/vigil/rules/syntax"
 	"github.com/vigilwiki/vigil/rules/value"

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vigilwiki/vigil/internal/gcburst"
 	"io"
 	"math"
 	"os"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigilwiki/vigil/internal/gcburst"
 	"github.com/vigilwiki/vigil/rules"
 	"github.com/vigilwiki/vigil/rules/value"
 	"github.com/vigilwiki/vigil/rules/vars"

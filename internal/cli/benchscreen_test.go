@@ -7,8 +7,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 )
 
 // TestMain lets the test binary stand in for vigil when a test starts it

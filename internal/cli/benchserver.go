@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -57,12 +58,7 @@ func startBenchServer(ctx context.Context, env Env, cfg *config.Config, settings
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	keys := make([]string, 0, len(settings))
-	for k := range settings {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(settings)) {
 		cmd.Env = append(cmd.Env, "VIGIL_"+strings.ToUpper(strings.ReplaceAll(k, ".", "__"))+"="+fmt.Sprint(settings[k]))
 	}
 	cmd.Stderr = env.Stderr
@@ -95,7 +91,7 @@ func startBenchServer(ctx context.Context, env Env, cfg *config.Config, settings
 	}
 	go io.Copy(io.Discard, lines)
 	pid := cmd.Process.Pid
-	base := strings.TrimSpace(strings.TrimPrefix(line, "vigil: listening on "))
+	base := listenedURL(line)
 	return &benchServer{
 		base: base,
 		stop: stop,
@@ -124,7 +120,7 @@ func startInProcessServer(ctx context.Context, env Env, cfg *config.Config) (*be
 	}
 	go io.Copy(io.Discard, pr)
 	return &benchServer{
-		base: strings.TrimSpace(strings.TrimPrefix(line, "vigil: listening on ")),
+		base: listenedURL(line),
 		stop: stop,
 		cpu:  func() time.Duration { return 0 }, // counted in processCPU
 		memory: func(_ context.Context, t float64) MemorySample {

@@ -66,6 +66,14 @@ func openStore(ctx context.Context, cfg *config.Config) (*sqlstore.Store, error)
 	return sqlite.Open(ctx, filepath.Join(cfg.Data, "vigil.db"))
 }
 
+// listeningPrefix starts the line serve writes once it listens, followed
+// by its base URL; listenedURL reads it back.
+const listeningPrefix = "vigil: listening on "
+
+func listenedURL(line string) string {
+	return strings.TrimSpace(strings.TrimPrefix(line, listeningPrefix))
+}
+
 // oneMoreProc gives the service one more Go thread than the CPUs it may
 // use (unless GOMAXPROCS is set), and returns what restores the setting:
 // the abuse log's commit waits in a disk sync inside a
@@ -170,7 +178,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	go func() { engine.Run(engineCtx); close(engineDone) }()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	fmt.Fprintf(env.Stdout, "vigil: listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(env.Stdout, "%shttp://%s\n", listeningPrefix, ln.Addr())
 	log.Info("serving", "addr", ln.Addr().String(), "store", storeName(cfg))
 
 	select {

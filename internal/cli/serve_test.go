@@ -58,7 +58,7 @@ func startServe(t *testing.T, environ []string, args ...string) *server {
 		t.Fatalf("vigil serve did not start: %v\n%s", err, stderr.String())
 	}
 	go io.Copy(io.Discard, pr)
-	base := strings.TrimSpace(strings.TrimPrefix(line, "vigil: listening on "))
+	base := listenedURL(line)
 	tok, err := os.ReadFile(filepath.Join(data, "admin-token"))
 	if err != nil {
 		cancel()
