@@ -124,10 +124,16 @@ func (c *compiler) call(x *syntax.Call) node {
 			site.needles[i] = c.needle(args[i])
 		}
 	}
+	// The closures hold only what they call: a node is a hundred bytes,
+	// and loading a field of each from memory costs more than the call.
+	argFns := make([]evalFn, len(args))
+	for i, a := range args {
+		argFns[i] = a.fn
+	}
 	eval := func(s *State) (value.Value, error) {
 		base := len(s.args)
-		for _, a := range args {
-			v, err := a.fn(s)
+		for _, fn := range argFns {
+			v, err := fn(s)
 			if err != nil {
 				s.args = s.args[:base]
 				return v, err

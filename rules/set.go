@@ -33,6 +33,9 @@ type CompileError struct {
 type Set struct {
 	ids      []string
 	programs []*Program
+	// tests are the programs' tests, side by side: the filter loop reads
+	// them without loading each Program.
+	tests    []testFn
 	scope    *Scope
 	literals *prefilter.Index // of every constant regex and needle, for the prefilter
 	pool     sync.Pool
@@ -75,6 +78,13 @@ func NewSet(filters []FilterSource) (*Set, []CompileError) {
 		set.programs = append(set.programs, progs[i])
 	}
 	markCacheFree(set.programs)
+	set.tests = make([]testFn, len(set.programs))
+	for i, p := range set.programs {
+		set.tests[i] = p.test
+		if p.root == nil {
+			set.tests[i] = func(*State) (tri, error) { return triFalse, nil }
+		}
+	}
 	var lits []*literalSet
 	for _, p := range set.programs {
 		lits = append(lits, p.lits...)
@@ -180,8 +190,11 @@ func (set *Set) runFrom(s *State, res *Result, first int, profile bool) (next in
 		if profile {
 			t0 = time.Now()
 		}
-		// The State was sized for the set's shared scope when it was reset.
-		matched, err := set.programs[i].verdict(s)
+		// The State was sized for the set's shared scope when it was
+		// reset, and a Set never runs in check-syntax mode, which needs
+		// values rather than tests (see Program.verdict).
+		t, err := set.tests[i](s)
+		matched := t == triTrue && err == nil
 		fr := FilterResult{Matched: matched, Conds: s.conds - before}
 		if profile {
 			fr.Time = time.Since(t0)
