@@ -821,30 +821,40 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 		site := c.regexSite(x, r, x.Op == syntax.Irlike)
 		op = site.match
 	}
+	// A constant operand is held, not called: one closure less to load.
 	lfn, rfn := l.fn, r.fn // not the whole nodes (see call)
-	test := func(s *State) (tri, error) {
-		a, err := lfn(s)
-		if err != nil {
-			return triUndef, err
-		}
-		b, err := rfn(s)
-		if err != nil {
-			return triUndef, err
-		}
-		if err := s.countCondition(); err != nil {
-			return triUndef, err
-		}
-		if a.HasUndefined() || b.HasUndefined() {
-			if _, err := op(s, a.UndefinedToNull(), b.UndefinedToNull()); err != nil {
+	var test testFn
+	switch {
+	case r.konst:
+		b := r.val
+		test = func(s *State) (tri, error) {
+			a, err := lfn(s)
+			if err != nil {
 				return triUndef, err
 			}
-			return triUndef, nil
+			return applyKeyword(s, op, a, b)
 		}
-		ok, err := op(s, a, b)
-		if err != nil {
-			return triUndef, err
+	case l.konst:
+		a := l.val
+		test = func(s *State) (tri, error) {
+			b, err := rfn(s)
+			if err != nil {
+				return triUndef, err
+			}
+			return applyKeyword(s, op, a, b)
 		}
-		return triBool(ok), nil
+	default:
+		test = func(s *State) (tri, error) {
+			a, err := lfn(s)
+			if err != nil {
+				return triUndef, err
+			}
+			b, err := rfn(s)
+			if err != nil {
+				return triUndef, err
+			}
+			return applyKeyword(s, op, a, b)
+		}
 	}
 	key, static := staticKey("#"+strconv.Itoa(int(x.Op)), []node{l, r})
 	if !static {
@@ -872,6 +882,26 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 		}
 		return t, err
 	})
+}
+
+// applyKeyword runs a keyword operator on its operands' values. Each
+// evaluation costs a condition; an undefined operand still runs the
+// operator (with null) for its errors, and the result is undefined.
+func applyKeyword(s *State, op func(s *State, a, b value.Value) (bool, error), a, b value.Value) (tri, error) {
+	if err := s.countCondition(); err != nil {
+		return triUndef, err
+	}
+	if a.HasUndefined() || b.HasUndefined() {
+		if _, err := op(s, a.UndefinedToNull(), b.UndefinedToNull()); err != nil {
+			return triUndef, err
+		}
+		return triUndef, nil
+	}
+	ok, err := op(s, a, b)
+	if err != nil {
+		return triUndef, err
+	}
+	return triBool(ok), nil
 }
 
 // regexSite is one use of a regex: its pattern compiled once when it is a
