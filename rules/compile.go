@@ -908,12 +908,14 @@ func applyKeyword(s *State, op func(s *State, a, b value.Value) (bool, error), a
 // constant, and the literals for the prefilter. A pattern held in a
 // variable is compiled on first use and remembered for the next action.
 type regexSite struct {
-	x        syntax.Expr
-	caseless bool
+	// What a match with a constant pattern reads comes first, so that it
+	// shares one cache line.
 	konst    bool
+	caseless bool
 	re       *pcre.Regexp
 	err      error
 	lits     literalSet
+	x        syntax.Expr
 	last     atomic.Pointer[compiledPattern]
 	// hinted is the regex of the pattern a variable most likely holds
 	// (node.hint), with its literals in the Set's index; used when the
@@ -934,7 +936,7 @@ func (c *compiler) regexSite(x syntax.Expr, pattern node, caseless bool) *regexS
 		site.konst = true
 		site.re, site.err = cachedRegex(pattern.val.Str(), caseless)
 		if site.re != nil {
-			site.lits = newLiteralSet(site.re.Literals())
+			site.lits = newLiteralSet(site.re)
 			c.lits = append(c.lits, &site.lits)
 		}
 	} else if pattern.hasHint {
@@ -943,7 +945,7 @@ func (c *compiler) regexSite(x syntax.Expr, pattern node, caseless bool) *regexS
 		// its literals join the prefilter's single pass.
 		h := &compiledPattern{pattern: pattern.hint}
 		if h.re, h.err = cachedRegex(pattern.hint, caseless); h.re != nil {
-			h.lits = newLiteralSet(h.re.Literals())
+			h.lits = newLiteralSet(h.re)
 			c.lits = append(c.lits, &h.lits)
 			site.hinted = h
 		}
@@ -972,7 +974,7 @@ func (site *regexSite) compileLits(s *State, pattern value.Value) (*pcre.Regexp,
 	c := &compiledPattern{pattern: p}
 	c.re, c.err = cachedRegex(p, site.caseless)
 	if c.re != nil {
-		c.lits = newLiteralSet(c.re.Literals())
+		c.lits = newLiteralSet(c.re)
 	}
 	site.last.Store(c)
 	return c.re, &c.lits, c.err
@@ -1000,7 +1002,7 @@ func (site *regexSite) match(s *State, subject, pattern value.Value) (bool, erro
 	if !lits.empty() {
 		// A pattern of fixed strings is its own literal search; the
 		// prefilter answers it only when it has scanned the subject anyway.
-		if set, _ := re.ExactStrings(); set == nil || s.pre.scanned(str) != nil {
+		if !lits.exact || s.pre.scanned(str) != nil {
 			if !s.pre.mayContain(str, lits) {
 				return false, nil
 			}

@@ -23,18 +23,23 @@ const minLiteral = 2
 // literalSet is the literals of one regex site, or one constant needle of
 // a containment test: the subject may match only if it holds one of them.
 type literalSet struct {
+	ids  []int32 // the literals' ids in the Set's index, when in a Set
 	lits []string
 	fold bool
-	ids  []int32 // the literals' ids in the Set's index, when in a Set
+	// exact: the regex is these fixed strings (pcre.Regexp.ExactStrings),
+	// so that its literal search is its match.
+	exact bool
 }
 
-func newLiteralSet(l pcre.Literals) literalSet {
+func newLiteralSet(re *pcre.Regexp) literalSet {
+	l := re.Literals()
 	for _, s := range l.Any {
 		if len(s) < minLiteral {
 			return literalSet{}
 		}
 	}
-	return literalSet{lits: l.Any, fold: l.Fold}
+	set, _ := re.ExactStrings()
+	return literalSet{lits: l.Any, fold: l.Fold, exact: set != nil}
 }
 
 func (ls *literalSet) empty() bool { return len(ls.lits) == 0 }
