@@ -821,40 +821,17 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 		site := c.regexSite(x, r, x.Op == syntax.Irlike)
 		op = site.match
 	}
-	// A constant operand is held, not called: one closure less to load.
 	lfn, rfn := l.fn, r.fn // not the whole nodes (see call)
-	var test testFn
-	switch {
-	case r.konst:
-		b := r.val
-		test = func(s *State) (tri, error) {
-			a, err := lfn(s)
-			if err != nil {
-				return triUndef, err
-			}
-			return applyKeyword(s, op, a, b)
+	test := func(s *State) (tri, error) {
+		a, err := lfn(s)
+		if err != nil {
+			return triUndef, err
 		}
-	case l.konst:
-		a := l.val
-		test = func(s *State) (tri, error) {
-			b, err := rfn(s)
-			if err != nil {
-				return triUndef, err
-			}
-			return applyKeyword(s, op, a, b)
+		b, err := rfn(s)
+		if err != nil {
+			return triUndef, err
 		}
-	default:
-		test = func(s *State) (tri, error) {
-			a, err := lfn(s)
-			if err != nil {
-				return triUndef, err
-			}
-			b, err := rfn(s)
-			if err != nil {
-				return triUndef, err
-			}
-			return applyKeyword(s, op, a, b)
-		}
+		return applyKeyword(s, op, a, b)
 	}
 	key, static := staticKey("#"+strconv.Itoa(int(x.Op)), []node{l, r})
 	if !static {
