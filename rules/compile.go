@@ -71,6 +71,9 @@ type node struct {
 	// variable most likely holds (see regexSite).
 	hint    string
 	hasHint bool
+	// negated, when set, builds the node's negation (!x) as one closure
+	// instead of a closure around this one: one object less to load.
+	negated func() node
 }
 
 func constant(v value.Value) node {
@@ -196,6 +199,9 @@ func (c *compiler) unary(x *syntax.Unary) node {
 	var n node
 	switch x.Op {
 	case syntax.Not:
+		if arg.negated != nil {
+			return arg.negated()
+		}
 		argTest := arg.tester()
 		n.test = func(s *State) (tri, error) {
 			t, err := argTest(s)
@@ -374,15 +380,17 @@ func (c *compiler) compare(x *syntax.Binary, l, r node) node {
 		bi, bInt := b.PlainInt()
 		if l.isBuiltin {
 			slot := l.slot
-			return boolNode(func(s *State) (tri, error) {
-				a := s.builtinVar(slot)
-				if err := s.countCondition(); err != nil {
-					return triUndef, err
+			return negatable(func(flip tri) testFn {
+				return func(s *State) (tri, error) {
+					a := s.builtinVar(slot)
+					if err := s.countCondition(); err != nil {
+						return triUndef, err
+					}
+					if ai, ok := a.PlainInt(); ok && bInt {
+						return triBool(compareInts(op, ai, bi)) ^ flip, nil
+					}
+					return compareConst(op, a, b).flip(flip), nil
 				}
-				if ai, ok := a.PlainInt(); ok && bInt {
-					return triBool(compareInts(op, ai, bi)), nil
-				}
-				return compareConst(op, a, b), nil
 			})
 		}
 		return boolNode(func(s *State) (tri, error) {
@@ -835,7 +843,15 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 	}
 	key, static := staticKey("#"+strconv.Itoa(int(x.Op)), []node{l, r})
 	if !static {
-		return boolNode(test)
+		return negatable(func(flip tri) testFn {
+			if flip == 0 {
+				return test
+			}
+			return func(s *State) (tri, error) {
+				t, err := test(s)
+				return t.flip(flip), err
+			}
+		})
 	}
 	// Both operands are the same in all of an action's filters (e.g.
 	// "confirmed" in user_groups, in a third of them): the first answer
@@ -843,21 +859,24 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 	// (a static call among the operands is answered from the cache after
 	// its first evaluation, at no cost), so a remembered one costs one too.
 	id := staticCallID(key)
-	return boolNode(func(s *State) (tri, error) {
-		if s.check {
-			return test(s)
-		}
-		if v, ok := s.staticHit(id); ok {
-			if err := s.countCondition(); err != nil {
-				return triUndef, err
+	return negatable(func(flip tri) testFn {
+		return func(s *State) (tri, error) {
+			if s.check {
+				t, err := test(s)
+				return t.flip(flip), err
 			}
-			return triOf(v), nil
+			if v, ok := s.staticHit(id); ok {
+				if err := s.countCondition(); err != nil {
+					return triUndef, err
+				}
+				return triOf(v).flip(flip), nil
+			}
+			t, err := test(s)
+			if err == nil {
+				s.staticPut(id, t.value())
+			}
+			return t.flip(flip), err
 		}
-		t, err := test(s)
-		if err == nil {
-			s.staticPut(id, t.value())
-		}
-		return t, err
 	})
 }
 

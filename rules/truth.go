@@ -47,6 +47,15 @@ func (t tri) not() tri {
 	return t ^ 1
 }
 
+// flip is t negated when flip is 1 (as not does), t when it is 0: a
+// closure built for both a test and its negation holds flip.
+func (t tri) flip(flip tri) tri {
+	if t == triUndef {
+		return t
+	}
+	return t ^ flip
+}
+
 // value is the Value of a boolean node with truth t.
 func (t tri) value() value.Value {
 	switch t {
@@ -86,4 +95,12 @@ func boolNode(test testFn) node {
 			return t.value(), err
 		},
 	}
+}
+
+// negatable is boolNode(build(0)), whose negation is boolNode(build(1)):
+// build makes the test, with its result negated when flip is 1.
+func negatable(build func(flip tri) testFn) node {
+	n := boolNode(build(0))
+	n.negated = func() node { return boolNode(build(1)) }
+	return n
 }
