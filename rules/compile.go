@@ -387,7 +387,7 @@ func (c *compiler) compare(x *syntax.Binary, l, r node) node {
 						return triUndef, err
 					}
 					if ai, ok := a.PlainInt(); ok && bInt {
-						return triBool(compareInts(op, ai, bi)) ^ flip, nil
+						return triBool(compareInts(op, ai, bi)).flip(flip), nil
 					}
 					return compareConst(op, a, b).flip(flip), nil
 				}
@@ -843,15 +843,7 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 	}
 	key, static := staticKey("#"+strconv.Itoa(int(x.Op)), []node{l, r})
 	if !static {
-		return negatable(func(flip tri) testFn {
-			if flip == 0 {
-				return test
-			}
-			return func(s *State) (tri, error) {
-				t, err := test(s)
-				return t.flip(flip), err
-			}
-		})
+		return boolNode(test)
 	}
 	// Both operands are the same in all of an action's filters (e.g.
 	// "confirmed" in user_groups, in a third of them): the first answer

@@ -23,7 +23,7 @@ type Program struct {
 	src   string
 	file  *syntax.File
 	root  evalFn // nil for an empty rule
-	test  testFn // the truth of root
+	test  testFn // the truth of root (false for an empty rule)
 	scope *Scope
 	lits  []*literalSet // of constant regexes and needles, for a Set's prefilter
 	// The rule's static calls and its other calls.
@@ -59,6 +59,7 @@ func Plan(f *syntax.File, opts CompileOptions) *Program {
 	}
 	p := &Program{src: f.Src, file: f, scope: scope}
 	if f.Root == nil {
+		p.test = func(*State) (tri, error) { return triFalse, nil } // an empty rule never matches
 		return p
 	}
 	c := &compiler{scope: scope, src: f.Src}

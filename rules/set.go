@@ -81,9 +81,6 @@ func NewSet(filters []FilterSource) (*Set, []CompileError) {
 	set.tests = make([]testFn, len(set.programs))
 	for i, p := range set.programs {
 		set.tests[i] = p.test
-		if p.root == nil {
-			set.tests[i] = func(*State) (tri, error) { return triFalse, nil }
-		}
 	}
 	var lits []*literalSet
 	for _, p := range set.programs {
