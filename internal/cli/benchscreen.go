@@ -64,6 +64,12 @@ every 10 s, and its CPU time and the load generator's are reported apart.`,
 			for _, m := range res.Memory {
 				fmt.Fprintf(out, "  t=%4.0fs heap %6.1f MB  rss %6.1f MB\n", m.Seconds, m.HeapMB, m.RSSMB)
 			}
+			if o.timeline {
+				fmt.Fprintf(out, "second  requests  median ms  p99 ms  max ms\n")
+				for _, s := range res.PerSecond {
+					fmt.Fprintf(out, "%6d  %8d  %9.2f  %6.2f  %6.2f\n", s.Second, s.Requests, s.MedianMS, s.P99MS, s.MaxMS)
+				}
+			}
 			return nil
 		},
 	}
@@ -73,6 +79,7 @@ every 10 s, and its CPU time and the load generator's are reported apart.`,
 	sc.Flags().IntVar(&o.workers, "workers", 8, "concurrent connections")
 	sc.Flags().IntVar(&o.pages, "pages", 200, "distinct pages edited")
 	sc.Flags().BoolVar(&o.json, "json", false, "print the figures as JSON")
+	sc.Flags().BoolVar(&o.timeline, "timeline", false, "also print each second's latency (by when requests were due), to find stalls")
 	sc.Flags().StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the run to this file (with --in-process: server and load together)")
 	sc.Flags().BoolVar(&o.inProcess, "in-process", false, "run the server in this process, beside the load generator (as before 2026-12-03), instead of as a child process")
 	sc.Flags().StringArrayVar(&o.settings, "set", nil, "a setting for the server, KEY=VALUE as in the configuration file (repeatable), e.g. recent.disabled=true")
@@ -90,6 +97,7 @@ type screenBenchOptions struct {
 	settings  []string
 	cpuprof   string
 	inProcess bool
+	timeline  bool
 }
 
 // ScreenBenchResult is what `vigil bench screen --json` prints.
@@ -115,6 +123,18 @@ type ScreenBenchResult struct {
 	ServerCPUPerActionUS float64        `json:"server_cpu_per_action_us,omitempty"`
 	LoadCPUPerActionUS   float64        `json:"load_cpu_per_action_us,omitempty"`
 	Memory               []MemorySample `json:"memory"`
+	// Latency by the second in which requests were due (sent, in the
+	// closed loop): a stall shows as a second or two of high maxima.
+	PerSecond []SecondSample `json:"per_second"`
+}
+
+// SecondSample is the latency of the requests due in one second of the run.
+type SecondSample struct {
+	Second   int     `json:"second"`
+	Requests int     `json:"requests"`
+	MedianMS float64 `json:"median_ms"`
+	P99MS    float64 `json:"p99_ms"`
+	MaxMS    float64 `json:"max_ms"`
 }
 
 // MemorySample is the process's memory at a moment of the run.
@@ -198,6 +218,8 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
+		dueAt     []time.Duration // when each request was due, from the start
+		start     time.Time
 		errs      int
 		matches   int
 		next      atomic.Int64
@@ -209,6 +231,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		lat := time.Since(due)
 		mu.Lock()
 		latencies = append(latencies, lat)
+		dueAt = append(dueAt, due.Sub(start))
 		if !ok {
 			errs++
 			if errs == 1 {
@@ -225,7 +248,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	}
 	warm.close()
 	mu.Lock()
-	latencies, errs, matches = latencies[:0], 0, 0
+	latencies, dueAt, errs, matches = latencies[:0], dueAt[:0], 0, 0
 	mu.Unlock()
 
 	if o.cpuprof != "" {
@@ -240,7 +263,9 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		defer pprof.StopCPUProfile()
 	}
 	cpuStart, serverCPUStart := processCPU(), srv.cpu()
-	start := time.Now()
+	mu.Lock()
+	start = time.Now()
+	mu.Unlock()
 	memStop := make(chan struct{})
 	memDone := make(chan struct{})
 	go func() {
@@ -301,13 +326,9 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	close(memStop)
 	<-memDone
 
+	res.PerSecond = perSecond(latencies, dueAt)
 	slices.Sort(latencies)
-	q := func(p float64) float64 {
-		if len(latencies) == 0 {
-			return 0
-		}
-		return float64(latencies[min(int(p*float64(len(latencies))), len(latencies)-1)]) / float64(time.Millisecond)
-	}
+	q := func(p float64) float64 { return quantileMS(latencies, p) }
 	res.Requests, res.Errors, res.Seconds = len(latencies), errs, elapsed.Seconds()
 	res.Throughput = float64(len(latencies)) / elapsed.Seconds()
 	res.MedianMS, res.P90MS, res.P99MS, res.P999MS, res.MaxMS = q(0.5), q(0.9), q(0.99), q(0.999), q(1)
@@ -322,6 +343,32 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		}
 	}
 	return res, nil
+}
+
+// quantileMS is the p-quantile of sorted latencies, in milliseconds.
+func quantileMS(sorted []time.Duration, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return float64(sorted[min(int(p*float64(len(sorted))), len(sorted)-1)]) / float64(time.Millisecond)
+}
+
+// perSecond groups latencies by the second in which their requests were due.
+func perSecond(latencies, dueAt []time.Duration) []SecondSample {
+	var buckets [][]time.Duration
+	for i, lat := range latencies {
+		s := max(int(dueAt[i]/time.Second), 0)
+		for len(buckets) <= s {
+			buckets = append(buckets, nil)
+		}
+		buckets[s] = append(buckets[s], lat)
+	}
+	out := make([]SecondSample, 0, len(buckets))
+	for s, b := range buckets {
+		slices.Sort(b)
+		out = append(out, SecondSample{Second: s, Requests: len(b), MedianMS: quantileMS(b, 0.5), P99MS: quantileMS(b, 0.99), MaxMS: quantileMS(b, 1)})
+	}
+	return out
 }
 
 // processCPU is the user and system CPU time this process has used.

@@ -73,7 +73,44 @@ func TestBenchScreen(t *testing.T) {
 			if strings.Contains(errOut, "failed request") {
 				t.Errorf("stderr: %s", errOut)
 			}
+			// At 100 requests/s for 2 s: two seconds of about 100 each,
+			// which together are all the requests.
+			total := 0
+			for _, s := range res.PerSecond {
+				total += s.Requests
+				if s.Requests > 0 && (s.MedianMS <= 0 || s.P99MS < s.MedianMS || s.MaxMS < s.P99MS) {
+					t.Errorf("second %+v", s)
+				}
+			}
+			if len(res.PerSecond) < 2 || len(res.PerSecond) > 3 || total != res.Requests || res.PerSecond[0].Requests < 90 {
+				t.Errorf("per second %+v, %d requests in all", res.PerSecond, res.Requests)
+			}
 		})
+	}
+}
+
+func TestPerSecond(t *testing.T) {
+	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
+	// Due at 0.1 s, 0.5 s, 0.9 s (second 0), 2.2 s (second 2), nothing
+	// due in second 1.
+	lat := []time.Duration{ms(3), ms(1), ms(2), ms(40)}
+	due := []time.Duration{ms(100), ms(500), ms(900), ms(2200)}
+	got := perSecond(lat, due)
+	want := []SecondSample{
+		{Second: 0, Requests: 3, MedianMS: 2, P99MS: 3, MaxMS: 3},
+		{Second: 1},
+		{Second: 2, Requests: 1, MedianMS: 40, P99MS: 40, MaxMS: 40},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("second %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if lat[0] != ms(3) {
+		t.Errorf("perSecond reordered its input: %v", lat)
 	}
 }
 
