@@ -241,12 +241,20 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		matches += len(v.Matches)
 		mu.Unlock()
 	}
-	// Warm up the compiled filters and connections.
-	warm := &benchConn{addr: host}
-	for range 50 {
-		send(warm, time.Now())
+	// Open every connection the run will use, and send a few requests on
+	// each, one at a time: the run measures the server at work, not the
+	// set-up of connections on either side.
+	conns := make([]*benchConn, o.workers)
+	if o.rate > 0 {
+		conns = make([]*benchConn, max(o.workers, 64))
 	}
-	warm.close()
+	for i := range conns {
+		conns[i] = &benchConn{addr: host}
+		defer conns[i].close()
+	}
+	for i := range max(50, 2*len(conns)) {
+		send(conns[i%len(conns)], time.Now())
+	}
 	mu.Lock()
 	latencies, dueAt, errs, matches = latencies[:0], dueAt[:0], 0, 0
 	mu.Unlock()
@@ -288,12 +296,10 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	if o.rate > 0 {
 		// Open loop: requests are due at fixed intervals; a pool sends them.
 		due := make(chan time.Time, 100000)
-		for range max(o.workers, 64) {
+		for _, c := range conns {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c := &benchConn{addr: host}
-				defer c.close()
 				for t := range due {
 					send(c, t)
 				}
@@ -308,12 +314,10 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		}
 		close(due)
 	} else {
-		for range o.workers {
+		for _, c := range conns {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c := &benchConn{addr: host}
-				defer c.close()
 				for time.Now().Before(end) && ctx.Err() == nil {
 					send(c, time.Now())
 				}
