@@ -67,7 +67,7 @@ every 10 s, and its CPU time and the load generator's are reported apart.`,
 			if o.timeline {
 				fmt.Fprintf(out, "second  requests  median ms  p99 ms  max ms\n")
 				for _, s := range res.PerSecond {
-					fmt.Fprintf(out, "%6d  %8d  %9.2f  %6.2f  %6.2f\n", s.Second, s.Requests, s.MedianMS, s.P99MS, s.MaxMS)
+					fmt.Fprintf(out, "%6d  %8d  %9.2f  %6.2f  %6.2f  srv p99 %6.2f max %6.2f\n", s.Second, s.Requests, s.MedianMS, s.P99MS, s.MaxMS, s.ServerP99MS, s.ServerMaxMS)
 				}
 			}
 			return nil
@@ -130,11 +130,13 @@ type ScreenBenchResult struct {
 
 // SecondSample is the latency of the requests due in one second of the run.
 type SecondSample struct {
-	Second   int     `json:"second"`
-	Requests int     `json:"requests"`
-	MedianMS float64 `json:"median_ms"`
-	P99MS    float64 `json:"p99_ms"`
-	MaxMS    float64 `json:"max_ms"`
+	Second      int     `json:"second"`
+	Requests    int     `json:"requests"`
+	MedianMS    float64 `json:"median_ms"`
+	P99MS       float64 `json:"p99_ms"`
+	MaxMS       float64 `json:"max_ms"`
+	ServerMaxMS float64 `json:"server_max_ms"`
+	ServerP99MS float64 `json:"server_p99_ms"`
 }
 
 // MemorySample is the process's memory at a moment of the run.
@@ -219,6 +221,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		mu        sync.Mutex
 		latencies []time.Duration
 		dueAt     []time.Duration // when each request was due, from the start
+		srvDur    []time.Duration
 		start     time.Time
 		errs      int
 		matches   int
@@ -226,12 +229,16 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	)
 	send := func(c *benchConn, due time.Time) {
 		status, body, err := c.post(requests[int(next.Add(1))%len(requests)])
-		var v struct{ Matches []json.RawMessage }
+		var v struct {
+			Matches  []json.RawMessage
+			Duration int64 `json:"duration_us"`
+		}
 		ok := err == nil && status == 200 && json.Unmarshal(body, &v) == nil
 		lat := time.Since(due)
 		mu.Lock()
 		latencies = append(latencies, lat)
 		dueAt = append(dueAt, due.Sub(start))
+		srvDur = append(srvDur, time.Duration(v.Duration)*time.Microsecond)
 		if !ok {
 			errs++
 			if errs == 1 {
@@ -256,7 +263,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		send(conns[i%len(conns)], time.Now())
 	}
 	mu.Lock()
-	latencies, dueAt, errs, matches = latencies[:0], dueAt[:0], 0, 0
+	latencies, dueAt, srvDur, errs, matches = latencies[:0], dueAt[:0], srvDur[:0], 0, 0
 	mu.Unlock()
 
 	if o.cpuprof != "" {
@@ -331,6 +338,10 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	<-memDone
 
 	res.PerSecond = perSecond(latencies, dueAt)
+	for i, s := range perSecond(srvDur, dueAt) {
+		res.PerSecond[i].ServerMaxMS = s.MaxMS
+		res.PerSecond[i].ServerP99MS = s.P99MS
+	}
 	slices.Sort(latencies)
 	q := func(p float64) float64 { return quantileMS(latencies, p) }
 	res.Requests, res.Errors, res.Seconds = len(latencies), errs, elapsed.Seconds()
