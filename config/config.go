@@ -47,6 +47,11 @@ type ScreenConfig struct {
 	WarnTTL            time.Duration `koanf:"warn_ttl"`
 	ProfileEvery       int           `koanf:"profile_every"`
 	SlowFilter         time.Duration `koanf:"slow_filter"`
+	// WarmActions is how many actions each filter set runs over at start,
+	// before the server listens (0: none); WarmTime bounds the whole
+	// warm-up. See screen.Engine.Warm.
+	WarmActions int           `koanf:"warm_actions"`
+	WarmTime    time.Duration `koanf:"warm_time"`
 }
 
 // RecentConfig is the window of recent actions for testing filters.
@@ -73,6 +78,8 @@ func Defaults() map[string]any {
 		"screen.warn_ttl":            "24h",
 		"screen.profile_every":       8,
 		"screen.slow_filter":         "500ms",
+		"screen.warm_actions":        1000,
+		"screen.warm_time":           "10s",
 		"recent.max_age":             "168h",
 		"recent.max_actions":         100000,
 		"recent.disabled":            false,
@@ -155,6 +162,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("configuration: screen.budget: a positive duration")
 	case c.Screen.EmergencyThreshold <= 0 || c.Screen.EmergencyThreshold > 1:
 		return fmt.Errorf("configuration: screen.emergency_threshold: between 0 and 1")
+	case c.Screen.WarmActions < 0:
+		return fmt.Errorf("configuration: screen.warm_actions: 0 or more")
+	case c.Screen.WarmTime < 0:
+		return fmt.Errorf("configuration: screen.warm_time: 0 or a positive duration")
 	case c.Screen.ProfileEvery < 1:
 		return fmt.Errorf("configuration: screen.profile_every: at least 1")
 	case c.Recent.MaxActions < 0:

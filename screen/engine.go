@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -79,8 +80,13 @@ type Engine struct {
 
 	mu         sync.RWMutex
 	sets       map[setKey]*filterSet
+	building   map[setKey]*setBuild // sets being compiled on first use
+	epoch      uint64               // counts refreshes: a build begun before one is stale
 	generation int64
 	blocks     map[string]*blockList // by wiki
+	// refreshMu makes refreshes take turns, so that the last one to
+	// start is the last to swap its sets in.
+	refreshMu sync.Mutex
 
 	emergMu sync.Mutex
 	emerg   map[emergKey]*emergCount
@@ -89,6 +95,14 @@ type Engine struct {
 }
 
 type setKey struct{ wiki, group string }
+
+// setBuild is a filter set being compiled; requests that need it
+// meanwhile wait for it instead of compiling their own copy.
+type setBuild struct {
+	done chan struct{}
+	fs   *filterSet
+	err  error
+}
 
 // filterSet is the compiled filters of one wiki and group: local ones,
 // then global ones, in id order.
@@ -104,7 +118,10 @@ type emergKey struct {
 	version int
 }
 
-type emergCount struct{ total, matches int64 }
+type emergCount struct {
+	total, matches int64
+	throttled      bool // this version has been throttled
+}
 
 // Options are the engine's dependencies beyond the store.
 type Options struct {
@@ -123,7 +140,7 @@ func New(store vigil.Store, cfg Config, opts Options) *Engine {
 	cfg.defaults()
 	e := &Engine{
 		cfg: cfg, store: store, log: opts.Logger, now: opts.Now, counters: opts.Counters, warned: opts.Warned,
-		spool: opts.Spool, sets: map[setKey]*filterSet{}, blocks: map[string]*blockList{}, emerg: map[emergKey]*emergCount{},
+		spool: opts.Spool, sets: map[setKey]*filterSet{}, building: map[setKey]*setBuild{}, blocks: map[string]*blockList{}, emerg: map[emergKey]*emergCount{},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -147,13 +164,50 @@ func New(store vigil.Store, cfg Config, opts Options) *Engine {
 	return e
 }
 
-// Invalidate drops the compiled filters and cached blocks, after a change
-// made through this instance.
+// Invalidate recompiles the filter sets in use and drops the cached
+// blocks, after a change made through this instance: actions screened
+// once it returns see the change. Until each new set is compiled,
+// actions use the previous one instead of waiting or compiling their own.
 func (e *Engine) Invalidate() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	e.refresh(ctx)
 	e.mu.Lock()
-	e.sets = map[setKey]*filterSet{}
 	e.blocks = map[string]*blockList{}
 	e.mu.Unlock()
+}
+
+// refresh compiles anew every filter set in use and swaps each in.
+func (e *Engine) refresh(ctx context.Context) {
+	e.refreshMu.Lock()
+	defer e.refreshMu.Unlock()
+	// The generation first: a change made while compiling moves it
+	// again, and the next check compiles once more.
+	g, genErr := e.store.FiltersGeneration(ctx)
+	e.mu.Lock()
+	e.epoch++
+	keys := slices.Collect(maps.Keys(e.sets))
+	e.mu.Unlock()
+	for _, k := range keys {
+		fs, err := e.compileSet(ctx, k.wiki, k.group)
+		e.mu.Lock()
+		if err != nil {
+			// The database is unreachable or the wiki has gone: the next
+			// action compiles it, or says why it cannot.
+			delete(e.sets, k)
+		} else {
+			e.sets[k] = fs
+		}
+		e.mu.Unlock()
+		if err != nil {
+			e.log.Warn("filters not recompiled", "wiki", k.wiki, "group", k.group, "err", err)
+		}
+	}
+	if genErr == nil {
+		e.mu.Lock()
+		e.generation = g
+		e.mu.Unlock()
+	}
 }
 
 // Run does the engine's background work until ctx ends: noticing filter
@@ -189,21 +243,23 @@ func (e *Engine) Run(ctx context.Context) {
 	}
 }
 
+// checkGeneration notices filter changes made by other instances and
+// recompiles the sets in use, while actions go on with the previous ones.
 func (e *Engine) checkGeneration(ctx context.Context) {
 	g, err := e.store.FiltersGeneration(ctx)
 	if err != nil {
 		return // the database is down: keep screening with what we have
 	}
-	e.mu.Lock()
-	if g != e.generation {
-		e.generation = g
-		e.sets = map[setKey]*filterSet{}
+	e.mu.RLock()
+	changed := g != e.generation
+	e.mu.RUnlock()
+	if changed {
+		e.refresh(ctx)
 	}
-	e.mu.Unlock()
 }
 
 // filterSetFor returns the compiled filters of a wiki's group, compiling
-// them on first use.
+// them on first use: once, however many actions arrive meanwhile.
 func (e *Engine) filterSetFor(ctx context.Context, wiki, group string) (*filterSet, error) {
 	k := setKey{wiki, group}
 	e.mu.RLock()
@@ -212,6 +268,38 @@ func (e *Engine) filterSetFor(ctx context.Context, wiki, group string) (*filterS
 	if fs != nil {
 		return fs, nil
 	}
+	e.mu.Lock()
+	if fs := e.sets[k]; fs != nil {
+		e.mu.Unlock()
+		return fs, nil
+	}
+	if b := e.building[k]; b != nil {
+		e.mu.Unlock()
+		select {
+		case <-b.done:
+			return b.fs, b.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	b := &setBuild{done: make(chan struct{})}
+	e.building[k] = b
+	epoch := e.epoch
+	e.mu.Unlock()
+	// Others wait on this build: one caller's cancellation must not fail them.
+	b.fs, b.err = e.compileSet(context.WithoutCancel(ctx), wiki, group)
+	e.mu.Lock()
+	delete(e.building, k)
+	if b.err == nil && e.epoch == epoch {
+		e.sets[k] = b.fs
+	}
+	e.mu.Unlock()
+	close(b.done)
+	return b.fs, b.err
+}
+
+// compileSet loads and compiles the enabled filters of a wiki's group.
+func (e *Engine) compileSet(ctx context.Context, wiki, group string) (*filterSet, error) {
 	filters, err := e.store.ListFilters(ctx, vigil.FilterQuery{Wiki: wiki, WithGlobal: true, Group: group, EnabledOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("load filters of %s/%s: %w", wiki, group, err)
@@ -223,7 +311,7 @@ func (e *Engine) filterSetFor(ctx context.Context, wiki, group string) (*filterS
 	slices.SortStableFunc(filters, func(a, b *vigil.Filter) int {
 		return cmp.Compare(boolInt(a.Wiki != wiki), boolInt(b.Wiki != wiki))
 	})
-	fs = &filterSet{}
+	fs := &filterSet{}
 	var srcs []rules.FilterSource
 	for _, f := range filters {
 		c, err := ParseConsequences(f.Actions)
@@ -251,9 +339,6 @@ func (e *Engine) filterSetFor(ctx context.Context, wiki, group string) (*filterS
 		fs.cons = slices.Delete(fs.cons, i, i+1)
 	}
 	fs.set = set
-	e.mu.Lock()
-	e.sets[k] = fs
-	e.mu.Unlock()
 	return fs, nil
 }
 
@@ -965,8 +1050,11 @@ func (e *Engine) emergency(ctx context.Context, fs *filterSet, res *rules.Result
 			e.emerg[k] = c
 		}
 		matched := res.Filters[i].Matched
-		if logged[i] && !f.Throttled && c.total > 0 && c.matches > e.cfg.EmergencyCount &&
+		if logged[i] && !f.Throttled && !c.throttled && c.total > 0 && c.matches > e.cfg.EmergencyCount &&
 			float64(c.matches)/float64(c.total) > e.cfg.EmergencyThreshold {
+			// Once: the actions screened meanwhile still hold the set
+			// without the throttle.
+			c.throttled = true
 			throttle = append(throttle, f)
 		}
 		c.total++

@@ -162,6 +162,15 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	if err := engine.LoadStats(ctx); err != nil {
 		log.Warn("filter statistics not loaded", "err", err)
 	}
+	// Ready before listening: a load balancer's first actions should not
+	// pay for compiling the filters and their first use.
+	if cfg.Screen.WarmActions > 0 && cfg.Screen.WarmTime > 0 {
+		rep, err := engine.Warm(ctx, cfg.Screen.WarmActions, cfg.Screen.WarmTime)
+		if err != nil {
+			log.Warn("warm-up incomplete: the first actions will compile what is missing", "err", err)
+		}
+		log.Info("warmed up", "sets", rep.Sets, "actions", rep.Actions, "recent", rep.Recent, "ms", rep.Duration.Milliseconds())
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := httpapi.NewServer(httpapi.Deps{Store: store, Engine: engine, Logger: log, Registry: reg})

@@ -34,6 +34,7 @@ type server struct {
 	data   string
 	client *httpapi.Client
 	stop   func()
+	log    *lockedBuffer // the server's standard error
 }
 
 // startServe runs `vigil serve` with extra arguments on a free port and a
@@ -45,11 +46,12 @@ func startServe(t *testing.T, environ []string, args ...string) *server {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var stderr bytes.Buffer
+	logBuf := &lockedBuffer{b: &stderr}
 	env := Env{
 		Args:    append([]string{"serve", "--data", data, "--listen", "127.0.0.1:0"}, args...),
 		Getenv:  func(k string) string { return envLookup(environ, k) },
 		Environ: func() []string { return environ },
-		Stdin:   strings.NewReader(""), Stdout: pipeWriter{pw}, Stderr: &lockedBuffer{b: &stderr},
+		Stdin:   strings.NewReader(""), Stdout: pipeWriter{pw}, Stderr: logBuf,
 	}
 	go func() { done <- Main(ctx, env); pw.Close() }()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -64,7 +66,7 @@ func startServe(t *testing.T, environ []string, args ...string) *server {
 		cancel()
 		t.Fatal(err)
 	}
-	s := &server{url: base, token: strings.TrimSpace(string(tok)), data: data}
+	s := &server{url: base, token: strings.TrimSpace(string(tok)), data: data, log: logBuf}
 	s.client = &httpapi.Client{BaseURL: base, Token: s.token}
 	stopped := false
 	s.stop = func() {
@@ -106,6 +108,12 @@ func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.lock()
 	defer l.mu.unlock()
 	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.lock()
+	defer l.mu.unlock()
+	return l.b.String()
 }
 
 func envLookup(environ []string, k string) string {
@@ -521,6 +529,11 @@ func TestServeDatabaseOutage(t *testing.T) {
 // audit log records.
 func TestServeTour(t *testing.T) {
 	s := startServe(t, nil)
+	// Before it listened, the server compiled the sample wiki's filters
+	// and ran them over the default 1,000 actions.
+	if log := s.log.String(); !strings.Contains(log, `"msg":"warmed up","sets":1,"actions":1000,`) {
+		t.Errorf("no warm-up in the server's log:\n%s", log)
+	}
 	body := `{
     "wiki": "demowiki", "action": "edit",
     "performer": {"name": "203.0.113.7", "type": "ip"}, "ip": "203.0.113.7",
