@@ -79,6 +79,7 @@ every 10 s, and its CPU time and the load generator's are reported apart.`,
 	sc.Flags().IntVar(&o.workers, "workers", 8, "concurrent connections")
 	sc.Flags().IntVar(&o.pages, "pages", 200, "distinct pages edited")
 	sc.Flags().BoolVar(&o.json, "json", false, "print the figures as JSON")
+	sc.Flags().DurationVar(&o.warmup, "warmup", 0, "send the same load this long before measuring (a server just started spends its first seconds faulting in memory and growing its files)")
 	sc.Flags().BoolVar(&o.timeline, "timeline", false, "also print each second's latency (by when requests were due), to find stalls")
 	sc.Flags().StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the run to this file (with --in-process: server and load together)")
 	sc.Flags().BoolVar(&o.inProcess, "in-process", false, "run the server in this process, beside the load generator (as before 2026-12-03), instead of as a child process")
@@ -98,6 +99,7 @@ type screenBenchOptions struct {
 	cpuprof   string
 	inProcess bool
 	timeline  bool
+	warmup    time.Duration
 }
 
 // ScreenBenchResult is what `vigil bench screen --json` prints.
@@ -150,8 +152,8 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	if o.filters == "" {
 		return nil, errors.New("--filters is required")
 	}
-	if o.workers < 1 || o.pages < 1 || o.rate < 0 || o.duration <= 0 {
-		return nil, errors.New("--workers and --pages must be positive, --rate not negative, --duration positive")
+	if o.workers < 1 || o.pages < 1 || o.rate < 0 || o.duration <= 0 || o.warmup < 0 {
+		return nil, errors.New("--workers and --pages must be positive, --rate and --warmup not negative, --duration positive")
 	}
 	data, err := os.MkdirTemp("", "vigil-bench-")
 	if err != nil {
@@ -236,6 +238,10 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		ok := err == nil && status == 200 && json.Unmarshal(body, &v) == nil
 		lat := time.Since(due)
 		mu.Lock()
+		defer mu.Unlock()
+		if due.Before(start) {
+			return // sent during the warm-up
+		}
 		latencies = append(latencies, lat)
 		dueAt = append(dueAt, due.Sub(start))
 		srvDur = append(srvDur, time.Duration(v.Duration)*time.Microsecond)
@@ -246,7 +252,6 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 			}
 		}
 		matches += len(v.Matches)
-		mu.Unlock()
 	}
 	// Open every connection the run will use, and send a few requests on
 	// each, one at a time: the run measures the server at work, not the
@@ -277,14 +282,20 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		}
 		defer pprof.StopCPUProfile()
 	}
-	cpuStart, serverCPUStart := processCPU(), srv.cpu()
+	// With --warmup, the load runs that long before what is measured.
+	loadStart := time.Now()
 	mu.Lock()
-	start = time.Now()
+	start = loadStart.Add(o.warmup)
 	mu.Unlock()
+	var cpuStart, serverCPUStart time.Duration
+	cpuRead := make(chan struct{})
 	memStop := make(chan struct{})
 	memDone := make(chan struct{})
 	go func() {
 		defer close(memDone)
+		time.Sleep(time.Until(start))
+		cpuStart, serverCPUStart = processCPU(), srv.cpu()
+		close(cpuRead)
 		tick := time.NewTicker(10 * time.Second)
 		defer tick.Stop()
 		res.Memory = append(res.Memory, srv.memory(ctx, 0))
@@ -313,7 +324,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 			}()
 		}
 		interval := time.Second / time.Duration(o.rate)
-		for t := start; t.Before(end) && ctx.Err() == nil; t = t.Add(interval) {
+		for t := loadStart; t.Before(end) && ctx.Err() == nil; t = t.Add(interval) {
 			if d := time.Until(t); d > 0 {
 				time.Sleep(d)
 			}
@@ -333,6 +344,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	<-cpuRead
 	cpu, serverCPU := processCPU()-cpuStart, srv.cpu()-serverCPUStart
 	close(memStop)
 	<-memDone

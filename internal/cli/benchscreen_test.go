@@ -89,6 +89,29 @@ func TestBenchScreen(t *testing.T) {
 	}
 }
 
+// TestBenchScreenWarmup: what is sent during --warmup is not counted.
+func TestBenchScreenWarmup(t *testing.T) {
+	out, errOut, code := run(t, "", "bench", "screen", "--filters", shared+"/real-filters.jsonl", "--in-process",
+		"--warmup", "1s", "--duration", "1s", "--rate", "200", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var res ScreenBenchResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	// 200 requests were due in the measured second, 200 more before it.
+	if res.Requests < 180 || res.Requests > 201 || res.Errors != 0 || res.Seconds < 0.9 || res.Seconds > 1.5 {
+		t.Errorf("%d requests, %d errors in %.2f s; want about 200 in about 1 s", res.Requests, res.Errors, res.Seconds)
+	}
+	if len(res.PerSecond) != 1 || res.PerSecond[0].Requests != res.Requests {
+		t.Errorf("per second %+v", res.PerSecond)
+	}
+	if _, _, code := run(t, "", "bench", "screen", "--filters", shared+"/real-filters.jsonl", "--warmup", "-1s"); code == 0 {
+		t.Error("a negative --warmup is accepted")
+	}
+}
+
 func TestPerSecond(t *testing.T) {
 	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
 	// Due at 0.1 s, 0.5 s, 0.9 s (second 0), 2.2 s (second 2), nothing
