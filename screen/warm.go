@@ -36,9 +36,8 @@ const warmSeed = 7
 // process's first heap pages. On a busy wiki (measured at 1,000 actions a
 // second) that made the first seconds' actions wait up to two seconds.
 // Warm stops after limit, or when ctx ends; what is done stays done.
-func (e *Engine) Warm(ctx context.Context, n int, limit time.Duration) (WarmReport, error) {
+func (e *Engine) Warm(ctx context.Context, n int, limit time.Duration) (rep WarmReport, err error) {
 	start := time.Now()
-	var rep WarmReport
 	defer func() { rep.Duration = time.Since(start) }()
 	enabled, err := e.store.ListFilters(ctx, vigil.FilterQuery{EnabledOnly: true})
 	if err != nil {

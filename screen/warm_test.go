@@ -156,7 +156,7 @@ func TestWarm(t *testing.T) {
 	}
 	// configuredwiki, dewiki, enwiki; 20 actions each; enwiki's first 3
 	// from the window.
-	if rep.Sets != 3 || rep.Actions != 60 || rep.Recent != 3 {
+	if rep.Sets != 3 || rep.Actions != 60 || rep.Recent != 3 || rep.Duration <= 0 {
 		t.Errorf("report %+v; want 3 sets, 60 actions, 3 recent", rep)
 	}
 	if got := cs.loads.Load(); got != 3 {
