@@ -188,22 +188,28 @@ func (e *Engine) refresh(ctx context.Context) {
 	e.epoch++
 	keys := slices.Collect(maps.Keys(e.sets))
 	e.mu.Unlock()
+	current := genErr == nil
 	for _, k := range keys {
 		fs, err := e.compileSet(ctx, k.wiki, k.group)
 		e.mu.Lock()
-		if err != nil {
-			// The database is unreachable or the wiki has gone: the next
-			// action compiles it, or says why it cannot.
-			delete(e.sets, k)
-		} else {
+		switch {
+		case err == nil:
 			e.sets[k] = fs
+		case vigil.ErrorCode(err) == vigil.EUNAVAILABLE || ctx.Err() != nil:
+			// The database is down: screen with the filters as they were,
+			// and try again at the next check.
+			current = false
+		default:
+			// The wiki has gone (its last filter deleted): its next
+			// action says so.
+			delete(e.sets, k)
 		}
 		e.mu.Unlock()
 		if err != nil {
 			e.log.Warn("filters not recompiled", "wiki", k.wiki, "group", k.group, "err", err)
 		}
 	}
-	if genErr == nil {
+	if current {
 		e.mu.Lock()
 		e.generation = g
 		e.mu.Unlock()

@@ -186,3 +186,20 @@ func TestWarm(t *testing.T) {
 		t.Errorf("with a 50 ms limit: %+v, %v", rep, err)
 	}
 }
+
+// TestRefreshWithDatabaseDown: a recompilation that cannot reach the
+// database keeps the filters as they were, and screening goes on.
+func TestRefreshWithDatabaseDown(t *testing.T) {
+	f := newFixture(t, screen.Config{})
+	f.filter(t, "Casino", `added_lines irlike "casino"`, map[string][]string{"disallow": {}})
+	f.screen(t, edit("192.0.2.1", "hello")) // compiles the filters
+	f.store.Close()
+	f.engine.Invalidate()
+	v, err := f.engine.Screen(ctx, edit("192.0.2.2", "online casino"))
+	if err != nil {
+		t.Fatalf("screening after a recompilation without the database: %v", err)
+	}
+	if v.Allowed || !v.LogSpooled {
+		t.Fatalf("verdict %+v; want disallowed by the filter as it was, its log entry spooled", v)
+	}
+}
