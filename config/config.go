@@ -60,6 +60,8 @@ type RecentConfig struct {
 	MaxActions int           `koanf:"max_actions"`
 	Disabled   bool          `koanf:"disabled"`
 	KeepAll    bool          `koanf:"keep_all"`
+	// MaxPerSecond caps the actions a second that go into the window.
+	MaxPerSecond float64 `koanf:"max_per_second"`
 }
 
 // Defaults are the settings without a file, environment or flags.
@@ -84,6 +86,7 @@ func Defaults() map[string]any {
 		"recent.max_actions":         100000,
 		"recent.disabled":            false,
 		"recent.keep_all":            false,
+		"recent.max_per_second":      20,
 	}
 }
 
@@ -168,6 +171,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("configuration: screen.warm_time: 0 or a positive duration")
 	case c.Screen.ProfileEvery < 1:
 		return fmt.Errorf("configuration: screen.profile_every: at least 1")
+	case c.Recent.MaxPerSecond <= 0:
+		return fmt.Errorf("configuration: recent.max_per_second: more than 0")
 	case c.Recent.MaxActions < 0:
 		return fmt.Errorf("configuration: recent.max_actions: not negative")
 	}

@@ -55,6 +55,7 @@ func TestRefused(t *testing.T) {
 		{"not postgres", "", nil, map[string]any{"db": "mysql://x"}, "db: a postgres:// URL"},
 		{"threshold", "screen:\n  emergency_threshold: 2\n", nil, nil, "emergency_threshold"},
 		{"negative window", "recent:\n  max_actions: -1\n", nil, nil, "recent.max_actions"},
+		{"no pace", "recent:\n  max_per_second: 0\n", nil, nil, "recent.max_per_second"},
 		{"negative warm-up", "screen:\n  warm_actions: -5\n", nil, nil, "screen.warm_actions"},
 		{"negative warm-up time", "", []string{"VIGIL_SCREEN__WARM_TIME=-1s"}, nil, "screen.warm_time"},
 	}

@@ -148,3 +148,45 @@ func TestRecentWindowSpreads(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestRecentWindowPaced: a burst after a quiet spell, when the budget of
+// MaxActions per MaxAge is full, goes into the window at most
+// MaxPerSecond a second.
+func TestRecentWindowPaced(t *testing.T) {
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := &clock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+	// The budget alone would take a burst of 1,000.
+	e := screen.New(s, screen.Config{}, screen.Options{Now: c.now,
+		Recent: screen.RecentConfig{MaxActions: 100000, MaxAge: time.Hour, MaxPerSecond: 5}})
+	flt := &vigil.Filter{Wiki: "enwiki", Name: "x", Pattern: `false`, Enabled: true, Actions: map[string][]string{}}
+	flt.Normalize()
+	s.CreateFilter(ctx, flt, "t", "")
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { e.Run(runCtx); close(done) }()
+	screenN := func(n int) {
+		for range n {
+			a := edit("192.0.2.1", "text")
+			a.Time = c.now()
+			if _, err := e.Screen(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	screenN(100)
+	c.add(time.Second)
+	screenN(100)
+	stop()
+	<-done
+	res, err := e.TestRule(ctx, screen.TestRequest{Wiki: "enwiki", Pattern: "true", Since: c.now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Checked != 10 {
+		t.Errorf("%d actions in the window after 100 in one instant and 100 a second later; want 5 + 5", res.Checked)
+	}
+}

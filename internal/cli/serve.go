@@ -158,7 +158,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	}
 	engine := screen.New(store, cfg.Engine(), screen.Options{Logger: log, Spool: sp, RecentStore: window,
 		Recent: screen.RecentConfig{MaxAge: cfg.Recent.MaxAge, MaxActions: cfg.Recent.MaxActions, Disabled: cfg.Recent.Disabled,
-			KeepAll: cfg.Recent.KeepAll}})
+			KeepAll: cfg.Recent.KeepAll, MaxPerSecond: cfg.Recent.MaxPerSecond}})
 	if err := engine.LoadStats(ctx); err != nil {
 		log.Warn("filter statistics not loaded", "err", err)
 	}
