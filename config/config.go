@@ -86,7 +86,7 @@ func Defaults() map[string]any {
 		"recent.max_actions":         100000,
 		"recent.disabled":            false,
 		"recent.keep_all":            false,
-		"recent.max_per_second":      20,
+		"recent.max_per_second":      5,
 	}
 }
 

@@ -23,7 +23,7 @@ type RecentConfig struct {
 	// sample when traffic is higher: the window spans MaxAge.
 	KeepAll bool
 	// MaxPerSecond caps how many actions a second go into the window
-	// (default 20), whatever MaxActions per MaxAge would allow: encoding,
+	// (default 5), whatever MaxActions per MaxAge would allow: encoding,
 	// compressing and writing a burst of a thousand 50 KB actions took the
 	// CPU that screening needed (at 1,000 actions a second the first second
 	// after a start, when the budget is full, stalled for up to 0.6 s).
@@ -59,7 +59,7 @@ func newRecentWriter(store vigil.RecentStore, cfg RecentConfig, log *slog.Logger
 		cfg.MaxActions = 100000
 	}
 	if cfg.MaxPerSecond <= 0 {
-		cfg.MaxPerSecond = 20
+		cfg.MaxPerSecond = 5
 	}
 	burst := float64(min(cfg.MaxActions, 1000))
 	pace := max(cfg.MaxPerSecond, 1)

@@ -113,7 +113,7 @@ func TestRecentWindowSpreads(t *testing.T) {
 		}
 		c := &clock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
 		e := screen.New(s, screen.Config{}, screen.Options{Now: c.now,
-			Recent: screen.RecentConfig{MaxActions: 10, MaxAge: 10 * time.Second, KeepAll: keepAll}})
+			Recent: screen.RecentConfig{MaxActions: 10, MaxAge: 10 * time.Second, KeepAll: keepAll, MaxPerSecond: 1000}})
 		flt := &vigil.Filter{Wiki: "enwiki", Name: "x", Pattern: `false`, Enabled: true, Actions: map[string][]string{}}
 		flt.Normalize()
 		s.CreateFilter(ctx, flt, "t", "")
