@@ -1072,13 +1072,52 @@ func (e *Engine) emergency(ctx context.Context, fs *filterSet, res *rules.Result
 		clear(e.emerg)
 	}
 	e.emergMu.Unlock()
+	var recorded []*vigil.Filter
 	for _, f := range throttle {
 		e.log.Warn("filter throttled: it matches too many actions since its last change", "filter", f.ID)
-		if err := e.store.SetFilterThrottled(ctx, f.ID, true); err != nil && !errors.Is(err, context.Canceled) {
-			e.log.Error("could not record the emergency throttle", "filter", f.ID, "err", err)
+		if err := e.store.SetFilterThrottled(ctx, f.ID, true); err != nil {
+			if !errors.Is(err, context.Canceled) {
+				e.log.Error("could not record the emergency throttle", "filter", f.ID, "err", err)
+			}
+			continue
 		}
+		recorded = append(recorded, f)
 	}
-	if len(throttle) > 0 {
-		e.Invalidate() // the next action sees the throttle; other instances see the generation change
+	// The next action sees the throttle; other instances see the
+	// generation change.
+	e.markThrottled(recorded)
+}
+
+// markThrottled swaps in, for each set in use that holds one of filters,
+// a copy in which it is throttled. Only the filter's consequences change,
+// so its compiled rule is kept: no action waits for a compilation.
+func (e *Engine) markThrottled(filters []*vigil.Filter) {
+	if len(filters) == 0 {
+		return
+	}
+	ids := map[int64]bool{}
+	for _, f := range filters {
+		ids[f.ID] = true
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k, fs := range e.sets {
+		var patched *filterSet
+		for i, f := range fs.filters {
+			if !ids[f.ID] || f.Throttled {
+				continue
+			}
+			if patched == nil {
+				c := *fs
+				c.filters = slices.Clone(fs.filters)
+				patched = &c
+			}
+			t := *f
+			t.Throttled = true
+			patched.filters[i] = &t
+		}
+		if patched != nil {
+			e.sets[k] = patched
+		}
 	}
 }
