@@ -187,7 +187,7 @@ func handleCreateFilter(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		d.Engine.Invalidate()
+		d.Engine.FilterChanged(nil, f)
 		encode(w, http.StatusCreated, f)
 	})
 }
@@ -253,7 +253,7 @@ func handleUpdateFilter(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		d.Engine.Invalidate()
+		d.Engine.FilterChanged(cur, f)
 		encode(w, http.StatusOK, f)
 	})
 }
@@ -283,6 +283,7 @@ func handleSetFilterState(d Deps, op string) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
+		before := *f
 		switch op {
 		case "enable":
 			if f.Deleted {
@@ -303,7 +304,7 @@ func handleSetFilterState(d Deps, op string) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		d.Engine.Invalidate()
+		d.Engine.FilterChanged(&before, f)
 		encode(w, http.StatusOK, f)
 	})
 }
@@ -547,7 +548,7 @@ func handleRestoreFilter(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		d.Engine.Invalidate()
+		d.Engine.FilterChanged(cur, &f)
 		encode(w, http.StatusOK, &f)
 	})
 }
@@ -837,7 +838,7 @@ func handleUnblock(d Deps) http.Handler {
 			writeError(w, r, d.Logger, err)
 			return
 		}
-		d.Engine.Invalidate()
+		d.Engine.BlocksChanged()
 		// Who lifted which block, and why, stays on record.
 		if err := d.Store.AppendAudit(r.Context(), &vigil.AuditEntry{Token: tokenOf(r).Name, Access: "block.unblock",
 			Resource: "wiki=" + in.Wiki + " target=" + in.Target + " by=" + author(r, in.Author),

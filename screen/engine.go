@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -164,21 +163,51 @@ func New(store vigil.Store, cfg Config, opts Options) *Engine {
 	return e
 }
 
-// Invalidate recompiles the filter sets in use and drops the cached
-// blocks, after a change made through this instance: actions screened
-// once it returns see the change. Until each new set is compiled,
-// actions use the previous one instead of waiting or compiling their own.
+// Invalidate recompiles every filter set in use and drops the cached
+// blocks: actions screened once it returns see any change made before it
+// was called. Until each new set is compiled, actions use the previous one
+// instead of waiting or compiling their own. FilterChanged and
+// BlocksChanged do less, when what changed is known.
 func (e *Engine) Invalidate() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	e.refresh(ctx)
+	e.refresh(ctx, nil)
+	e.BlocksChanged()
+}
+
+// FilterChanged recompiles, before it returns, the sets in use that a
+// change of one filter through this process touches: before is the filter
+// as it was (nil for a new one), after as it is now. A set is touched when
+// it is of the filter's group and its wiki's, or of any wiki for a global
+// filter. Actions screened once it returns see the change; the other sets
+// are recompiled in the background by the periodic check, which sees the
+// filters' generation move.
+func (e *Engine) FilterChanged(before, after *vigil.Filter) {
+	touched := func(k setKey) bool {
+		for _, f := range []*vigil.Filter{before, after} {
+			if f != nil && k.group == cmp.Or(f.Group, vigil.DefaultGroup) && (k.wiki == f.Wiki || f.Global) {
+				return true
+			}
+		}
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	e.refresh(ctx, touched)
+}
+
+// BlocksChanged drops the cached blocks after a block was placed or lifted
+// through this process.
+func (e *Engine) BlocksChanged() {
 	e.mu.Lock()
 	e.blocks = map[string]*blockList{}
 	e.mu.Unlock()
 }
 
-// refresh compiles anew every filter set in use and swaps each in.
-func (e *Engine) refresh(ctx context.Context) {
+// refresh compiles anew the filter sets in use (those only) and swaps each in.
+// With only, the filters' generation is not recorded: the other sets may
+// be stale too.
+func (e *Engine) refresh(ctx context.Context, only func(setKey) bool) {
 	e.refreshMu.Lock()
 	defer e.refreshMu.Unlock()
 	// The generation first: a change made while compiling moves it
@@ -186,9 +215,14 @@ func (e *Engine) refresh(ctx context.Context) {
 	g, genErr := e.store.FiltersGeneration(ctx)
 	e.mu.Lock()
 	e.epoch++
-	keys := slices.Collect(maps.Keys(e.sets))
+	var keys []setKey
+	for k := range e.sets {
+		if only == nil || only(k) {
+			keys = append(keys, k)
+		}
+	}
 	e.mu.Unlock()
-	current := genErr == nil
+	current := genErr == nil && only == nil
 	for _, k := range keys {
 		fs, err := e.compileSet(ctx, k.wiki, k.group)
 		e.mu.Lock()
@@ -260,7 +294,7 @@ func (e *Engine) checkGeneration(ctx context.Context) {
 	changed := g != e.generation
 	e.mu.RUnlock()
 	if changed {
-		e.refresh(ctx)
+		e.refresh(ctx, nil)
 	}
 }
 

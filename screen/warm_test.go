@@ -203,3 +203,62 @@ func TestRefreshWithDatabaseDown(t *testing.T) {
 		t.Fatalf("verdict %+v; want disallowed by the filter as it was, its log entry spooled", v)
 	}
 }
+
+// TestFilterChanged recompiles, before it returns, the sets a filter's
+// change touches (its wiki's; every wiki's of its group for a global
+// filter), and leaves the others to the periodic check.
+func TestFilterChanged(t *testing.T) {
+	f, cs := newCountingFixture(t, screen.Config{EmergencyCount: 1 << 40})
+	en := f.filter(t, "Casino", `added_lines irlike "casino"`, map[string][]string{"disallow": {}})
+	de := &vigil.Filter{Wiki: "dewiki", Name: "Kasino", Pattern: `added_lines irlike "kasino"`, Enabled: true,
+		Actions: map[string][]string{"disallow": {}}}
+	de.Normalize()
+	if err := f.store.CreateFilter(ctx, de, "tester", ""); err != nil {
+		t.Fatal(err)
+	}
+	onWiki := func(wiki, text string) *vigil.Action {
+		a := edit("192.0.2.9", text)
+		a.Wiki = wiki
+		return a
+	}
+	f.screen(t, onWiki("enwiki", "x")) // both sets in use
+	f.screen(t, onWiki("dewiki", "x"))
+
+	// A local filter of enwiki is disabled: only enwiki's set is recompiled.
+	before := *en
+	en.Enabled = false
+	if err := f.store.UpdateFilter(ctx, en, "tester", "off"); err != nil {
+		t.Fatal(err)
+	}
+	loads := cs.loads.Load()
+	f.engine.FilterChanged(&before, en)
+	if got := cs.loads.Load() - loads; got != 1 {
+		t.Errorf("a local change recompiled %d sets; want 1, its wiki's", got)
+	}
+	loads = cs.loads.Load()
+	if v := f.screen(t, onWiki("enwiki", "online casino")); !v.Allowed {
+		t.Errorf("enwiki still uses the disabled filter: %+v", v.Matches)
+	}
+	if v := f.screen(t, onWiki("dewiki", "online kasino")); v.Allowed {
+		t.Error("dewiki lost its own filter")
+	}
+	if got := cs.loads.Load() - loads; got != 0 {
+		t.Errorf("actions after the change compiled %d sets", got)
+	}
+
+	// A new global filter: both sets, before FilterChanged returns.
+	g := &vigil.Filter{Wiki: "enwiki", Name: "Everywhere", Pattern: `added_lines irlike "spamword"`, Enabled: true, Global: true,
+		Actions: map[string][]string{"disallow": {}}}
+	g.Normalize()
+	if err := f.store.CreateFilter(ctx, g, "tester", ""); err != nil {
+		t.Fatal(err)
+	}
+	loads = cs.loads.Load()
+	f.engine.FilterChanged(nil, g)
+	if got := cs.loads.Load() - loads; got != 2 {
+		t.Errorf("a global filter recompiled %d sets; want 2", got)
+	}
+	if v := f.screen(t, onWiki("dewiki", "spamword")); v.Allowed {
+		t.Error("dewiki does not run the new global filter")
+	}
+}
