@@ -32,10 +32,10 @@ const warmSeed = 7
 // recorded: no log, no statistics, no throttle counts.
 //
 // Without it the first actions after a start pay for what is built on
-// first use: the set's compilation, each regex's DFA and its states, the
-// process's first heap pages. On a busy wiki (measured at 1,000 actions a
-// second) that made the first seconds' actions wait up to two seconds.
-// Warm stops after limit, or when ctx ends; what is done stays done.
+// first use: the set's compilation, each regex's DFA and its states (the
+// first 100 actions through a new set of the 137 real filters took
+// 540–570 µs each, against 100–180 µs later). Warm stops after limit, or
+// when ctx ends; what is done stays done.
 func (e *Engine) Warm(ctx context.Context, n int, limit time.Duration) (rep WarmReport, err error) {
 	start := time.Now()
 	defer func() { rep.Duration = time.Since(start) }()
