@@ -204,9 +204,8 @@ func (e *Engine) BlocksChanged() {
 	e.mu.Unlock()
 }
 
-// refresh compiles anew the filter sets in use (those only) and swaps each in.
-// With only, the filters' generation is not recorded: the other sets may
-// be stale too.
+// refresh compiles anew the filter sets in use (those only) and swaps each
+// in, and records the filters' generation they are current for.
 func (e *Engine) refresh(ctx context.Context, only func(setKey) bool) {
 	e.refreshMu.Lock()
 	defer e.refreshMu.Unlock()
@@ -221,8 +220,12 @@ func (e *Engine) refresh(ctx context.Context, only func(setKey) bool) {
 			keys = append(keys, k)
 		}
 	}
+	// Each save moves the generation by one. A partial refresh follows one
+	// save of this process's; when it is the only one since the sets were
+	// last all current, the sets it does not touch are current too, and
+	// the periodic check need not recompile them.
+	current := genErr == nil && (only == nil || g == e.generation+1)
 	e.mu.Unlock()
-	current := genErr == nil && only == nil
 	for _, k := range keys {
 		fs, err := e.compileSet(ctx, k.wiki, k.group)
 		e.mu.Lock()

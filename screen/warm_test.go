@@ -223,6 +223,7 @@ func TestFilterChanged(t *testing.T) {
 	}
 	f.screen(t, onWiki("enwiki", "x")) // both sets in use
 	f.screen(t, onWiki("dewiki", "x"))
+	f.engine.CheckGeneration(ctx) // dewiki's filter, saved behind the engine's back
 
 	// A local filter of enwiki is disabled: only enwiki's set is recompiled.
 	before := *en
@@ -245,6 +246,11 @@ func TestFilterChanged(t *testing.T) {
 	if got := cs.loads.Load() - loads; got != 0 {
 		t.Errorf("actions after the change compiled %d sets", got)
 	}
+	// The periodic check knows the change was the only one: nothing to do.
+	f.engine.CheckGeneration(ctx)
+	if got := cs.loads.Load() - loads; got != 0 {
+		t.Errorf("the check after a change already compiled recompiled %d sets", got)
+	}
 
 	// A new global filter: both sets, before FilterChanged returns.
 	g := &vigil.Filter{Wiki: "enwiki", Name: "Everywhere", Pattern: `added_lines irlike "spamword"`, Enabled: true, Global: true,
@@ -260,5 +266,28 @@ func TestFilterChanged(t *testing.T) {
 	}
 	if v := f.screen(t, onWiki("dewiki", "spamword")); v.Allowed {
 		t.Error("dewiki does not run the new global filter")
+	}
+
+	// Another instance disables dewiki's filter, then this one re-enables
+	// enwiki's: two changes since the sets were current, so the check
+	// recompiles, and dewiki sees the other instance's change.
+	f.engine.CheckGeneration(ctx)
+	de.Enabled = false
+	if err := f.store.UpdateFilter(ctx, de, "other", "off"); err != nil {
+		t.Fatal(err)
+	}
+	before = *en
+	en.Enabled = true
+	if err := f.store.UpdateFilter(ctx, en, "tester", "on"); err != nil {
+		t.Fatal(err)
+	}
+	f.engine.FilterChanged(&before, en)
+	loads = cs.loads.Load()
+	f.engine.CheckGeneration(ctx)
+	if got := cs.loads.Load() - loads; got == 0 {
+		t.Error("the check did not recompile after another instance's change")
+	}
+	if v := f.screen(t, onWiki("dewiki", "online kasino")); !v.Allowed {
+		t.Error("dewiki still runs the filter another instance disabled")
 	}
 }
