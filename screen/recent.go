@@ -41,14 +41,11 @@ type recentWriter struct {
 	now   func() time.Time
 	ch    chan *vigil.Action
 
-	// A token bucket: MaxActions per MaxAge, bursts of up to 1,000; and
-	// a second one for the pace: MaxPerSecond, bursts of a second's worth.
-	mu                   sync.Mutex
-	tokens, rate         float64
-	burst                float64
-	paceTokens, paceRate float64
-	paceBurst            float64
-	last                 time.Time
+	// Two token buckets: the budget, MaxActions per MaxAge in bursts of
+	// up to 1,000; and the pace, MaxPerSecond in bursts of a second's worth.
+	mu           sync.Mutex
+	budget, pace bucket
+	last         time.Time
 }
 
 func newRecentWriter(store vigil.RecentStore, cfg RecentConfig, log *slog.Logger, now func() time.Time) *recentWriter {
@@ -61,12 +58,17 @@ func newRecentWriter(store vigil.RecentStore, cfg RecentConfig, log *slog.Logger
 	if cfg.MaxPerSecond <= 0 {
 		cfg.MaxPerSecond = 5
 	}
-	burst := float64(min(cfg.MaxActions, 1000))
-	pace := max(cfg.MaxPerSecond, 1)
 	return &recentWriter{store: store, cfg: cfg, log: log, now: now, ch: make(chan *vigil.Action, 4096),
-		rate: float64(cfg.MaxActions) / cfg.MaxAge.Seconds(), burst: burst, tokens: burst,
-		paceRate: cfg.MaxPerSecond, paceBurst: pace, paceTokens: pace}
+		budget: newBucket(float64(cfg.MaxActions)/cfg.MaxAge.Seconds(), float64(min(cfg.MaxActions, 1000))),
+		pace:   newBucket(cfg.MaxPerSecond, max(cfg.MaxPerSecond, 1))}
 }
+
+// bucket is a token bucket, full at first.
+type bucket struct{ tokens, rate, burst float64 }
+
+func newBucket(rate, burst float64) bucket { return bucket{tokens: burst, rate: rate, burst: burst} }
+
+func (b *bucket) refill(seconds float64) { b.tokens = min(b.burst, b.tokens+seconds*b.rate) }
 
 // admit reports whether an action goes into the window.
 func (w *recentWriter) admit() bool {
@@ -78,15 +80,15 @@ func (w *recentWriter) admit() bool {
 	now := w.now()
 	if !w.last.IsZero() && now.After(w.last) {
 		dt := now.Sub(w.last).Seconds()
-		w.tokens = min(w.burst, w.tokens+dt*w.rate)
-		w.paceTokens = min(w.paceBurst, w.paceTokens+dt*w.paceRate)
+		w.budget.refill(dt)
+		w.pace.refill(dt)
 	}
 	w.last = now
-	if w.tokens < 1 || w.paceTokens < 1 {
+	if w.budget.tokens < 1 || w.pace.tokens < 1 {
 		return false
 	}
-	w.tokens--
-	w.paceTokens--
+	w.budget.tokens--
+	w.pace.tokens--
 	return true
 }
 

@@ -102,66 +102,18 @@ func TestRuleOverRecentWindow(t *testing.T) {
 	}
 }
 
-// TestRecentWindowSpreads: by default at most MaxActions per MaxAge go
-// into the window (so that it spans MaxAge on a busy wiki); KeepAll keeps
-// every action.
-func TestRecentWindowSpreads(t *testing.T) {
-	for _, keepAll := range []bool{false, true} {
-		s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := &clock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
-		e := screen.New(s, screen.Config{}, screen.Options{Now: c.now,
-			Recent: screen.RecentConfig{MaxActions: 10, MaxAge: 10 * time.Second, KeepAll: keepAll, MaxPerSecond: 1000}})
-		flt := &vigil.Filter{Wiki: "enwiki", Name: "x", Pattern: `false`, Enabled: true, Actions: map[string][]string{}}
-		flt.Normalize()
-		s.CreateFilter(ctx, flt, "t", "")
-		runCtx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { e.Run(runCtx); close(done) }()
-		screenN := func(n int) {
-			for range n {
-				a := edit("192.0.2.1", "text")
-				a.Time = c.now()
-				if _, err := e.Screen(ctx, a); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		screenN(30) // a burst: the bucket holds 10
-		c.add(5 * time.Second)
-		screenN(30) // 5 seconds at 1 a second
-		stop()
-		<-done
-		res, err := e.TestRule(ctx, screen.TestRequest{Wiki: "enwiki", Pattern: "true", Since: c.now().Add(-time.Hour)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := 15
-		if keepAll {
-			want = 60
-		}
-		if res.Checked != want {
-			t.Errorf("keepAll %v: %d actions in the window, want %d", keepAll, res.Checked, want)
-		}
-		s.Close()
-	}
-}
-
-// TestRecentWindowPaced: a burst after a quiet spell, when the budget of
-// MaxActions per MaxAge is full, goes into the window at most
-// MaxPerSecond a second.
-func TestRecentWindowPaced(t *testing.T) {
+// windowAfter screens n actions at one instant, then n more gap later,
+// with a recent-action window set by cfg, and returns how many the window
+// kept.
+func windowAfter(t *testing.T, cfg screen.RecentConfig, n int, gap time.Duration) int {
+	t.Helper()
 	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	c := &clock{t: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
-	// The budget alone would take a burst of 1,000.
-	e := screen.New(s, screen.Config{}, screen.Options{Now: c.now,
-		Recent: screen.RecentConfig{MaxActions: 100000, MaxAge: time.Hour, MaxPerSecond: 5}})
+	e := screen.New(s, screen.Config{}, screen.Options{Now: c.now, Recent: cfg})
 	flt := &vigil.Filter{Wiki: "enwiki", Name: "x", Pattern: `false`, Enabled: true, Actions: map[string][]string{}}
 	flt.Normalize()
 	s.CreateFilter(ctx, flt, "t", "")
@@ -177,16 +129,44 @@ func TestRecentWindowPaced(t *testing.T) {
 			}
 		}
 	}
-	screenN(100)
-	c.add(time.Second)
-	screenN(100)
+	screenN(n)
+	c.add(gap)
+	screenN(n)
 	stop()
 	<-done
 	res, err := e.TestRule(ctx, screen.TestRequest{Wiki: "enwiki", Pattern: "true", Since: c.now().Add(-time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Checked != 10 {
-		t.Errorf("%d actions in the window after 100 in one instant and 100 a second later; want 5 + 5", res.Checked)
+	return res.Checked
+}
+
+// TestRecentWindowSpreads: by default at most MaxActions per MaxAge go
+// into the window (so that it spans MaxAge on a busy wiki); KeepAll keeps
+// every action.
+func TestRecentWindowSpreads(t *testing.T) {
+	for _, keepAll := range []bool{false, true} {
+		// A burst of 30 (the bucket holds 10), then 30 more 5 seconds
+		// later (5 seconds at 1 a second).
+		got := windowAfter(t, screen.RecentConfig{MaxActions: 10, MaxAge: 10 * time.Second, KeepAll: keepAll, MaxPerSecond: 1000},
+			30, 5*time.Second)
+		want := 15
+		if keepAll {
+			want = 60
+		}
+		if got != want {
+			t.Errorf("keepAll %v: %d actions in the window, want %d", keepAll, got, want)
+		}
+	}
+}
+
+// TestRecentWindowPaced: a burst after a quiet spell, when the budget of
+// MaxActions per MaxAge is full, goes into the window at most
+// MaxPerSecond a second.
+func TestRecentWindowPaced(t *testing.T) {
+	// The budget alone would take a burst of 1,000.
+	got := windowAfter(t, screen.RecentConfig{MaxActions: 100000, MaxAge: time.Hour, MaxPerSecond: 5}, 100, time.Second)
+	if got != 10 {
+		t.Errorf("%d actions in the window after 100 in one instant and 100 a second later; want 5 + 5", got)
 	}
 }
