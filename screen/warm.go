@@ -66,7 +66,7 @@ func (e *Engine) Warm(ctx context.Context, n int, limit time.Duration) (rep Warm
 		}
 		rep.Sets++
 		recent := e.recentActions(ctx, k.wiki, n)
-		gen := workload.New(k.wiki, warmSeed, 50)
+		var gen *workload.Generator // made only when the window falls short
 		w := e.wikiConfig(k.wiki)
 		var res rules.Result
 		for i := range n {
@@ -78,6 +78,9 @@ func (e *Engine) Warm(ctx context.Context, n int, limit time.Duration) (rep Warm
 				a = recent[i]
 				rep.Recent++
 			} else {
+				if gen == nil {
+					gen = workload.New(k.wiki, warmSeed, 50)
+				}
 				a = gen.Next()
 			}
 			a.Group = k.group
