@@ -179,9 +179,9 @@ func (e *Engine) Invalidate() {
 // change of one filter through this process touches: before is the filter
 // as it was (nil for a new one), after as it is now. A set is touched when
 // it is of the filter's group and its wiki's, or of any wiki for a global
-// filter. Actions screened once it returns see the change; the other sets
-// are recompiled in the background by the periodic check, which sees the
-// filters' generation move.
+// filter. Actions screened once it returns see the change. The other sets
+// are left as they are, unless another process changed filters too: then
+// the periodic check recompiles them in the background (see refresh).
 func (e *Engine) FilterChanged(before, after *vigil.Filter) {
 	touched := func(k setKey) bool {
 		for _, f := range []*vigil.Filter{before, after} {
