@@ -30,10 +30,18 @@ type Row struct {
 	LastModifiedBy string `json:"last_modified_by,omitempty"`
 }
 
-// FromRow makes a filter of a row. Actions whose parameters a row does not
-// hold (throttle's limits, tag's tags) cannot be rebuilt and are left
-// out; dropped names them.
-func FromRow(r Row) (f *vigil.Filter, dropped []string) {
+// AbuseFilter's edit form offers these throttle limits when a filter
+// manager ticks throttle (AbuseFilterViewEdit): 3 actions in 60 seconds,
+// counted per user.
+var defaultThrottle = []string{"3,60", "user"}
+
+// FromRow makes a filter of a row. A row names its actions without their
+// parameters. A throttle gets the limits AbuseFilter's edit form offers
+// (defaultThrottle): left out, it would turn a filter that acts (and
+// logs) only on repeated matches into one that disallows, blocks or logs
+// at every match. Tags cannot be guessed, so tag is left out. notes say
+// what was made up or left out, for the filter manager to check.
+func FromRow(r Row) (f *vigil.Filter, notes []string) {
 	f = &vigil.Filter{Wiki: r.Wiki, Group: r.Group, Global: r.Global, Name: r.Description, Pattern: r.Pattern,
 		Enabled: r.Enabled && !r.Deleted, Deleted: r.Deleted, Actions: map[string][]string{}}
 	if f.Name == "" {
@@ -46,14 +54,17 @@ func FromRow(r Row) (f *vigil.Filter, dropped []string) {
 	for _, a := range strings.Split(r.Actions, ",") {
 		switch a = strings.TrimSpace(a); a {
 		case "":
-		case "throttle", "tag":
-			dropped = append(dropped, a)
+		case "throttle":
+			f.Actions[a] = append([]string{fmt.Sprint(r.ID)}, defaultThrottle...)
+			notes = append(notes, "throttle given AbuseFilter's default limits (3 actions in 60 s per user)")
+		case "tag":
+			notes = append(notes, "tag left out (the row does not name its tags)")
 		default:
 			f.Actions[a] = []string{}
 		}
 	}
 	f.Normalize()
-	return f, dropped
+	return f, notes
 }
 
 // Export is AbuseFilter's export format: exactly "data" and "actions".

@@ -110,11 +110,11 @@ func ReadWikiFilters(ctx context.Context, cfg WikiConfig) (wiki string, out []Wi
 				// the API gives, the action names without parameters.
 				row := Row{Wiki: wiki, ID: r.ID, Pattern: r.Pattern, Description: r.Description,
 					Enabled: bool(r.Enabled), Deleted: bool(r.Deleted), Hidden: bool(r.Private), Actions: r.Actions}
-				var dropped []string
-				wf.Filter, dropped = FromRow(row)
+				var notes []string
+				wf.Filter, notes = FromRow(row)
 				wf.Problem = fmt.Sprintf("its export could not be read (%v)", err)
-				if len(dropped) > 0 {
-					wf.Problem += "; actions left out: " + strings.Join(dropped, ", ")
+				if len(notes) > 0 {
+					wf.Problem += "; " + strings.Join(notes, "; ")
 				}
 			}
 			out = append(out, wf)

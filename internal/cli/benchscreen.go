@@ -54,8 +54,8 @@ every 10 s, and its CPU time and the load generator's are reported apart.`,
 				res.Seconds, res.Throughput, res.Errors)
 			fmt.Fprintf(out, "latency ms: median %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
 				res.MedianMS, res.P90MS, res.P99MS, res.P999MS, res.MaxMS)
-			fmt.Fprintf(out, "page sizes KB: %d to %d; matches per action %.2f; CPU per action %.0f µs (server and load",
-				res.MinPageKB, res.MaxPageKB, res.MatchesPerAction, res.CPUPerActionUS)
+			fmt.Fprintf(out, "page sizes KB: %d to %d; matches per action %.2f, logged %.2f; CPU per action %.0f µs (server and load",
+				res.MinPageKB, res.MaxPageKB, res.MatchesPerAction, res.LoggedPerAction, res.CPUPerActionUS)
 			if o.inProcess {
 				fmt.Fprintf(out, " in one process)\n")
 			} else {
@@ -117,6 +117,9 @@ type ScreenBenchResult struct {
 	MinPageKB        int     `json:"min_page_kb"`
 	MaxPageKB        int     `json:"max_page_kb"`
 	MatchesPerAction float64 `json:"matches_per_action"`
+	// Abuse-log entries written per action: matches but those a throttle
+	// absorbed (each costs a durable write of the action's variables).
+	LoggedPerAction float64 `json:"logged_per_action"`
 	// CPU time per action of the server and the load generator together:
 	// less moved by other tenants than throughput on a shared machine.
 	CPUPerActionUS float64 `json:"cpu_per_action_us"`
@@ -227,12 +230,15 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		start     time.Time
 		errs      int
 		matches   int
+		logged    int
 		next      atomic.Int64
 	)
 	send := func(c *benchConn, due time.Time) {
 		status, body, err := c.post(requests[int(next.Add(1))%len(requests)])
 		var v struct {
-			Matches  []json.RawMessage
+			Matches []struct {
+				LogID int64 `json:"log_id"`
+			}
 			Duration int64 `json:"duration_us"`
 		}
 		ok := err == nil && status == 200 && json.Unmarshal(body, &v) == nil
@@ -252,6 +258,11 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 			}
 		}
 		matches += len(v.Matches)
+		for _, m := range v.Matches {
+			if m.LogID != 0 {
+				logged++
+			}
+		}
 	}
 	// Open every connection the run will use, and send a few requests on
 	// each, one at a time: the run measures the server at work, not the
@@ -268,7 +279,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		send(conns[i%len(conns)], time.Now())
 	}
 	mu.Lock()
-	latencies, dueAt, srvDur, errs, matches = latencies[:0], dueAt[:0], srvDur[:0], 0, 0
+	latencies, dueAt, srvDur, errs, matches, logged = latencies[:0], dueAt[:0], srvDur[:0], 0, 0, 0
 	mu.Unlock()
 
 	if o.cpuprof != "" {
@@ -361,6 +372,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	res.MedianMS, res.P90MS, res.P99MS, res.P999MS, res.MaxMS = q(0.5), q(0.9), q(0.99), q(0.999), q(1)
 	if len(latencies) > 0 {
 		res.MatchesPerAction = float64(matches) / float64(len(latencies))
+		res.LoggedPerAction = float64(logged) / float64(len(latencies))
 		perAction := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) / float64(len(latencies)) }
 		if o.inProcess {
 			res.CPUPerActionUS = perAction(cpu)

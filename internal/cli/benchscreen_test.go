@@ -60,6 +60,11 @@ func TestBenchScreen(t *testing.T) {
 			if res.MatchesPerAction < 0.2 || res.MatchesPerAction > 3 {
 				t.Errorf("matches per action %.2f", res.MatchesPerAction)
 			}
+			// Most are logged, not all: a throttle absorbs some (enwiki's
+			// filter 279, throttled per user, matches new users' edits).
+			if res.LoggedPerAction <= 0 || res.LoggedPerAction >= res.MatchesPerAction {
+				t.Errorf("logged per action %.2f, matches %.2f", res.LoggedPerAction, res.MatchesPerAction)
+			}
 			if res.MedianMS <= 0 || res.P99MS < res.MedianMS || res.CPUPerActionUS <= 0 {
 				t.Errorf("median %.2f ms, p99 %.2f ms, CPU %.0f µs", res.MedianMS, res.P99MS, res.CPUPerActionUS)
 			}

@@ -162,8 +162,9 @@ func newFiltersCmd(env Env) *cobra.Command {
 		Short: "Import filters from AbuseFilter (database rows as JSONL, or its export JSON)",
 		Long: `Import reads AbuseFilter filters and saves each as a new Vigil filter:
   - JSONL of abuse_filter rows ({"wiki", "af_id", "pattern", "actions", ...}, as
-    real-filters.jsonl): the wiki comes from each row; throttle and tag actions,
-    whose parameters rows do not hold, are left out and reported;
+    real-filters.jsonl): the wiki comes from each row; rows do not hold the
+    actions' parameters, so a throttle gets AbuseFilter's default limits
+    (3 actions in 60 s, per user) and tag is left out, both reported;
   - AbuseFilter's export JSON ({"data": ..., "actions": ...}), one per line or
     alone: give --wiki;
   - --from-wiki https://example.org/w/api.php: a live wiki's filters
@@ -280,11 +281,11 @@ func importFilters(cmd *cobra.Command, c *httpapi.Client, r io.Reader, wiki stri
 			if row.Wiki == "" {
 				row.Wiki = wiki
 			}
-			var dropped []string
-			f, dropped = abusefilter.FromRow(row)
+			var notes []string
+			f, notes = abusefilter.FromRow(row)
 			label = fmt.Sprintf("%s filter %d", row.Wiki, row.ID)
-			if len(dropped) > 0 {
-				fmt.Fprintf(errOut, "%s: actions without parameters left out: %s\n", label, strings.Join(dropped, ", "))
+			if len(notes) > 0 {
+				fmt.Fprintf(errOut, "%s: %s\n", label, strings.Join(notes, "; "))
 			}
 		}
 		if err := tally.save(cmd, c, f, label, enable, logOnly); err != nil {
