@@ -23,8 +23,20 @@ type Action struct {
 
 // New returns the variables of an action. Keys are AbuseFilter variable
 // names; deprecated names are accepted and stored under their current
-// names.
+// names. When every key is already a current name, the Action reads given
+// itself rather than a copy (it never writes to it): the caller must not
+// change given afterwards.
 func New(given map[string]value.Value) *Action {
+	canonical := true
+	for k := range given {
+		if syntax.Canonical(k) != k {
+			canonical = false
+			break
+		}
+	}
+	if canonical {
+		return &Action{given: given}
+	}
 	a := &Action{given: make(map[string]value.Value, len(given))}
 	for k, v := range given {
 		a.given[syntax.Canonical(k)] = v
@@ -100,7 +112,8 @@ func (a *Action) Var(name string) (value.Value, bool) {
 	return v, ok
 }
 
-// Given returns the variables the caller gave, by current name.
+// Given returns the variables the caller gave, by current name; it must
+// not be changed.
 func (a *Action) Given() map[string]value.Value { return a.given }
 
 func (a *Action) text(name string) (string, bool) {
