@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"testing"
 	"time"
@@ -23,16 +22,7 @@ func BenchmarkAppendLog(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	g := workload.New("enwiki", 1, 50)
-	var dumps []json.RawMessage
-	for range 64 {
-		a := g.Next()
-		d, err := json.Marshal(map[string]any{"old_wikitext": a.OldWikitext, "new_wikitext": a.NewWikitext, "summary": a.Summary, "user_name": a.Performer.Name})
-		if err != nil {
-			b.Fatal(err)
-		}
-		dumps = append(dumps, d)
-	}
+	dumps := workload.New("enwiki", 1, 50).Dumps(64)
 	now := time.Now()
 	i := 0
 	for b.Loop() {

@@ -1,26 +1,18 @@
 package sqlstore
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/vigilwiki/vigil/internal/workload"
 )
 
 // BenchmarkCompressDump: compressing the variable dumps of the benchmark's
-// edits of 5-50 KB pages (old and new wikitext), as an abuse-log write
+// edits of 5-50 KB pages (workload.Generator.Dumps), as an abuse-log write
 // does. Per dump.
 func BenchmarkCompressDump(b *testing.B) {
-	g := workload.New("enwiki", 1, 50)
-	var dumps [][]byte
+	dumps := workload.New("enwiki", 1, 50).Dumps(64)
 	in := 0
-	for range 64 {
-		a := g.Next()
-		d, err := json.Marshal(map[string]any{"old_wikitext": a.OldWikitext, "new_wikitext": a.NewWikitext, "summary": a.Summary})
-		if err != nil {
-			b.Fatal(err)
-		}
-		dumps = append(dumps, d)
+	for _, d := range dumps {
 		in += len(d)
 	}
 	b.SetBytes(int64(in / len(dumps)))

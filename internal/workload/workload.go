@@ -6,6 +6,7 @@
 package workload
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -162,6 +163,23 @@ func (g *Generator) Next() *vigil.Action {
 	}
 	a.Session = fmt.Sprint("s", g.r.Uint64())
 	return a
+}
+
+// Dumps returns n abuse-log variable dumps of the generator's next edits,
+// as JSON: their old and new wikitext, summary and user name, the bulk of
+// what the abuse log stores for a match.
+func (g *Generator) Dumps(n int) []json.RawMessage {
+	out := make([]json.RawMessage, n)
+	for i := range out {
+		a := g.Next()
+		d, err := json.Marshal(map[string]any{"old_wikitext": a.OldWikitext, "new_wikitext": a.NewWikitext,
+			"summary": a.Summary, "user_name": a.Performer.Name})
+		if err != nil {
+			panic(err) // strings and pointers to strings always encode
+		}
+		out[i] = d
+	}
+	return out
 }
 
 func ptr[T any](v T) *T { return &v }
