@@ -490,6 +490,13 @@ func chainTest(first testFn, ops []operand) testFn {
 // so far (AbuseFilter returns the left operand itself, not a bool);
 // otherwise the value becomes the next operand's truthiness.
 func (c *compiler) logic(x *syntax.Binary) node {
+	operands, ops := logicOperands(x)
+	return logicChain(c.exprs(operands), ops)
+}
+
+// logicOperands flattens a chain of & and | into its operands and
+// operators, in source order.
+func logicOperands(x *syntax.Binary) ([]syntax.Expr, []syntax.Token) {
 	var operands []syntax.Expr
 	var ops []syntax.Token
 	for cur := syntax.Expr(x); ; {
@@ -505,11 +512,24 @@ func (c *compiler) logic(x *syntax.Binary) node {
 	// Collected right to left; put them in source order.
 	slices.Reverse(operands)
 	slices.Reverse(ops)
-	first := c.expr(operands[0])
-	rest := make([]node, len(ops))
+	return operands, ops
+}
+
+// exprs plans xs in order.
+func (c *compiler) exprs(xs []syntax.Expr) []node {
+	nodes := make([]node, len(xs))
+	for i, x := range xs {
+		nodes[i] = c.expr(x)
+	}
+	return nodes
+}
+
+// logicChain builds the node of a chain of & and | from its planned
+// operands and its operators (len(ops) == len(nodes)-1).
+func logicChain(nodes []node, ops []syntax.Token) node {
+	first, rest := nodes[0], nodes[1:]
 	isAnd := make([]bool, len(ops))
 	for i := range ops {
-		rest[i] = c.expr(operands[i+1])
 		isAnd[i] = ops[i] == syntax.And
 	}
 	// A false value skips every & up to the next |, and a true one every

@@ -1,6 +1,10 @@
 package rules
 
-import "github.com/vigilwiki/vigil/rules/prefilter"
+import (
+	"slices"
+
+	"github.com/vigilwiki/vigil/rules/prefilter"
+)
 
 // ResetRegexCache empties the process-wide regex cache, so that a
 // benchmark can measure a compile from nothing.
@@ -18,4 +22,27 @@ func LiteralScanner(s *Set) func(text string) {
 		clear(found)
 		s.literals.Scan(text, found)
 	}
+}
+
+// WithoutGuards returns s with every filter run from its start as
+// written, its guards' shared answers unused: what a Set's results must
+// equal.
+func WithoutGuards(s *Set) *Set {
+	c := &Set{ids: s.ids, programs: s.programs, scope: s.scope, literals: s.literals, runs: slices.Clone(s.runs)}
+	for i := range c.runs {
+		c.runs[i].n = 0
+	}
+	c.pool.New = func() any { return &State{} }
+	return c
+}
+
+// Guards returns the number of distinct guards in s, of their uses, and
+// of filters that have any.
+func Guards(s *Set) (distinct, uses, guarded int) {
+	for _, r := range s.runs {
+		if r.n > 0 {
+			guarded++
+		}
+	}
+	return len(s.guardTests), len(s.guardIDs), guarded
 }

@@ -29,6 +29,11 @@ type Program struct {
 	// The rule's static calls and its other calls.
 	statics, dynamic []*callSite
 	vars             []string // builtin variables the rule reads, canonical names
+	// guards are the rule's leading side-effect-free operands of its chain
+	// of &, and rest the chain's other operands (nil: none), for a Set
+	// (see guard).
+	guards []guard
+	rest   testFn
 }
 
 // CompileOptions configures Compile.
@@ -63,7 +68,7 @@ func Plan(f *syntax.File, opts CompileOptions) *Program {
 		return p
 	}
 	c := &compiler{scope: scope, src: f.Src}
-	root := c.expr(f.Root)
+	root := c.root(f.Root, p)
 	p.root = root.fn
 	p.test = root.tester()
 	p.lits = c.lits

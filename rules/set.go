@@ -33,12 +33,16 @@ type CompileError struct {
 type Set struct {
 	ids      []string
 	programs []*Program
-	// tests are the programs' tests, side by side: the filter loop reads
-	// them without loading each Program.
-	tests    []testFn
-	scope    *Scope
-	literals *prefilter.Index // of every constant regex and needle, for the prefilter
-	pool     sync.Pool
+	// runs say how to run each program, side by side: the filter loop
+	// reads them without loading each Program.
+	runs []filterRun
+	// guardTests are the distinct guards of the programs (see guard), and
+	// guardIDs the programs' lists of them.
+	guardTests []testFn
+	guardIDs   []uint32
+	scope      *Scope
+	literals   *prefilter.Index // of every constant regex and needle, for the prefilter
+	pool       sync.Pool
 }
 
 // NewSet compiles filters into a set. Filters that fail to compile are
@@ -78,10 +82,7 @@ func NewSet(filters []FilterSource) (*Set, []CompileError) {
 		set.programs = append(set.programs, progs[i])
 	}
 	markCacheFree(set.programs)
-	set.tests = make([]testFn, len(set.programs))
-	for i, p := range set.programs {
-		set.tests[i] = p.test
-	}
+	set.planRuns()
 	var lits []*literalSet
 	for _, p := range set.programs {
 		lits = append(lits, p.lits...)
@@ -150,6 +151,9 @@ func (set *Set) RunInto(res *Result, vars Vars, opts RunOptions) {
 	}
 	s.Reset(vars, set.scope, eo)
 	s.pre.index = set.literals
+	if len(s.guards) < len(set.guardTests) {
+		s.guards = make([]guardAnswer, len(set.guardTests))
+	}
 	if cap(res.Filters) < len(set.programs) {
 		res.Filters = make([]FilterResult, len(set.programs))
 	}
@@ -190,7 +194,7 @@ func (set *Set) runFrom(s *State, res *Result, first int, profile bool) (next in
 		// The State was sized for the set's shared scope when it was
 		// reset, and a Set never runs in check-syntax mode, which needs
 		// values rather than tests (see Program.verdict).
-		t, err := set.tests[i](s)
+		t, err := set.runFilter(s, &set.runs[i])
 		matched := t == triTrue && err == nil
 		fr := FilterResult{Matched: matched, Conds: s.conds - before}
 		if profile {

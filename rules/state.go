@@ -94,6 +94,7 @@ type State struct {
 	// valid when their gen is staticGen.
 	static    []staticAnswer
 	staticGen uint32
+	guards    []guardAnswer // a Set's guards' answers, by id, valid when their gen is staticGen
 	strMemo   [16]strMemoEntry
 	matches   [64]matchMemo
 	args      []value.Value // argument stack of the calls being evaluated
@@ -363,6 +364,7 @@ func (s *State) resetStatic() {
 	s.staticGen++
 	if s.staticGen == 0 { // wrapped: old generations would look current
 		clear(s.static)
+		clear(s.guards)
 		s.staticGen = 1
 	}
 }

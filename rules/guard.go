@@ -1,0 +1,245 @@
+package rules
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/vigilwiki/vigil/rules/syntax"
+)
+
+// Most filters open with guards: "page_namespace == 0 & !("confirmed" in
+// user_groups) & action == "edit" & ...". Of the 444 real filters, 385 are
+// a chain of & whose first operands read only constants and builtin
+// variables, and those operands repeat: 632 of them run in an action on an
+// anonymous edit, with some 290 distinct texts. Their answer is the same in
+// every filter of the action, so a Set answers each distinct guard once per
+// action and charges its conditions again at every later use, as
+// AbuseFilter's evaluation of it would; and a filter whose guard is false
+// is decided in the filter loop from that answer, without running any of
+// its own code, which on a cold cache is most of its cost.
+//
+// A guard has no side effects an action could see: no user variables (a
+// filter may assign them), no function calls (AbuseFilter's function cache
+// charges a repeated call nothing, so its conditions depend on what ran
+// before). When a guard fails with an error (the condition limit, a regex
+// that runs too long), the filter runs from its start as written, so that
+// the error and its position are its own.
+
+// guard is one of a program's leading guards.
+type guard struct {
+	key  string // the same for guards with the same meaning
+	test testFn
+}
+
+// guardKey names a side-effect-free expression by its meaning: equal keys,
+// equal answers within an action. ok is false when x may have effects
+// (assignments, user variables, calls).
+func guardKey(x syntax.Expr) (key string, ok bool) {
+	var b strings.Builder
+	if !writeGuardKey(&b, x) {
+		return "", false
+	}
+	return b.String(), true
+}
+
+func writeGuardKey(b *strings.Builder, x syntax.Expr) bool {
+	switch x := x.(type) {
+	case *syntax.Lit:
+		switch x.Kind {
+		case syntax.LitString:
+			b.WriteString(strconv.Quote(x.Str))
+		case syntax.LitInt:
+			b.WriteString(strconv.FormatInt(x.Int, 10))
+		case syntax.LitFloat:
+			// Marked: the float 1 is not the int 1 to ===.
+			b.WriteString("f" + strconv.FormatFloat(x.Float, 'g', -1, 64))
+		case syntax.LitTrue:
+			b.WriteString("true")
+		case syntax.LitFalse:
+			b.WriteString("false")
+		default:
+			b.WriteString("null")
+		}
+		return true
+	case *syntax.Ident:
+		name := syntax.Canonical(x.Name)
+		if _, ok := builtinIndex[name]; !ok {
+			return false // a user variable
+		}
+		b.WriteString(name)
+		return true
+	case *syntax.Unary:
+		b.WriteString("(" + x.Op.String())
+		ok := writeGuardKey(b, x.X)
+		b.WriteByte(')')
+		return ok
+	case *syntax.Binary:
+		b.WriteByte('(')
+		if !writeGuardKey(b, x.X) {
+			return false
+		}
+		b.WriteString(" " + strconv.Itoa(int(x.Op)) + " ")
+		ok := writeGuardKey(b, x.Y)
+		b.WriteByte(')')
+		return ok
+	case *syntax.Index:
+		b.WriteByte('(')
+		if !writeGuardKey(b, x.X) {
+			return false
+		}
+		b.WriteByte('[')
+		ok := writeGuardKey(b, x.Index)
+		b.WriteString("])")
+		return ok
+	case *syntax.ArrayLit:
+		b.WriteByte('[')
+		for _, e := range x.Elems {
+			if !writeGuardKey(b, e) {
+				return false
+			}
+			b.WriteByte(',')
+		}
+		b.WriteByte(']')
+		return true
+	case *syntax.Cond:
+		b.WriteString("(if ")
+		if !writeGuardKey(b, x.Cond) {
+			return false
+		}
+		b.WriteString(" then ")
+		if !writeGuardKey(b, x.Then) {
+			return false
+		}
+		if x.Else != nil {
+			b.WriteString(" else ")
+			if !writeGuardKey(b, x.Else) {
+				return false
+			}
+		}
+		b.WriteString(" end)")
+		return true
+	}
+	return false // calls, assignments, sequences
+}
+
+// guardAnswer is a guard's answer in one action, valid when gen is the
+// State's staticGen.
+type guardAnswer struct {
+	gen   uint32
+	t     tri
+	conds int32 // what evaluating it charged
+}
+
+// filterRun is how a Set runs one filter.
+type filterRun struct {
+	test testFn // the whole filter
+	// rest is what follows the guards in the filter's chain of &; nil
+	// when the guards are the whole filter.
+	rest testFn
+	// The filter's guards are Set.guardIDs[first : first+n]; n == 0 means
+	// none, and test runs.
+	first, n uint32
+}
+
+// runFilter is one filter's truth in the Set's filter loop.
+func (set *Set) runFilter(s *State, r *filterRun) (tri, error) {
+	if r.n == 0 {
+		return r.test(s)
+	}
+	start := s.conds
+	for _, g := range set.guardIDs[r.first : r.first+r.n] {
+		a := &s.guards[g]
+		if a.gen != s.staticGen {
+			before := s.conds
+			t, err := set.guardTests[g](s)
+			if err != nil {
+				// Run as written: the error, and where it is, are this
+				// filter's own. The guards already run are repeated at
+				// no cost but their conditions, charged again.
+				s.conds = start
+				return r.test(s)
+			}
+			*a = guardAnswer{gen: s.staticGen, t: t, conds: int32(s.conds - before)}
+		} else if err := s.chargeConditions(int(a.conds)); err != nil {
+			return triUndef, err
+		}
+		if a.t != triTrue {
+			return a.t, nil
+		}
+	}
+	if r.rest == nil {
+		return triTrue, nil
+	}
+	return r.rest(s)
+}
+
+// chargeConditions charges n conditions, one at a time where the limit or
+// the budget may be reached, as countCondition would.
+func (s *State) chargeConditions(n int) error {
+	if s.conds+n < s.condCheck {
+		s.conds += n
+		return nil
+	}
+	for range n {
+		if err := s.countCondition(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// root plans a rule's root and records its guards in p.
+func (c *compiler) root(x syntax.Expr, p *Program) node {
+	b, ok := x.(*syntax.Binary)
+	if !ok || b.Op != syntax.And && b.Op != syntax.Or {
+		n := c.expr(x)
+		if key, ok := guardKey(x); ok {
+			p.guards = []guard{{key, n.tester()}}
+		}
+		return n
+	}
+	operands, ops := logicOperands(b)
+	nodes := c.exprs(operands)
+	chain := logicChain(nodes, ops)
+	for _, op := range ops {
+		if op != syntax.And {
+			return chain // a false operand may not decide the rule
+		}
+	}
+	k := 0
+	for ; k < len(operands); k++ {
+		key, ok := guardKey(operands[k])
+		if !ok {
+			break
+		}
+		p.guards = append(p.guards, guard{key, nodes[k].tester()})
+	}
+	switch {
+	case k == 0:
+	case k == len(nodes)-1:
+		p.rest = nodes[k].tester()
+	case k < len(nodes)-1:
+		p.rest = logicChain(nodes[k:], ops[k:]).test
+	}
+	return chain
+}
+
+// planRuns lays out how the filter loop runs each program, giving each
+// distinct guard of the set one id.
+func (set *Set) planRuns() {
+	ids := map[string]uint32{}
+	set.runs = make([]filterRun, len(set.programs))
+	for i, p := range set.programs {
+		r := filterRun{test: p.test, rest: p.rest, first: uint32(len(set.guardIDs)), n: uint32(len(p.guards))}
+		for _, g := range p.guards {
+			id, ok := ids[g.key]
+			if !ok {
+				id = uint32(len(set.guardTests))
+				ids[g.key] = id
+				set.guardTests = append(set.guardTests, g.test)
+			}
+			set.guardIDs = append(set.guardIDs, id)
+		}
+		set.runs[i] = r
+	}
+}

@@ -1,0 +1,161 @@
+package rules_test
+
+import (
+	"fmt"
+	"sort"
+	"testing"
+
+	"github.com/vigilwiki/vigil/rules"
+	"github.com/vigilwiki/vigil/rules/value"
+)
+
+// sameResults fails unless two runs of one action agree filter by filter:
+// verdict, conditions, error and its position.
+func sameResults(t *testing.T, what string, set *rules.Set, got, want *rules.Result) {
+	t.Helper()
+	if got.Conds != want.Conds || got.Matches != want.Matches || got.LimitReached != want.LimitReached {
+		t.Errorf("%s: %d conditions, %d matches, limit %v; as written: %d, %d, %v",
+			what, got.Conds, got.Matches, got.LimitReached, want.Conds, want.Matches, want.LimitReached)
+	}
+	for i := range got.Filters {
+		g, w := got.Filters[i], want.Filters[i]
+		if g.Matched != w.Matched || g.Conds != w.Conds || fmt.Sprint(g.Err) != fmt.Sprint(w.Err) ||
+			g.Err != nil && (g.Err.Pos != w.Err.Pos || g.Err.Offset != w.Err.Offset) {
+			t.Errorf("%s: filter %s: matched %v, %d conditions, error %v; as written: %v, %d, %v",
+				what, set.ID(i), g.Matched, g.Conds, g.Err, w.Matched, w.Conds, w.Err)
+		}
+	}
+}
+
+// TestGuardsRealFilters: answering the real filters' shared guards once
+// per action changes nothing a caller sees, per filter, with and without
+// the condition limit, wherever the limit falls (before, inside and after
+// the guards of any filter).
+func TestGuardsRealFilters(t *testing.T) {
+	set := realSet(t)
+	plain := rules.WithoutGuards(set)
+	distinct, uses, guarded := rules.Guards(set)
+	// 399 of the 444 filters open with guards, 811 in all and 458
+	// distinct; fewer means the planner stopped finding them.
+	t.Logf("%d filters with guards, %d guards, %d distinct", guarded, uses, distinct)
+	if guarded < 350 || distinct < 300 || uses < distinct+300 {
+		t.Fatalf("%d filters with guards, %d guards, %d distinct", guarded, uses, distinct)
+	}
+	_, sets := loadVarsets(t)
+	names := make([]string, 0, len(sets))
+	for name := range sets {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	limits := []int{0}
+	for l := 1; l <= 1300; l += 11 {
+		limits = append(limits, l)
+	}
+	for _, name := range names {
+		for _, limit := range limits {
+			opts := rules.RunOptions{CondLimit: limit}
+			for range 2 { // the second time on a State the pool hands back
+				got := set.Run(sets[name], opts)
+				want := plain.Run(sets[name], opts)
+				sameResults(t, fmt.Sprintf("%s, limit %d", name, limit), set, got, want)
+			}
+		}
+	}
+}
+
+// TestGuards: what may be a shared guard and what may not, on small sets
+// whose right answers are known.
+func TestGuards(t *testing.T) {
+	vars := rules.VarMap{
+		"page_namespace": value.NewInt(0),
+		"page_id":        value.NewInt(7),
+		"user_name":      value.NewString("Ab"),
+		"user_groups":    value.NewArray([]value.Value{value.NewString("*")}),
+	}
+	tests := []struct {
+		name    string
+		filters []string
+		matched string // the filters that match, by index
+		conds   []int  // each filter's conditions
+		errs    []bool // which filters fail
+	}{{
+		// === tells the int 0 from the float 0.0.
+		name:    "int and float",
+		filters: []string{`page_namespace === 0 & true`, `page_namespace === 0.0 & true`, `page_namespace === 0 & page_id == 7`},
+		matched: "02",
+		conds:   []int{1, 1, 2},
+		errs:    []bool{false, false, false},
+	}, {
+		// A call is no guard: AbuseFilter's function cache charges its
+		// repetition nothing.
+		name:    "call",
+		filters: []string{`lcase(user_name) == "ab" & true`, `lcase(user_name) == "ab" & true`},
+		matched: "01",
+		conds:   []int{2, 1},
+		errs:    []bool{false, false},
+	}, {
+		// A shared guard's later uses charge its conditions again, as
+		// many as its first use did (here 2, then 1 when short-circuited
+		// the same way).
+		name: "conditions",
+		filters: []string{
+			`(page_namespace == 0 | page_id == 1) & page_id == 7`,
+			`(page_namespace == 0 | page_id == 1) & page_id == 8`,
+			`(page_namespace == 1 | page_id == 1) & page_id == 7`,
+			`(page_namespace == 1 | page_id == 1) & page_id == 7`,
+		},
+		matched: "0",
+		conds:   []int{2, 2, 2, 2},
+		errs:    []bool{false, false, false, false},
+	}, {
+		// A guard that fails: each filter reports its own position.
+		name: "error",
+		filters: []string{
+			`page_id / page_namespace > 1 & true`,
+			"\n\n   page_id / page_namespace > 1 & true",
+			`!("sysop" in user_groups) & page_id > 1`,
+		},
+		matched: "2",
+		conds:   []int{0, 0, 2},
+		errs:    []bool{true, true, false},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var srcs []rules.FilterSource
+			for i, f := range tt.filters {
+				srcs = append(srcs, rules.FilterSource{ID: fmt.Sprint(i), Pattern: f})
+			}
+			set, errs := rules.NewSet(srcs)
+			if len(errs) != 0 {
+				t.Fatal(errs)
+			}
+			for range 2 {
+				res := set.Run(vars, rules.RunOptions{})
+				matched := ""
+				for i, f := range res.Filters {
+					if f.Matched {
+						matched += set.ID(i)
+					}
+					if f.Conds != tt.conds[i] || (f.Err != nil) != tt.errs[i] {
+						t.Errorf("filter %d: %d conditions, error %v; want %d, error %v", i, f.Conds, f.Err, tt.conds[i], tt.errs[i])
+					}
+					if f.Err != nil {
+						// The position the filter alone reports.
+						p, err := rules.Compile(tt.filters[i], rules.CompileOptions{})
+						if err != nil {
+							t.Fatal(err)
+						}
+						if _, alone := p.Match(rules.NewState(vars, p.Scope(), rules.EvalOptions{})); alone == nil ||
+							alone.Error() != f.Err.Error() {
+							t.Errorf("filter %d: error %v, alone %v", i, f.Err, alone)
+						}
+					}
+				}
+				if matched != tt.matched {
+					t.Errorf("matched %q, want %q", matched, tt.matched)
+				}
+				sameResults(t, tt.name, set, res, rules.WithoutGuards(set).Run(vars, rules.RunOptions{}))
+			}
+		})
+	}
+}
