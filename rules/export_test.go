@@ -43,6 +43,7 @@ func Guards(s *Set) (distinct, uses, guarded int) {
 		if r.n > 0 {
 			guarded++
 		}
+		uses += int(r.n)
 	}
-	return len(s.guardTests), len(s.guardIDs), guarded
+	return len(s.guardTests), uses, guarded
 }

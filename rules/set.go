@@ -36,10 +36,9 @@ type Set struct {
 	// runs say how to run each program, side by side: the filter loop
 	// reads them without loading each Program.
 	runs []filterRun
-	// guardTests are the distinct guards of the programs (see guard), and
-	// guardIDs the programs' lists of them.
+	// guardTests are the distinct guards of the programs (see guard), by
+	// id.
 	guardTests []testFn
-	guardIDs   []uint32
 	scope      *Scope
 	literals   *prefilter.Index // of every constant regex and needle, for the prefilter
 	pool       sync.Pool
