@@ -159,3 +159,29 @@ func TestGuards(t *testing.T) {
 		})
 	}
 }
+
+// FuzzSetGuards: for any filters, sharing their guards changes no
+// filter's result. Filter a runs twice, so that its guards are answered
+// from the first run's answers, with b between them to share some too.
+func FuzzSetGuards(f *testing.F) {
+	real := loadRealFilters(f)
+	for i := 0; i+1 < len(real); i += 3 {
+		f.Add(real[i].Pattern, real[i+1].Pattern, "Hello {{cite web|url=http://casino.example}} FUCK YOU", uint16(0))
+	}
+	f.Add(`page_namespace == 0 & summary rlike "x"`, `page_namespace == 0 | 1/0`, "x", uint16(3))
+	f.Add(`user_groups[5] == 1 & true`, `"*" in user_groups & length(summary) > 1`, "ab", uint16(2))
+	f.Fuzz(func(t *testing.T, a, b, subject string, limit uint16) {
+		set, _ := rules.NewSet([]rules.FilterSource{{ID: "a", Pattern: a}, {ID: "b", Pattern: b}, {ID: "a2", Pattern: a}})
+		if set.Len() == 0 {
+			return
+		}
+		str := value.NewString(subject)
+		vars := rules.VarMap{
+			"added_lines": value.NewArray([]value.Value{str}), "new_wikitext": str, "summary": str, "user_name": str,
+			"page_namespace": value.NewInt(int64(len(subject) % 3)), "user_groups": value.NewStrings([]string{"*"}),
+			"action": value.NewString("edit"), "user_editcount": value.NewInt(int64(len(subject))),
+		}
+		opts := rules.RunOptions{CondLimit: int(limit)}
+		sameResults(t, "fuzz", set, set.Run(vars, opts), rules.WithoutGuards(set).Run(vars, opts))
+	})
+}
