@@ -532,43 +532,7 @@ func logicChain(nodes []node, ops []syntax.Token) node {
 	for i := range ops {
 		isAnd[i] = ops[i] == syntax.And
 	}
-	// A false value skips every & up to the next |, and a true one every
-	// | up to the next &: skipTo[i] is where the run of i's operator ends.
-	skipTo := make([]int, len(ops))
-	for i := len(ops) - 1; i >= 0; i-- {
-		skipTo[i] = i + 1
-		if i+1 < len(ops) && isAnd[i+1] == isAnd[i] {
-			skipTo[i] = skipTo[i+1]
-		}
-	}
-	tests := make([]operand, len(ops))
-	for i := range ops {
-		tests[i] = operand{rest[i].tester(), isAnd[i], skipTo[i]}
-	}
-	firstTest := first.tester()
-	test := chainTest(firstTest, tests)
-	if test == nil {
-		test = func(s *State) (tri, error) {
-			t, err := firstTest(s)
-			if err != nil {
-				return t, err
-			}
-			for i := 0; i < len(tests); {
-				op := &tests[i]
-				if (t == triTrue) != op.isAnd {
-					i = op.skip
-					continue
-				}
-				w, err := op.test(s)
-				if err != nil {
-					return w, err
-				}
-				t = triBool(w == triTrue)
-				i++
-			}
-			return t, nil
-		}
-	}
+	test := logicTest(nodes, isAnd)
 	firstFn := first.fn
 	restFns := make([]evalFn, len(rest)) // not the whole nodes (see call)
 	for i, n := range rest {
@@ -598,6 +562,50 @@ func logicChain(nodes []node, ops []syntax.Token) node {
 		}
 		return v, nil
 	}}
+}
+
+// logicTest is the test of a chain of & and | (isAnd[i] tells the
+// operator before nodes[i+1]).
+func logicTest(nodes []node, isAnd []bool) testFn {
+	first, rest := nodes[0], nodes[1:]
+	// A false value skips every & up to the next |, and a true one every
+	// | up to the next &: skipTo[i] is where the run of i's operator ends.
+	skipTo := make([]int, len(isAnd))
+	for i := len(isAnd) - 1; i >= 0; i-- {
+		skipTo[i] = i + 1
+		if i+1 < len(isAnd) && isAnd[i+1] == isAnd[i] {
+			skipTo[i] = skipTo[i+1]
+		}
+	}
+	tests := make([]operand, len(isAnd))
+	for i := range isAnd {
+		tests[i] = operand{rest[i].tester(), isAnd[i], skipTo[i]}
+	}
+	firstTest := first.tester()
+	test := chainTest(firstTest, tests)
+	if test == nil {
+		test = func(s *State) (tri, error) {
+			t, err := firstTest(s)
+			if err != nil {
+				return t, err
+			}
+			for i := 0; i < len(tests); {
+				op := &tests[i]
+				if (t == triTrue) != op.isAnd {
+					i = op.skip
+					continue
+				}
+				w, err := op.test(s)
+				if err != nil {
+					return w, err
+				}
+				t = triBool(w == triTrue)
+				i++
+			}
+			return t, nil
+		}
+	}
+	return test
 }
 
 func (c *compiler) index(x *syntax.Index) node {

@@ -1,9 +1,9 @@
 package rules
 
 import (
+	"fmt"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/vigilwiki/vigil/rules/syntax"
 )
@@ -37,98 +37,88 @@ type guard struct {
 
 // guardKey names a side-effect-free expression by its meaning: equal keys,
 // equal answers within an action. ok is false when x may have effects
-// (assignments, user variables, calls).
+// (assignments, user variables, calls) or builds strings (+).
 func guardKey(x syntax.Expr) (key string, ok bool) {
-	var b strings.Builder
-	if !writeGuardKey(&b, x) {
+	if !mayGuard(x) {
 		return "", false
 	}
-	return b.String(), true
+	var buf [128]byte
+	return string(appendGuardKey(buf[:0], x)), true
 }
 
-func writeGuardKey(b *strings.Builder, x syntax.Expr) bool {
+// mayGuard reports whether x holds nothing that keeps it from being a
+// guard.
+func mayGuard(x syntax.Expr) bool {
+	ok := true
+	syntax.Inspect(x, func(x syntax.Expr) bool {
+		switch x := x.(type) {
+		case *syntax.Call, *syntax.Assign, *syntax.Seq:
+			ok = false
+		case *syntax.Ident:
+			_, builtin := builtinIndex[syntax.Canonical(x.Name)]
+			ok = ok && builtin // a user variable: another filter may set it
+		case *syntax.Binary:
+			// + may build a string or an array, which the action's
+			// allocation budget charges at every evaluation.
+			ok = ok && x.Op != syntax.Add
+		}
+		return ok
+	})
+	return ok
+}
+
+// appendGuardKey prints x, for which mayGuard holds, so that only equal
+// expressions print alike: strings are length-prefixed, floats marked
+// (the float 1 is not the int 1 to ===), variables by their current names.
+func appendGuardKey(b []byte, x syntax.Expr) []byte {
 	switch x := x.(type) {
 	case *syntax.Lit:
 		switch x.Kind {
 		case syntax.LitString:
-			b.WriteString(strconv.Quote(x.Str))
+			b = append(b, '"')
+			b = strconv.AppendInt(b, int64(len(x.Str)), 10)
+			b = append(b, ':')
+			return append(b, x.Str...)
 		case syntax.LitInt:
-			b.WriteString(strconv.FormatInt(x.Int, 10))
+			return strconv.AppendInt(b, x.Int, 10)
 		case syntax.LitFloat:
-			// Marked: the float 1 is not the int 1 to ===.
-			b.WriteString("f" + strconv.FormatFloat(x.Float, 'g', -1, 64))
+			return strconv.AppendFloat(append(b, 'f'), x.Float, 'g', -1, 64)
 		case syntax.LitTrue:
-			b.WriteString("true")
+			return append(b, "true"...)
 		case syntax.LitFalse:
-			b.WriteString("false")
-		default:
-			b.WriteString("null")
+			return append(b, "false"...)
 		}
-		return true
+		return append(b, "null"...)
 	case *syntax.Ident:
-		name := syntax.Canonical(x.Name)
-		if _, ok := builtinIndex[name]; !ok {
-			return false // a user variable
-		}
-		b.WriteString(name)
-		return true
+		return append(b, syntax.Canonical(x.Name)...)
 	case *syntax.Unary:
-		b.WriteString("(" + x.Op.String())
-		ok := writeGuardKey(b, x.X)
-		b.WriteByte(')')
-		return ok
+		b = append(b, '(')
+		b = append(b, x.Op.String()...)
+		return append(appendGuardKey(b, x.X), ')')
 	case *syntax.Binary:
-		if x.Op == syntax.Add {
-			// + may build a string or an array, which the action's
-			// allocation budget charges at every evaluation.
-			return false
-		}
-		b.WriteByte('(')
-		if !writeGuardKey(b, x.X) {
-			return false
-		}
-		b.WriteString(" " + strconv.Itoa(int(x.Op)) + " ")
-		ok := writeGuardKey(b, x.Y)
-		b.WriteByte(')')
-		return ok
+		b = appendGuardKey(append(b, '('), x.X)
+		b = append(b, ' ', '#')
+		b = strconv.AppendInt(b, int64(x.Op), 10)
+		b = append(b, ' ')
+		return append(appendGuardKey(b, x.Y), ')')
 	case *syntax.Index:
-		b.WriteByte('(')
-		if !writeGuardKey(b, x.X) {
-			return false
-		}
-		b.WriteByte('[')
-		ok := writeGuardKey(b, x.Index)
-		b.WriteString("])")
-		return ok
+		b = appendGuardKey(append(b, '('), x.X)
+		return append(appendGuardKey(append(b, '['), x.Index), "])"...)
 	case *syntax.ArrayLit:
-		b.WriteByte('[')
+		b = append(b, '[')
 		for _, e := range x.Elems {
-			if !writeGuardKey(b, e) {
-				return false
-			}
-			b.WriteByte(',')
+			b = append(appendGuardKey(b, e), ',')
 		}
-		b.WriteByte(']')
-		return true
+		return append(b, ']')
 	case *syntax.Cond:
-		b.WriteString("(if ")
-		if !writeGuardKey(b, x.Cond) {
-			return false
-		}
-		b.WriteString(" then ")
-		if !writeGuardKey(b, x.Then) {
-			return false
-		}
+		b = appendGuardKey(append(b, "(if "...), x.Cond)
+		b = appendGuardKey(append(b, " then "...), x.Then)
 		if x.Else != nil {
-			b.WriteString(" else ")
-			if !writeGuardKey(b, x.Else) {
-				return false
-			}
+			b = appendGuardKey(append(b, " else "...), x.Else)
 		}
-		b.WriteString(" end)")
-		return true
+		return append(b, " end)"...)
 	}
-	return false // calls, assignments, sequences
+	panic(fmt.Sprintf("rules: no guard key for %T", x)) // mayGuard refuses it
 }
 
 // maxGuards bounds a program's guards, so that the filter loop finds a
@@ -242,7 +232,11 @@ func (c *compiler) root(x syntax.Expr, p *Program) node {
 	case k == len(nodes)-1:
 		p.rest = nodes[k].tester()
 	case k < len(nodes)-1:
-		p.rest = logicChain(nodes[k:], ops[k:]).test
+		isAnd := make([]bool, len(nodes)-k-1)
+		for i := range isAnd {
+			isAnd[i] = true
+		}
+		p.rest = logicTest(nodes[k:], isAnd)
 	}
 	return chain
 }
@@ -259,7 +253,7 @@ func allAnd(ops []syntax.Token) bool {
 // flattenAnd replaces each operand of a chain of & that is itself a chain
 // of & (in parentheses) by its operands.
 func flattenAnd(operands []syntax.Expr) []syntax.Expr {
-	var out []syntax.Expr
+	out := make([]syntax.Expr, 0, 2*len(operands))
 	for _, x := range operands {
 		if b, ok := x.(*syntax.Binary); ok && b.Op == syntax.And {
 			if inner, ops := logicOperands(b); allAnd(ops) {
