@@ -90,7 +90,9 @@ type compiler struct {
 	// The static calls and the others (for NewSet's analysis, see
 	// callSite.cacheFree).
 	statics, dynamic []*callSite
-	err              error
+	// staticOps are the ids of the static keyword operators (see keyword).
+	staticOps []int
+	err       error
 	// consts are the user variables last assigned a constant string, in
 	// source order so far (see node.hint).
 	consts map[string]string
@@ -884,9 +886,12 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 	// (a static call among the operands is answered from the cache after
 	// its first evaluation, at no cost), so a remembered one costs one too.
 	id := staticCallID(key)
+	c.staticOps = append(c.staticOps, id)
 	return negatable(func(flip tri) testFn {
 		return func(s *State) (tri, error) {
-			if s.check {
+			if s.check || !s.sharedStatic(id) {
+				// No other use of the same operator in the set would read
+				// a remembered answer: evaluating is all there is to do.
 				t, err := test(s)
 				return t.flip(flip), err
 			}

@@ -47,3 +47,21 @@ func Guards(s *Set) (distinct, uses, guarded int) {
 	}
 	return len(s.guardTests), uses, guarded
 }
+
+// StaticOps returns the number of distinct static keyword operators in s
+// and of those whose answers an action remembers.
+func StaticOps(s *Set) (distinct, shared int) {
+	ids := map[int]bool{}
+	for _, p := range s.programs {
+		for _, id := range p.staticOps {
+			ids[id] = true
+		}
+	}
+	st := &State{staticShared: s.staticShared}
+	for id := range ids {
+		if st.sharedStatic(id) {
+			shared++
+		}
+	}
+	return len(ids), shared
+}

@@ -28,6 +28,7 @@ type Program struct {
 	lits  []*literalSet // of constant regexes and needles, for a Set's prefilter
 	// The rule's static calls and its other calls.
 	statics, dynamic []*callSite
+	staticOps        []int    // ids of the rule's static keyword operators
 	vars             []string // builtin variables the rule reads, canonical names
 	// guards are the rule's leading side-effect-free operands of its chain
 	// of &, and rest the chain's other operands (nil: none), for a Set
@@ -73,6 +74,7 @@ func Plan(f *syntax.File, opts CompileOptions) *Program {
 	p.test = root.tester()
 	p.lits = c.lits
 	p.statics, p.dynamic = c.statics, c.dynamic
+	p.staticOps = c.staticOps
 	p.vars = referencedVars(f)
 	return p
 }

@@ -39,9 +39,12 @@ type Set struct {
 	// guardTests are the distinct guards of the programs (see guard), by
 	// id.
 	guardTests []testFn
-	scope      *Scope
-	literals   *prefilter.Index // of every constant regex and needle, for the prefilter
-	pool       sync.Pool
+	// staticShared marks the static keyword operators used more than
+	// once in the set (see State.staticShared).
+	staticShared []uint64
+	scope        *Scope
+	literals     *prefilter.Index // of every constant regex and needle, for the prefilter
+	pool         sync.Pool
 }
 
 // NewSet compiles filters into a set. Filters that fail to compile are
@@ -82,6 +85,7 @@ func NewSet(filters []FilterSource) (*Set, []CompileError) {
 	}
 	markCacheFree(set.programs)
 	set.planRuns()
+	set.staticShared = sharedStaticOps(set.programs)
 	var lits []*literalSet
 	for _, p := range set.programs {
 		lits = append(lits, p.lits...)
@@ -150,6 +154,7 @@ func (set *Set) RunInto(res *Result, vars Vars, opts RunOptions) {
 	}
 	s.Reset(vars, set.scope, eo)
 	s.pre.index = set.literals
+	s.staticShared = set.staticShared
 	if len(s.guards) < len(set.guardTests) {
 		s.guards = make([]guardAnswer, len(set.guardTests))
 	}
@@ -211,6 +216,29 @@ func (set *Set) runFrom(s *State, res *Result, first int, profile bool) (next in
 		res.Filters[i] = fr
 	}
 	return i
+}
+
+// sharedStaticOps marks the static keyword operators that occur more
+// than once in progs: only their answers are worth remembering within an
+// action, since an operator is evaluated at most once per filter.
+func sharedStaticOps(progs []*Program) []uint64 {
+	seen := map[int]int{}
+	for _, p := range progs {
+		for _, id := range p.staticOps {
+			seen[id]++
+		}
+	}
+	shared := []uint64{} // not nil: nil means all
+	for id, n := range seen {
+		if n < 2 {
+			continue
+		}
+		for len(shared) <= id>>6 {
+			shared = append(shared, 0)
+		}
+		shared[id>>6] |= 1 << (id & 63)
+	}
+	return shared
 }
 
 // maxCacheFreeKeys bounds the pairwise comparison of markCacheFree per

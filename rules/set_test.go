@@ -183,6 +183,31 @@ func TestSetStaticOperators(t *testing.T) {
 	}
 }
 
+// TestSetStaticOperatorsShared: only a static operator used more than once
+// in a set has its answer remembered; one used once is just evaluated
+// (its answer could never be read again in the action).
+func TestSetStaticOperatorsShared(t *testing.T) {
+	set, errs := rules.NewSet([]rules.FilterSource{
+		{ID: "a", Pattern: `"x" in user_groups`},
+		{ID: "b", Pattern: `"x" in user_groups & summary rlike "u"`},
+		{ID: "c", Pattern: `summary rlike "v" | summary rlike "w"`},
+		{ID: "d", Pattern: `summary rlike "v"`},
+	})
+	if len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	// Distinct: "x" in user_groups, rlike u, v, w; shared: the first and v.
+	if distinct, shared := rules.StaticOps(set); distinct != 4 || shared != 2 {
+		t.Errorf("%d distinct static operators, %d shared; want 4, 2", distinct, shared)
+	}
+	// And on the real filters, most are used once.
+	distinct, shared := rules.StaticOps(realSet(t))
+	t.Logf("real filters: %d distinct static operators, %d used more than once", distinct, shared)
+	if shared == 0 || shared*2 > distinct {
+		t.Errorf("real filters: %d of %d static operators shared", shared, distinct)
+	}
+}
+
 // TestSetIPRanges: ranges parsed ahead (constants) and at run time
 // (variables) give the same answers, and the address parsed for one
 // action or argument is not reused for another.

@@ -94,10 +94,13 @@ type State struct {
 	// valid when their gen is staticGen.
 	static    []staticAnswer
 	staticGen uint32
-	guards    []guardAnswer // a Set's guards' answers, by id, valid when their gen is staticGen
-	strMemo   [16]strMemoEntry
-	matches   [64]matchMemo
-	args      []value.Value // argument stack of the calls being evaluated
+	// staticShared marks the static keyword operators whose answers are
+	// remembered (bit id): those used more than once in the Set. Nil: all.
+	staticShared []uint64
+	guards       []guardAnswer // a Set's guards' answers, by id, valid when their gen is staticGen
+	strMemo      [16]strMemoEntry
+	matches      [64]matchMemo
+	args         []value.Value // argument stack of the calls being evaluated
 
 	trackVars bool
 	used      []string
@@ -179,6 +182,7 @@ func (s *State) Reset(vars Vars, scope *Scope, opts EvalOptions) {
 	s.allocated = 0
 	s.cache.reset()
 	s.resetStatic()
+	s.staticShared = nil
 	s.flushed = false
 	s.args = s.args[:0]
 	s.strMemo = [16]strMemoEntry{}
@@ -367,6 +371,16 @@ func (s *State) resetStatic() {
 		clear(s.guards)
 		s.staticGen = 1
 	}
+}
+
+// sharedStatic reports whether static keyword operator id remembers its
+// answer for other uses in the action.
+func (s *State) sharedStatic(id int) bool {
+	if s.staticShared == nil {
+		return true
+	}
+	w := id >> 6
+	return w < len(s.staticShared) && s.staticShared[w]&(1<<(id&63)) != 0
 }
 
 func (s *State) staticHit(id int) (value.Value, bool) {
