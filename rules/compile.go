@@ -570,6 +570,9 @@ func logicChain(nodes []node, ops []syntax.Token) node {
 // operator before nodes[i+1]).
 func logicTest(nodes []node, isAnd []bool) testFn {
 	first, rest := nodes[0], nodes[1:]
+	if len(rest) == 0 {
+		return first.tester()
+	}
 	// A false value skips every & up to the next |, and a true one every
 	// | up to the next &: skipTo[i] is where the run of i's operator ends.
 	skipTo := make([]int, len(isAnd))
@@ -932,22 +935,9 @@ func regexTest(site *regexSite, subject node, pattern value.Value) testFn {
 	}
 }
 
-// test is applyKeyword(s, site.match, a, b).
+// test is applyKeyword with the site's match.
 func (site *regexSite) test(s *State, a, b value.Value) (tri, error) {
-	if err := s.countCondition(); err != nil {
-		return triUndef, err
-	}
-	if a.HasUndefined() {
-		if _, err := site.match(s, a.UndefinedToNull(), b); err != nil {
-			return triUndef, err
-		}
-		return triUndef, nil
-	}
-	ok, err := site.match(s, a, b)
-	if err != nil {
-		return triUndef, err
-	}
-	return triBool(ok), nil
+	return applyKeyword(s, site.match, a, b)
 }
 
 // applyKeyword runs a keyword operator on its operands' values. Each

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/vigilwiki/vigil/rules/syntax"
@@ -213,10 +214,7 @@ func (c *compiler) root(x syntax.Expr, p *Program) node {
 	// the same operands run in the same order, with the same truth, value
 	// and conditions (& costs none).
 	operands = flattenAnd(operands)
-	ops = make([]syntax.Token, len(operands)-1)
-	for i := range ops {
-		ops[i] = syntax.And
-	}
+	ops = slices.Repeat([]syntax.Token{syntax.And}, len(operands)-1)
 	nodes := c.exprs(operands)
 	chain := logicChain(nodes, ops)
 	k := 0
@@ -227,16 +225,8 @@ func (c *compiler) root(x syntax.Expr, p *Program) node {
 		}
 		p.guards = append(p.guards, guard{key, nodes[k].tester()})
 	}
-	switch {
-	case k == 0:
-	case k == len(nodes)-1:
-		p.rest = nodes[k].tester()
-	case k < len(nodes)-1:
-		isAnd := make([]bool, len(nodes)-k-1)
-		for i := range isAnd {
-			isAnd[i] = true
-		}
-		p.rest = logicTest(nodes[k:], isAnd)
+	if k > 0 && k < len(nodes) {
+		p.rest = logicTest(nodes[k:], slices.Repeat([]bool{true}, len(nodes)-k-1))
 	}
 	return chain
 }
