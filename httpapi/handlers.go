@@ -49,6 +49,10 @@ func handleScreen(d Deps, m *metrics) http.Handler {
 		}
 		m.screened.WithLabelValues(a.Wiki, a.Action, outcome).Inc()
 		m.screen.WithLabelValues(a.Wiki).Observe(time.Since(start).Seconds())
+		m.phase.WithLabelValues(a.Wiki, "filters").Observe(float64(v.FiltersMicroseconds) / 1e6)
+		if v.Logged() {
+			m.phase.WithLabelValues(a.Wiki, "log").Observe(float64(v.LogMicroseconds) / 1e6)
+		}
 		for _, mt := range v.Matches {
 			m.matches.WithLabelValues(a.Wiki, mt.Filter).Inc()
 		}

@@ -110,6 +110,7 @@ type metrics struct {
 	screened *prometheus.CounterVec
 	matches  *prometheus.CounterVec
 	screen   *prometheus.HistogramVec
+	phase    *prometheus.HistogramVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -128,8 +129,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "vigil_screen_duration_seconds", Help: "Time to screen one action, filters and consequences.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .002, .005, .01, .025, .05, .1},
 		}, []string{"wiki"}),
+		phase: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "vigil_screen_phase_seconds",
+			Help:    "Time of one part of screening an action: phase=\"filters\" (running them), phase=\"log\" (writing the abuse log durably, for actions that log).",
+			Buckets: []float64{.0001, .00025, .0005, .001, .002, .005, .01, .025, .05, .1},
+		}, []string{"wiki", "phase"}),
 	}
-	reg.MustRegister(m.requests, m.screened, m.matches, m.screen)
+	reg.MustRegister(m.requests, m.screened, m.matches, m.screen, m.phase)
 	return m
 }
 

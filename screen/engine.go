@@ -437,7 +437,17 @@ type Verdict struct {
 	BudgetExceeded       bool     `json:"budget_exceeded"`
 	LogSpooled           bool     `json:"log_spooled,omitempty"` // the database was down: the log entries wait in the spool
 	DurationMicroseconds int64    `json:"duration_us"`
+	// Where the time went: running the filters, and writing the abuse
+	// log durably (waiting for a batch under way included; absent when
+	// nothing was logged). The rest is blocks, throttles and the dump.
+	FiltersMicroseconds int64 `json:"filters_us"`
+	LogMicroseconds     int64 `json:"log_us,omitempty"`
+	logged              bool
 }
+
+// Logged reports whether the action wrote abuse-log entries (or spooled
+// them).
+func (v *Verdict) Logged() bool { return v.logged }
 
 // Message is a message to show the user, as AbuseFilter's hook status
 // carries it: a MediaWiki message key and its parameters (the filter's
@@ -540,7 +550,9 @@ func (e *Engine) ScreenWith(ctx context.Context, a *vigil.Action, opts ScreenOpt
 	vs := Variables(a, &w)
 	profile := e.nextProfile()
 	var res rules.Result
+	ran := e.now()
 	fs.set.RunInto(&res, vs, rules.RunOptions{CondLimit: e.cfg.CondLimit, Budget: e.cfg.Budget, Profile: profile})
+	v.FiltersMicroseconds = e.now().Sub(ran).Microseconds()
 	v.Conditions, v.ConditionLimitHit = res.Conds, res.LimitReached
 	if res.Conds > e.cfg.CondLimit {
 		v.Tags = append(v.Tags, ConditionLimitTag)
@@ -592,8 +604,12 @@ func (e *Engine) ScreenWith(ctx context.Context, a *vigil.Action, opts ScreenOpt
 		entryOf = append(entryOf, k)
 		logged[p.index] = true
 	}
+	written := e.now()
 	if err := e.writeLog(ctx, entries); err != nil {
 		return nil, err
+	}
+	if len(entries) > 0 {
+		v.logged, v.LogMicroseconds = true, e.now().Sub(written).Microseconds()
 	}
 	// The entries are written (or spooled, as copies): nothing holds the
 	// dump any more.

@@ -100,7 +100,7 @@ func TestNoMatchIsAllowed(t *testing.T) {
 	f := newFixture(t, screen.Config{})
 	f.filter(t, "Casino", `added_lines irlike "casino"`, map[string][]string{"disallow": {}})
 	v := f.screen(t, edit("192.0.2.1", "Nice weather."))
-	if !v.Allowed || len(v.Matches) != 0 || len(v.Messages) != 0 || v.Conditions != 1 {
+	if !v.Allowed || len(v.Matches) != 0 || len(v.Messages) != 0 || v.Conditions != 1 || v.Logged() {
 		t.Fatalf("verdict %+v", v)
 	}
 	if log, _ := f.store.QueryLog(ctx, vigil.LogQuery{}); len(log) != 0 {
@@ -116,7 +116,7 @@ func TestDisallowTagAndLog(t *testing.T) {
 	v := f.screen(t, a)
 	id := fmt.Sprint(flt.ID)
 	if v.Allowed || fmt.Sprint(keys(v.Messages)) != "[abusefilter-disallowed-spam/disallow/"+id+"]" ||
-		fmt.Sprint(v.Tags) != "[spam casino]" || v.Messages[0].Code != "abusefilter-disallowed" {
+		fmt.Sprint(v.Tags) != "[spam casino]" || v.Messages[0].Code != "abusefilter-disallowed" || !v.Logged() {
 		t.Fatalf("verdict %+v", v)
 	}
 	if p := v.Messages[0].Params; len(p) != 2 || p[0] != "Casino spam" || p[1] != id {
@@ -181,11 +181,11 @@ func TestThrottle(t *testing.T) {
 	a := func(ip string) *vigil.Action { return edit(ip, "see http://x.example") }
 	for i := 0; i < 2; i++ {
 		v := f.screen(t, a("192.0.2.1"))
-		if !v.Allowed || len(v.Throttled) != 1 || fmt.Sprint(v.Matches[0].Actions) != "[throttle]" {
+		if !v.Allowed || len(v.Throttled) != 1 || fmt.Sprint(v.Matches[0].Actions) != "[throttle]" || v.Logged() {
 			t.Fatalf("match %d: %+v", i+1, v)
 		}
 	}
-	if v := f.screen(t, a("192.0.2.1")); v.Allowed || fmt.Sprint(v.Matches[0].Actions) != "[disallow]" {
+	if v := f.screen(t, a("192.0.2.1")); v.Allowed || fmt.Sprint(v.Matches[0].Actions) != "[disallow]" || !v.Logged() {
 		t.Fatalf("third match %+v", v)
 	}
 	// Another IP has its own window.

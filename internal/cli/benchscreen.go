@@ -61,6 +61,14 @@ every 10 s, and its CPU time and the load generator's are reported apart.`,
 			} else {
 				fmt.Fprintf(out, "; server %.0f µs, load %.0f µs)\n", res.ServerCPUPerActionUS, res.LoadCPUPerActionUS)
 			}
+			st := res.Server
+			for _, row := range []struct {
+				name string
+				q    Quantiles
+			}{{"server: screening", st.Screen}, {"server: filters", st.Filters}, {"server: abuse log write", st.Log},
+				{"latency, actions that logged", st.Logged}, {"latency, actions that did not", st.Unlogged}} {
+				fmt.Fprintf(out, "%-31s ms: median %.2f  p90 %.2f  p99 %.2f  (%d actions)\n", row.name, row.q.P50MS, row.q.P90MS, row.q.P99MS, row.q.N)
+			}
 			for _, m := range res.Memory {
 				fmt.Fprintf(out, "  t=%4.0fs heap %6.1f MB  rss %6.1f MB\n", m.Seconds, m.HeapMB, m.RSSMB)
 			}
@@ -131,6 +139,34 @@ type ScreenBenchResult struct {
 	// Latency by the second in which requests were due (sent, in the
 	// closed loop): a stall shows as a second or two of high maxima.
 	PerSecond []SecondSample `json:"per_second"`
+	// Where the time went, from the verdicts' own timings.
+	Server ServerTimes `json:"server"`
+}
+
+// ServerTimes are the server's timings of its part of each request, and
+// the latency of the actions that wrote the abuse log apart from the rest:
+// a log write waits for a disk sync, often behind another batch's.
+type ServerTimes struct {
+	Screen  Quantiles `json:"screen"`  // all of screening (duration_us)
+	Filters Quantiles `json:"filters"` // running the filters (filters_us)
+	Log     Quantiles `json:"log"`     // the abuse log's write (log_us), over the actions that logged
+	// Latency (as above, from when each request was due) of the actions
+	// that logged and of those that did not.
+	Logged   Quantiles `json:"logged_latency"`
+	Unlogged Quantiles `json:"unlogged_latency"`
+}
+
+// Quantiles of a set of durations, in milliseconds; N is how many.
+type Quantiles struct {
+	N     int     `json:"n"`
+	P50MS float64 `json:"p50_ms"`
+	P90MS float64 `json:"p90_ms"`
+	P99MS float64 `json:"p99_ms"`
+}
+
+func quantiles(d []time.Duration) Quantiles {
+	slices.Sort(d)
+	return Quantiles{N: len(d), P50MS: quantileMS(d, 0.5), P90MS: quantileMS(d, 0.9), P99MS: quantileMS(d, 0.99)}
 }
 
 // SecondSample is the latency of the requests due in one second of the run.
@@ -227,6 +263,10 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		latencies []time.Duration
 		dueAt     []time.Duration // when each request was due, from the start
 		srvDur    []time.Duration
+		filterDur []time.Duration
+		logDur    []time.Duration // of the actions that logged
+		loggedLat []time.Duration
+		otherLat  []time.Duration
 		start     time.Time
 		errs      int
 		matches   int
@@ -239,7 +279,9 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 			Matches []struct {
 				LogID int64 `json:"log_id"`
 			}
-			Duration int64 `json:"duration_us"`
+			Duration int64  `json:"duration_us"`
+			Filters  int64  `json:"filters_us"`
+			Log      *int64 `json:"log_us"`
 		}
 		ok := err == nil && status == 200 && json.Unmarshal(body, &v) == nil
 		lat := time.Since(due)
@@ -251,6 +293,13 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		latencies = append(latencies, lat)
 		dueAt = append(dueAt, due.Sub(start))
 		srvDur = append(srvDur, time.Duration(v.Duration)*time.Microsecond)
+		filterDur = append(filterDur, time.Duration(v.Filters)*time.Microsecond)
+		if v.Log != nil {
+			logDur = append(logDur, time.Duration(*v.Log)*time.Microsecond)
+			loggedLat = append(loggedLat, lat)
+		} else {
+			otherLat = append(otherLat, lat)
+		}
 		if !ok {
 			errs++
 			if errs == 1 {
@@ -280,6 +329,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	}
 	mu.Lock()
 	latencies, dueAt, srvDur, errs, matches, logged = latencies[:0], dueAt[:0], srvDur[:0], 0, 0, 0
+	filterDur, logDur, loggedLat, otherLat = filterDur[:0], logDur[:0], loggedLat[:0], otherLat[:0]
 	mu.Unlock()
 
 	if o.cpuprof != "" {
@@ -365,6 +415,8 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		res.PerSecond[i].ServerMaxMS = s.MaxMS
 		res.PerSecond[i].ServerP99MS = s.P99MS
 	}
+	res.Server = ServerTimes{Screen: quantiles(srvDur), Filters: quantiles(filterDur), Log: quantiles(logDur),
+		Logged: quantiles(loggedLat), Unlogged: quantiles(otherLat)}
 	slices.Sort(latencies)
 	q := func(p float64) float64 { return quantileMS(latencies, p) }
 	res.Requests, res.Errors, res.Seconds = len(latencies), errs, elapsed.Seconds()

@@ -68,6 +68,18 @@ func TestBenchScreen(t *testing.T) {
 			if res.MedianMS <= 0 || res.P99MS < res.MedianMS || res.CPUPerActionUS <= 0 {
 				t.Errorf("median %.2f ms, p99 %.2f ms, CPU %.0f µs", res.MedianMS, res.P99MS, res.CPUPerActionUS)
 			}
+			// The server's own timings: every action ran the filters, and
+			// the actions that logged are some, not all, each with a
+			// durable write.
+			st := res.Server
+			if st.Screen.N != res.Requests || st.Filters.N != res.Requests || st.Log.N != st.Logged.N ||
+				st.Logged.N+st.Unlogged.N != res.Requests || st.Logged.N == 0 || st.Unlogged.N == 0 {
+				t.Errorf("server timings cover %d, %d, %d (logged %d, not %d) of %d actions", st.Screen.N, st.Filters.N,
+					st.Log.N, st.Logged.N, st.Unlogged.N, res.Requests)
+			}
+			if st.Filters.P50MS <= 0 || st.Filters.P50MS > st.Screen.P50MS || st.Log.P50MS <= 0 || st.Screen.P99MS > res.MaxMS {
+				t.Errorf("server timings %+v, latency max %.2f ms", st, res.MaxMS)
+			}
 			child := res.ServerCPUPerActionUS > 0 && res.LoadCPUPerActionUS > 0
 			if child != (mode == "child") {
 				t.Errorf("server CPU %.0f µs, load CPU %.0f µs per action", res.ServerCPUPerActionUS, res.LoadCPUPerActionUS)

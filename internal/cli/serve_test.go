@@ -574,6 +574,10 @@ func TestServeTour(t *testing.T) {
 		v.Messages[0].Params[0] != "Casino and pharmacy spam" || !slices.Equal(v.Tags, []string{"spam"}) {
 		t.Fatalf("verdict: %+v", v)
 	}
+	// Its parts' times: the log's durable write takes a disk sync.
+	if v.LogMicroseconds <= 0 || v.FiltersMicroseconds+v.LogMicroseconds > v.DurationMicroseconds {
+		t.Errorf("times: filters %d µs, log %d µs, all %d µs", v.FiltersMicroseconds, v.LogMicroseconds, v.DurationMicroseconds)
+	}
 
 	// Test before enabling: a new rule over the recent window (written
 	// there within a second), and a proposed change to filter 1 against
@@ -603,7 +607,9 @@ func TestServeTour(t *testing.T) {
 	for _, want := range []string{`vigil_filter_checked_total{filter="1"} 1`, `vigil_filter_checked_total{filter="4"} 1`,
 		`vigil_filter_matches_total{filter="1",wiki="demowiki"} 1`, `vigil_filter_conditions_total{filter="1"} `,
 		`vigil_screen_actions_total{action="edit",outcome="refused",wiki="demowiki"} 1`,
-		`vigil_http_request_duration_seconds_count{method="POST",route="POST /v1/screen",status="200"} 1`} {
+		`vigil_http_request_duration_seconds_count{method="POST",route="POST /v1/screen",status="200"} 1`,
+		`vigil_screen_phase_seconds_count{phase="filters",wiki="demowiki"} 1`,
+		`vigil_screen_phase_seconds_count{phase="log",wiki="demowiki"} 1`} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
