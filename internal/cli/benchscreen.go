@@ -66,7 +66,8 @@ every 10 s, and its CPU time and the load generator's are reported apart.`,
 				name string
 				q    Quantiles
 			}{{"server: screening", st.Screen}, {"server: filters", st.Filters}, {"server: abuse log write", st.Log},
-				{"latency, actions that logged", st.Logged}, {"latency, actions that did not", st.Unlogged}} {
+				{"latency, actions that logged", st.Logged}, {"latency, actions that did not", st.Unlogged},
+				{"load generator: sent late by", res.SendDelay}} {
 				fmt.Fprintf(out, "%-31s ms: median %.2f  p90 %.2f  p99 %.2f  (%d actions)\n", row.name, row.q.P50MS, row.q.P90MS, row.q.P99MS, row.q.N)
 			}
 			for _, m := range res.Memory {
@@ -141,6 +142,9 @@ type ScreenBenchResult struct {
 	PerSecond []SecondSample `json:"per_second"`
 	// Where the time went, from the verdicts' own timings.
 	Server ServerTimes `json:"server"`
+	// How late the load generator began to send each request, from when
+	// it was due: part of the latencies above, and not the server's.
+	SendDelay Quantiles `json:"send_delay"`
 }
 
 // ServerTimes are the server's timings of its part of each request, and
@@ -267,6 +271,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		logDur    []time.Duration // of the actions that logged
 		loggedLat []time.Duration
 		otherLat  []time.Duration
+		sendDelay []time.Duration
 		start     time.Time
 		errs      int
 		matches   int
@@ -274,6 +279,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		next      atomic.Int64
 	)
 	send := func(c *benchConn, due time.Time) {
+		sent := time.Now()
 		status, body, err := c.post(requests[int(next.Add(1))%len(requests)])
 		var v struct {
 			Matches []struct {
@@ -291,6 +297,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 			return // sent during the warm-up
 		}
 		latencies = append(latencies, lat)
+		sendDelay = append(sendDelay, sent.Sub(due))
 		dueAt = append(dueAt, due.Sub(start))
 		srvDur = append(srvDur, time.Duration(v.Duration)*time.Microsecond)
 		filterDur = append(filterDur, time.Duration(v.Filters)*time.Microsecond)
@@ -329,7 +336,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	}
 	mu.Lock()
 	latencies, dueAt, srvDur, errs, matches, logged = latencies[:0], dueAt[:0], srvDur[:0], 0, 0, 0
-	filterDur, logDur, loggedLat, otherLat = filterDur[:0], logDur[:0], loggedLat[:0], otherLat[:0]
+	filterDur, logDur, loggedLat, otherLat, sendDelay = filterDur[:0], logDur[:0], loggedLat[:0], otherLat[:0], sendDelay[:0]
 	mu.Unlock()
 
 	if o.cpuprof != "" {
@@ -386,9 +393,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		}
 		interval := time.Second / time.Duration(o.rate)
 		for t := loadStart; t.Before(end) && ctx.Err() == nil; t = t.Add(interval) {
-			if d := time.Until(t); d > 0 {
-				time.Sleep(d)
-			}
+			sleepUntil(t)
 			due <- t
 		}
 		close(due)
@@ -417,6 +422,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	}
 	res.Server = ServerTimes{Screen: quantiles(srvDur), Filters: quantiles(filterDur), Log: quantiles(logDur),
 		Logged: quantiles(loggedLat), Unlogged: quantiles(otherLat)}
+	res.SendDelay = quantiles(sendDelay)
 	slices.Sort(latencies)
 	q := func(p float64) float64 { return quantileMS(latencies, p) }
 	res.Requests, res.Errors, res.Seconds = len(latencies), errs, elapsed.Seconds()

@@ -80,6 +80,9 @@ func TestBenchScreen(t *testing.T) {
 			if st.Filters.P50MS <= 0 || st.Filters.P50MS > st.Screen.P50MS || st.Log.P50MS <= 0 || st.Screen.P99MS > res.MaxMS {
 				t.Errorf("server timings %+v, latency max %.2f ms", st, res.MaxMS)
 			}
+			if res.SendDelay.N != res.Requests || res.SendDelay.P99MS > res.MaxMS {
+				t.Errorf("send delay %+v, latency max %.2f ms", res.SendDelay, res.MaxMS)
+			}
 			child := res.ServerCPUPerActionUS > 0 && res.LoadCPUPerActionUS > 0
 			if child != (mode == "child") {
 				t.Errorf("server CPU %.0f µs, load CPU %.0f µs per action", res.ServerCPUPerActionUS, res.LoadCPUPerActionUS)
