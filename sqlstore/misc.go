@@ -68,7 +68,7 @@ func (s *Store) Unblock(ctx context.Context, wiki, target string, t time.Time) e
 	if n, _ := res.RowsAffected(); n == 0 {
 		return vigil.Errorf(vigil.ENOTFOUND, "%s is not blocked on %s", target, wiki)
 	}
-	return nil
+	return s.durable(nil)
 }
 
 // Tokens.
@@ -77,7 +77,7 @@ func (s *Store) CreateToken(ctx context.Context, t *vigil.Token, secretHash []by
 	t.Created = s.now().UTC()
 	err := s.queryRow(ctx, s.rw, `INSERT INTO tokens (name, hash, scopes, created_at, revoked) VALUES (?, ?, ?, ?, ?)
 		RETURNING id`, t.Name, secretHash, strings.Join(t.Scopes, " "), micros(t.Created), false).Scan(&t.ID)
-	return s.wrap(err, "create token "+t.Name)
+	return s.durable(s.wrap(err, "create token "+t.Name))
 }
 
 func scanToken(row interface{ Scan(...any) error }) (*vigil.Token, error) {
@@ -126,7 +126,7 @@ func (s *Store) RevokeToken(ctx context.Context, id int64) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return vigil.Errorf(vigil.ENOTFOUND, "token %d: not found", id)
 	}
-	return nil
+	return s.durable(nil)
 }
 
 // Audit.
@@ -137,7 +137,7 @@ func (s *Store) AppendAudit(ctx context.Context, e *vigil.AuditEntry) error {
 	}
 	err := s.queryRow(ctx, s.rw, `INSERT INTO audit (created_at, token, access, resource, reason) VALUES (?, ?, ?, ?, ?)
 		RETURNING id`, micros(e.Time), e.Token, e.Access, e.Resource, e.Reason).Scan(&e.ID)
-	return s.wrap(err, "append audit")
+	return s.durable(s.wrap(err, "append audit"))
 }
 
 func (s *Store) ListAudit(ctx context.Context, after int64, limit int) ([]*vigil.AuditEntry, error) {

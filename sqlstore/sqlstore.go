@@ -42,6 +42,9 @@ type Store struct {
 	queries sync.Map // query text with "?" -> rendered text
 	stmts   sync.Map // query text with "?" -> *sql.Stmt prepared on rw
 	onClose []func() error
+	// sync makes what rw has committed durable, when its commits do not
+	// (see SetSync); nil when they do.
+	sync func() error
 }
 
 var _ vigil.Store = (*Store)(nil)
@@ -57,6 +60,24 @@ func (s *Store) SetClock(now func() time.Time) { s.now = now }
 // OnClose registers fn to run when the store closes, before its pools
 // close: for what a dialect runs beside them (SQLite's checkpointer).
 func (s *Store) OnClose(fn func() error) { s.onClose = append(s.onClose, fn) }
+
+// SetSync tells the store that rw's commits are not durable by themselves
+// and that sync makes everything committed before the call durable: the
+// store calls it after each of its writes, before returning. (SQLite's
+// writer syncs outside its write lock this way; see package sqlite.)
+func (s *Store) SetSync(sync func() error) { s.sync = sync }
+
+// durable returns when the writes committed so far are durable, or err
+// if the write failed.
+func (s *Store) durable(err error) error {
+	if err != nil || s.sync == nil {
+		return err
+	}
+	if err := s.sync(); err != nil {
+		return &vigil.Error{Code: vigil.EUNAVAILABLE, Message: "written but not synced to disk: " + err.Error()}
+	}
+	return nil
+}
 
 // Close closes the pools.
 func (s *Store) Close() error {
@@ -158,6 +179,12 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 // tx runs fn in a transaction on the writing pool, committed if fn returns
 // nil.
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.durable(s.commit(ctx, fn))
+}
+
+// commit runs fn in a transaction and commits it, without waiting for
+// the commit to be durable (see durable).
+func (s *Store) commit(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.rw.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap(err, "begin")
