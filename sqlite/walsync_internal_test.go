@@ -89,7 +89,9 @@ func TestWritesSyncTheWAL(t *testing.T) {
 		{"Unblock", func() error { return s.Unblock(ctx, "w", "P", now) }},
 		{"CreateToken", func() error { return s.CreateToken(ctx, tok, []byte("hash")) }},
 		{"RevokeToken", func() error { return s.RevokeToken(ctx, tok.ID) }},
-		{"AppendAudit", func() error { return s.AppendAudit(ctx, &vigil.AuditEntry{Token: "t", Access: "a", Resource: "r", Reason: "why"}) }},
+		{"AppendAudit", func() error {
+			return s.AppendAudit(ctx, &vigil.AuditEntry{Token: "t", Access: "a", Resource: "r", Reason: "why"})
+		}},
 		{"AddStats", func() error { return s.AddStats(ctx, []*vigil.FilterStats{{FilterID: f.ID, Checked: 1}}) }},
 	}
 	for _, w := range writes {
