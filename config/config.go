@@ -31,6 +31,9 @@ type Config struct {
 	Sample bool `koanf:"sample"`
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	// GCPercent is the garbage collector's GOGC for `vigil serve`, unless
+	// the GOGC environment variable sets it.
+	GCPercent int `koanf:"gc_percent"`
 
 	Screen ScreenConfig                 `koanf:"screen"`
 	Recent RecentConfig                 `koanf:"recent"`
@@ -72,6 +75,7 @@ func Defaults() map[string]any {
 		"log_level":                  "info",
 		"sample":                     true,
 		"shutdown_timeout":           "15s",
+		"gc_percent":                 400,
 		"screen.cond_limit":          1000,
 		"screen.budget":              "100ms",
 		"screen.emergency_threshold": 0.05,
@@ -159,6 +163,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("configuration: data: required when db is not set")
 	case c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://"):
 		return fmt.Errorf("configuration: db: a postgres:// URL")
+	case c.GCPercent < 50:
+		return fmt.Errorf("configuration: gc_percent: at least 50, not %d", c.GCPercent)
 	case c.Screen.CondLimit < 1:
 		return fmt.Errorf("configuration: screen.cond_limit: at least 1")
 	case c.Screen.Budget <= 0:

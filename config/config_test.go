@@ -30,7 +30,7 @@ func TestDocumentedExample(t *testing.T) {
 	}
 	if c.LogLevel != "debug" || c.Screen.CondLimit != 500 || c.Listen != "127.0.0.1:9999" || c.Data != "/var/lib/vigil" ||
 		c.Screen.Budget != 50*time.Millisecond || c.Recent.MaxAge != 72*time.Hour || c.Recent.MaxActions != 100000 ||
-		c.Sample || !strings.HasPrefix(c.DB, "postgres://") {
+		c.Sample || !strings.HasPrefix(c.DB, "postgres://") || c.GCPercent != 400 {
 		t.Fatalf("loaded %+v", c)
 	}
 	fr := c.Wikis["frwiki"]
@@ -58,6 +58,7 @@ func TestRefused(t *testing.T) {
 		{"no pace", "recent:\n  max_per_second: 0\n", nil, nil, "recent.max_per_second"},
 		{"negative warm-up", "screen:\n  warm_actions: -5\n", nil, nil, "screen.warm_actions"},
 		{"negative warm-up time", "", []string{"VIGIL_SCREEN__WARM_TIME=-1s"}, nil, "screen.warm_time"},
+		{"collector too eager", "gc_percent: 10\n", nil, nil, "gc_percent: at least 50"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

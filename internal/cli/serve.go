@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -130,6 +131,13 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	level.UnmarshalText([]byte(cfg.LogLevel))
 	log := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
 
+	// The live heap is small (tens of MB) and every action allocates its
+	// request, variables and dump anew: at Go's default GOGC=100 the
+	// collector ran about nine times a second at 1,000 actions/s, its
+	// marking taking a core's quarter each time (see operations.md).
+	if env.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(cfg.GCPercent))
+	}
 	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err

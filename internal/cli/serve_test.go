@@ -609,7 +609,8 @@ func TestServeTour(t *testing.T) {
 		`vigil_screen_actions_total{action="edit",outcome="refused",wiki="demowiki"} 1`,
 		`vigil_http_request_duration_seconds_count{method="POST",route="POST /v1/screen",status="200"} 1`,
 		`vigil_screen_phase_seconds_count{phase="filters",wiki="demowiki"} 1`,
-		`vigil_screen_phase_seconds_count{phase="log",wiki="demowiki"} 1`} {
+		`vigil_screen_phase_seconds_count{phase="log",wiki="demowiki"} 1`,
+		"\ngo_gc_gogc_percent 400\n"} { // gc_percent's default (the test gives serve no GOGC)
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
