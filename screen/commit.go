@@ -64,7 +64,7 @@ func (c *committer) write(ctx context.Context, entries []*vigil.LogEntry) error 
 	}
 	c.mu.Unlock()
 	if err == nil && wait != nil {
-		err = wait()
+		err = c.wait(wait)
 	}
 	for _, r := range batch {
 		if r != req {
@@ -72,6 +72,17 @@ func (c *committer) write(ctx context.Context, entries []*vigil.LogEntry) error 
 		}
 	}
 	return err
+}
+
+// wait waits for a batch's durability; a store that panics fails the
+// batch instead of leaving its requests waiting.
+func (c *committer) wait(wait func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("append log: sync: panic: %v", p)
+		}
+	}()
+	return wait()
 }
 
 // committedLogStore is a log store that can return once a batch is

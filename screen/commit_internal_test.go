@@ -241,3 +241,29 @@ func TestCommitterOverlapsSyncs(t *testing.T) {
 		t.Fatalf("committer left writing=%v with %d pending", c.writing, len(c.pending))
 	}
 }
+
+// panickySyncLog commits for real, then panics while waiting for the sync.
+type panickySyncLog struct{ vigil.LogStore }
+
+func (p panickySyncLog) AppendLogCommitted(ctx context.Context, entries []*vigil.LogEntry) (func() error, error) {
+	if _, err := p.LogStore.(committedLogStore).AppendLogCommitted(ctx, entries); err != nil {
+		return nil, err
+	}
+	return func() error { panic("sync on fire") }, nil
+}
+
+// TestCommitterSurvivesPanicInSync: a sync that panics fails its batch
+// with an error, and the committer is free for the next.
+func TestCommitterSurvivesPanicInSync(t *testing.T) {
+	c := &committer{store: panickySyncLog{openLogStore(t)}}
+	err := c.write(context.Background(), []*vigil.LogEntry{{Wiki: "w", FilterID: 1, Action: "edit", Performer: "P",
+		Vars: []byte(`{}`), Time: time.Now()}})
+	if err == nil || !strings.Contains(err.Error(), "panic") {
+		t.Fatalf("write: %v", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.writing || len(c.pending) != 0 {
+		t.Fatalf("committer left writing=%v with %d pending", c.writing, len(c.pending))
+	}
+}

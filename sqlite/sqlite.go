@@ -53,9 +53,9 @@ func open(ctx context.Context, path string, durable bool) (*sqlstore.Store, erro
 	}
 	// The writer commits with synchronous(NORMAL): into the WAL, unsynced.
 	// When durable, the store syncs the WAL after each commit, outside
-	// SQLite's write lock (walSync), and the readers' pool, which runs
-	// the checkpoints, has synchronous(FULL); SQLite syncs at checkpoints
-	// with either.
+	// SQLite's write lock (walSync; where that is not built, the writer
+	// syncs its own commits with synchronous(FULL)). Checkpoints sync the
+	// WAL before and the database after copying at either setting.
 	// wal_autocheckpoint: see checkpointer; the higher threshold is only a
 	// bound on the WAL's size should the checkpointer fall behind.
 	dsn := func(synchronous string) string {
@@ -66,7 +66,11 @@ func open(ctx context.Context, path string, durable bool) (*sqlstore.Store, erro
 		}
 		return "file:" + abs + "?" + params.Encode()
 	}
-	rw, err := sql.Open("sqlite", dsn("NORMAL")+"&_txlock=immediate")
+	writeSync := "NORMAL"
+	if durable && !externalWALSync {
+		writeSync = "FULL"
+	}
+	rw, err := sql.Open("sqlite", dsn(writeSync)+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
@@ -88,8 +92,16 @@ func open(ctx context.Context, path string, durable bool) (*sqlstore.Store, erro
 	}
 	store := sqlstore.New(rw, ro, Dialect)
 	store.OnClose(startCheckpointer(ro))
-	if durable {
-		wal := newWALSync(abs)
+	if durable && externalWALSync {
+		// The file as SQLite resolved it: with a symbolic link, its WAL
+		// lies beside the link's target.
+		var seq int
+		var name, file string
+		if err := rw.QueryRowContext(ctx, "PRAGMA database_list").Scan(&seq, &name, &file); err != nil || file == "" {
+			store.Close()
+			return nil, fmt.Errorf("sqlite %s: the database's file: %v", path, err)
+		}
+		wal := newWALSync(file)
 		store.SetSync(wal.sync)
 		store.OnClose(wal.close)
 		if err := wal.sync(); err != nil { // the migrations' writes

@@ -1,3 +1,5 @@
+//go:build unix
+
 package sqlite
 
 import (
@@ -10,6 +12,10 @@ import (
 	"syscall"
 )
 
+// externalWALSync: on this system the writer commits without syncing and
+// walSync syncs the WAL after each write (see open).
+const externalWALSync = true
+
 // walSync makes what the writer has committed durable by syncing the WAL,
 // where SQLite's commits go. The writer commits with synchronous(NORMAL),
 // which writes the WAL without syncing it; the store calls this after
@@ -17,15 +23,18 @@ import (
 // synchronous(FULL), but the sync happens after SQLite's write lock is
 // released: the next transaction (the abuse log's next batch) need not
 // wait for this one's disk sync, and syncs of concurrent batches overlap.
-// Checkpoints, which copy the WAL into the database and then reuse it,
-// run on connections with synchronous(FULL), and SQLite syncs the WAL
-// before and the database after each one.
+// SQLite still syncs the WAL's header when it starts the file over, and
+// the WAL before and the database after each checkpoint that reaches the
+// WAL's end (the WAL is only reused after one).
 type walSync struct {
-	path string
-	mu   sync.RWMutex // held for reading while f is synced, for writing while it is replaced
-	f    *os.File
+	path   string       // the WAL's path, as SQLite names it
+	mu     sync.RWMutex // held for reading while f is synced, for writing while it is replaced
+	f      *os.File
+	closed bool
 }
 
+// newWALSync syncs the WAL of the database SQLite has open at dbPath (its
+// resolved path: SQLite puts the WAL beside a symbolic link's target).
 func newWALSync(dbPath string) *walSync { return &walSync{path: dbPath + "-wal"} }
 
 // sync syncs the WAL as it is now: everything committed before the call
@@ -61,8 +70,12 @@ func deleted(f *os.File) bool {
 // reopen opens the WAL unless it is open already. SQLite deletes the WAL
 // when its last connection closes and makes a new one with the next: a
 // file deleted since it was opened is opened again, and its directory
-// synced so that the new file's name is durable too.
+// synced so that the new file's name is durable too (where the file
+// system can sync a directory; SQLite, which created the file, tries too).
 func (w *walSync) reopen() error {
+	if w.closed {
+		return fmt.Errorf("sync %s: the store is closed", w.path)
+	}
 	if w.f != nil {
 		if !deleted(w.f) {
 			return nil
@@ -77,14 +90,13 @@ func (w *walSync) reopen() error {
 	if err != nil {
 		return w.wrap(err)
 	}
-	dir, err := os.Open(filepath.Dir(w.path))
-	if err == nil {
+	if dir, err := os.Open(filepath.Dir(w.path)); err == nil {
 		err = dir.Sync()
 		dir.Close()
-	}
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("sync the directory of %s: %w", w.path, err)
+		if err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
+			f.Close()
+			return fmt.Errorf("sync the directory of %s: %w", w.path, err)
+		}
 	}
 	w.f = f
 	return nil
@@ -93,6 +105,7 @@ func (w *walSync) reopen() error {
 func (w *walSync) close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.closed = true
 	if w.f == nil {
 		return nil
 	}

@@ -1,3 +1,5 @@
+//go:build unix
+
 package sqlite
 
 import (
@@ -155,5 +157,48 @@ func TestWALSyncReopens(t *testing.T) {
 	}
 	if err := w.sync(); err == nil || !strings.Contains(err.Error(), "no WAL") {
 		t.Fatalf("sync without a WAL: %v", err)
+	}
+}
+
+// TestWALBesideTheLinkTarget: SQLite puts the WAL beside the target of a
+// symbolic link to the database; that is the file synced, and a stray
+// file beside the link is not.
+func TestWALBesideTheLinkTarget(t *testing.T) {
+	c := countSyncs(t)
+	ctx := context.Background()
+	real, links := t.TempDir(), t.TempDir()
+	if err := os.Symlink(filepath.Join(real, "target.db"), filepath.Join(links, "vigil.db")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(links, "vigil.db-wal"), nil, 0o600); err != nil { // a stray file
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, filepath.Join(links, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateToken(ctx, &vigil.Token{Name: "t", Scopes: []string{vigil.ScopeScreen}}, []byte("h")); err != nil {
+		t.Fatal(err)
+	}
+	if wal := pathInode(t, filepath.Join(real, "target.db-wal")); len(c.inodes) != 1 || !c.inodes[wal] {
+		t.Errorf("synced files %v, SQLite's WAL is %d", c.inodes, wal)
+	}
+}
+
+// TestWALSyncAfterClose: a sync after the store closed (a request still
+// waiting at shutdown) says so, and opens nothing.
+func TestWALSyncAfterClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	if err := os.WriteFile(path+"-wal", []byte("frames"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := newWALSync(path)
+	if err := w.sync(); err != nil {
+		t.Fatal(err)
+	}
+	w.close()
+	if err := w.sync(); err == nil || !strings.Contains(err.Error(), "closed") || w.f != nil {
+		t.Fatalf("sync after close: %v, file %v", err, w.f)
 	}
 }

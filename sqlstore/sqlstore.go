@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigilwiki/vigil"
@@ -45,6 +46,10 @@ type Store struct {
 	// sync makes what rw has committed durable, when its commits do not
 	// (see SetSync); nil when they do.
 	sync func() error
+	// syncFailed holds the first failed sync's error: no write is
+	// attempted after it (Linux reports a failed writeback once, so a
+	// later sync could succeed over frames that never reached the disk).
+	syncFailed atomic.Pointer[error]
 }
 
 var _ vigil.Store = (*Store)(nil)
@@ -68,13 +73,24 @@ func (s *Store) OnClose(fn func() error) { s.onClose = append(s.onClose, fn) }
 func (s *Store) SetSync(sync func() error) { s.sync = sync }
 
 // durable returns when the writes committed so far are durable, or err
-// if the write failed.
+// if the write failed. A failed sync returns vigil.ErrNotDurable, now and
+// for every write after it.
 func (s *Store) durable(err error) error {
 	if err != nil || s.sync == nil {
 		return err
 	}
 	if err := s.sync(); err != nil {
-		return &vigil.Error{Code: vigil.EUNAVAILABLE, Message: "written but not synced to disk: " + err.Error()}
+		s.syncFailed.CompareAndSwap(nil, &err)
+		return fmt.Errorf("%w (%v)", vigil.ErrNotDurable, err)
+	}
+	return nil
+}
+
+// writable refuses a write once a sync has failed: nothing is written,
+// so the caller may keep it elsewhere (the spool) without a duplicate.
+func (s *Store) writable() error {
+	if p := s.syncFailed.Load(); p != nil {
+		return &vigil.Error{Code: vigil.EUNAVAILABLE, Message: fmt.Sprintf("the disk failed a sync earlier (%v); writes are refused until Vigil restarts", *p)}
 	}
 	return nil
 }
@@ -185,6 +201,9 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // commit runs fn in a transaction and commits it, without waiting for
 // the commit to be durable (see durable).
 func (s *Store) commit(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	tx, err := s.rw.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap(err, "begin")
