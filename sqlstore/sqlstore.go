@@ -83,6 +83,11 @@ func (s *Store) durable(err error) error {
 		s.syncFailed.CompareAndSwap(nil, &err)
 		return fmt.Errorf("%w (%v)", vigil.ErrNotDurable, err)
 	}
+	// A sync that failed meanwhile may concern frames before this
+	// write's: recovery after a crash stops at the first bad one.
+	if p := s.syncFailed.Load(); p != nil {
+		return fmt.Errorf("%w (%v)", vigil.ErrNotDurable, *p)
+	}
 	return nil
 }
 
