@@ -25,13 +25,6 @@ const (
 	EINTERNAL     = "internal"     // a bug or an unexpected failure
 )
 
-// ErrNotDurable is the error of a write that the database committed but
-// could not make durable (the disk failed a sync): it may be visible and
-// may yet vanish in a power cut. It must not be retried elsewhere (the
-// abuse log's spool would hold a second copy); the store refuses writes
-// from then on, until it is opened again.
-var ErrNotDurable = &Error{Code: EUNAVAILABLE, Message: "written, but the disk did not confirm it; writes are refused until Vigil restarts"}
-
 // Error is an application error: a code the API maps to a status, a message
 // safe to show the caller, and the field it concerns, if any.
 type Error struct {

@@ -13,12 +13,9 @@ import (
 // transaction (and one disk sync) for all that are waiting, so that
 // durable writes do not cap throughput at one sync per hit. The first
 // caller to find no write under way writes for everyone that arrived
-// meanwhile; when its batch is committed it hands the writing to the first
-// of those that arrived since: a request waits for at most the write under
-// way and its own, never for a stream of later ones. With a store that
-// can return before its commit is durable (committedLogStore: SQLite), the
-// hand-over comes before the batch's disk sync, so the next batch's
-// transaction need not wait for it, and the two syncs overlap.
+// meanwhile; when its batch is written it hands the writing to the first
+// of those that arrived since, and returns: a request waits for at most
+// the write under way and its own, never for a stream of later ones.
 type committer struct {
 	store   vigil.LogStore
 	mu      sync.Mutex
@@ -55,7 +52,12 @@ func (c *committer) write(ctx context.Context, entries []*vigil.LogEntry) error 
 	}
 	// The batch is written for everyone in it, whatever happens to the
 	// context of the request that writes it.
-	wait, err := c.append(context.WithoutCancel(ctx), all)
+	err := c.append(context.WithoutCancel(ctx), all)
+	for _, r := range batch {
+		if r != req {
+			r.done <- err
+		}
+	}
 	c.mu.Lock()
 	if len(c.pending) > 0 {
 		c.pending[0].done <- errLead
@@ -63,45 +65,17 @@ func (c *committer) write(ctx context.Context, entries []*vigil.LogEntry) error 
 		c.writing = false
 	}
 	c.mu.Unlock()
-	if err == nil && wait != nil {
-		err = c.wait(wait)
-	}
-	for _, r := range batch {
-		if r != req {
-			r.done <- err
-		}
-	}
 	return err
-}
-
-// wait waits for a batch's durability; a store that panics fails the
-// batch instead of leaving its requests waiting.
-func (c *committer) wait(wait func() error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("append log: sync: panic: %v", p)
-		}
-	}()
-	return wait()
-}
-
-// committedLogStore is a log store that can return once a batch is
-// committed, before it is durable; wait returns when it is.
-type committedLogStore interface {
-	AppendLogCommitted(ctx context.Context, entries []*vigil.LogEntry) (wait func() error, err error)
 }
 
 // append writes a batch; a store that panics fails the batch (whose
 // entries then go to the spool) instead of leaving its requests waiting
 // and the committer writing forever.
-func (c *committer) append(ctx context.Context, entries []*vigil.LogEntry) (wait func() error, err error) {
+func (c *committer) append(ctx context.Context, entries []*vigil.LogEntry) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			wait, err = nil, fmt.Errorf("append log: panic: %v", p)
+			err = fmt.Errorf("append log: panic: %v", p)
 		}
 	}()
-	if cs, ok := c.store.(committedLogStore); ok {
-		return cs.AppendLogCommitted(ctx, entries)
-	}
-	return nil, c.store.AppendLog(ctx, entries)
+	return c.store.AppendLog(ctx, entries)
 }

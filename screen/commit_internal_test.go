@@ -2,7 +2,6 @@ package screen
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -154,116 +153,5 @@ func TestCommitterSurvivesPanic(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the committer was left writing after the panic")
-	}
-}
-
-// syncGatedLog is a real SQLite log store whose batches, once committed,
-// wait for the test to let their disk sync through.
-type syncGatedLog struct {
-	vigil.LogStore
-	committed chan int           // the size of each batch once committed
-	release   chan chan struct{} // a batch's sync waits for its own gate
-	syncErr   error
-}
-
-func (g *syncGatedLog) AppendLogCommitted(ctx context.Context, entries []*vigil.LogEntry) (func() error, error) {
-	wait, err := g.LogStore.(committedLogStore).AppendLogCommitted(ctx, entries)
-	if err != nil {
-		return nil, err
-	}
-	gate := make(chan struct{})
-	g.committed <- len(entries)
-	g.release <- gate
-	return func() error {
-		<-gate
-		if g.syncErr != nil {
-			return g.syncErr
-		}
-		return wait()
-	}, nil
-}
-
-// TestCommitterOverlapsSyncs: with a store that commits before it syncs,
-// the next batch is committed while the previous one's sync is under way;
-// each request answers only when its own batch is synced, and a failed
-// sync fails its batch.
-func TestCommitterOverlapsSyncs(t *testing.T) {
-	g := &syncGatedLog{LogStore: openLogStore(t), committed: make(chan int), release: make(chan chan struct{})}
-	c := &committer{store: g}
-	type result struct {
-		who string
-		err error
-	}
-	results := make(chan result, 3)
-	write := func(who string) {
-		err := c.write(context.Background(), []*vigil.LogEntry{{Wiki: "w", FilterID: 1, Action: "edit", Performer: who,
-			PageTitle: who, Vars: []byte(`{"a":1}`), Time: time.Now()}})
-		results <- result{who, err}
-	}
-	go write("A")
-	<-g.committed
-	gateA := <-g.release
-	// A's sync has not finished: B commits meanwhile.
-	go write("B")
-	select {
-	case n := <-g.committed:
-		if n != 1 {
-			t.Fatalf("B's batch of %d", n)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("B's batch waited for A's sync")
-	}
-	gateB := <-g.release
-	select {
-	case r := <-results:
-		t.Fatalf("%s answered before its sync", r.who)
-	case <-time.After(20 * time.Millisecond):
-	}
-	close(gateB) // B's sync ends first: B answers, A still waits
-	if r := <-results; r.who != "B" || r.err != nil {
-		t.Fatalf("first answer %+v, want B's", r)
-	}
-	close(gateA)
-	if r := <-results; r.who != "A" || r.err != nil {
-		t.Fatalf("second answer %+v, want A's", r)
-	}
-	// A sync that fails fails its batch.
-	g.syncErr = errors.New("disk gone")
-	go write("C")
-	<-g.committed
-	close(<-g.release)
-	if r := <-results; r.who != "C" || r.err == nil {
-		t.Fatalf("answer %+v, want C's failure", r)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.writing || len(c.pending) != 0 {
-		t.Fatalf("committer left writing=%v with %d pending", c.writing, len(c.pending))
-	}
-}
-
-// panickySyncLog commits for real, then panics while waiting for the sync.
-type panickySyncLog struct{ vigil.LogStore }
-
-func (p panickySyncLog) AppendLogCommitted(ctx context.Context, entries []*vigil.LogEntry) (func() error, error) {
-	if _, err := p.LogStore.(committedLogStore).AppendLogCommitted(ctx, entries); err != nil {
-		return nil, err
-	}
-	return func() error { panic("sync on fire") }, nil
-}
-
-// TestCommitterSurvivesPanicInSync: a sync that panics fails its batch
-// with an error, and the committer is free for the next.
-func TestCommitterSurvivesPanicInSync(t *testing.T) {
-	c := &committer{store: panickySyncLog{openLogStore(t)}}
-	err := c.write(context.Background(), []*vigil.LogEntry{{Wiki: "w", FilterID: 1, Action: "edit", Performer: "P",
-		Vars: []byte(`{}`), Time: time.Now()}})
-	if err == nil || !strings.Contains(err.Error(), "panic") {
-		t.Fatalf("write: %v", err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.writing || len(c.pending) != 0 {
-		t.Fatalf("committer left writing=%v with %d pending", c.writing, len(c.pending))
 	}
 }

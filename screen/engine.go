@@ -1045,10 +1045,7 @@ func (e *Engine) writeLog(ctx context.Context, entries []*vigil.LogEntry) error 
 	if err == nil {
 		return nil
 	}
-	// Written but not confirmed by the disk: spooling would write the
-	// entries a second time. The request fails; the store refuses later
-	// writes, which go to the spool.
-	if e.spool == nil || errors.Is(err, vigil.ErrNotDurable) {
+	if e.spool == nil {
 		return fmt.Errorf("write the abuse log: %w", err)
 	}
 	e.log.Warn("database unavailable: abuse log entries spooled", "entries", len(entries), "err", err)

@@ -3,7 +3,6 @@ package screen_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -472,35 +471,6 @@ func TestDatabaseDownSpools(t *testing.T) {
 	log, _ := s2.QueryLog(ctx, vigil.LogQuery{})
 	if len(log) != 1 || log[0].Performer != "192.0.2.2" || fmt.Sprint(log[0].ActionsTaken) != "[disallow]" {
 		t.Fatalf("log after recovery %+v", log)
-	}
-}
-
-// TestFailedSyncIsNotSpooled: when the disk fails a sync, the entries are
-// in the database but not durable: that request fails instead of
-// spooling them (which would write them twice), and from then on the store
-// refuses writes and the engine spools, so each action is logged once.
-func TestFailedSyncIsNotSpooled(t *testing.T) {
-	f := newFixture(t, screen.Config{})
-	f.filter(t, "Casino", `added_lines irlike "casino"`, map[string][]string{"disallow": {}})
-	f.screen(t, edit("192.0.2.1", "hello")) // compiles the filters
-	f.store.SetSync(func() error { return errors.New("input/output error") })
-	_, err := f.engine.Screen(ctx, edit("192.0.2.2", "casino"))
-	if !errors.Is(err, vigil.ErrNotDurable) || vigil.ErrorCode(err) != vigil.EUNAVAILABLE || f.engine.SpoolPending() {
-		t.Fatalf("screening through a failed sync: %v, spool pending %v", err, f.engine.SpoolPending())
-	}
-	v := f.screen(t, edit("192.0.2.3", "casino"))
-	if v.Allowed || !v.LogSpooled || !f.engine.SpoolPending() {
-		t.Fatalf("after a failed sync: %+v", v)
-	}
-	if err := f.store.CreateToken(ctx, &vigil.Token{Name: "late", Scopes: []string{vigil.ScopeScreen}}, []byte("h")); vigil.ErrorCode(err) != vigil.EUNAVAILABLE {
-		t.Fatalf("a write after a failed sync: %v", err)
-	}
-	log, _ := f.store.QueryLog(ctx, vigil.LogQuery{})
-	if len(log) != 1 || log[0].Performer != "192.0.2.2" {
-		t.Fatalf("log %+v: want the one entry committed before the failed sync", log)
-	}
-	if toks, _ := f.store.ListTokens(ctx); len(toks) != 0 {
-		t.Fatalf("tokens %+v: the refused write was written", toks)
 	}
 }
 

@@ -32,7 +32,7 @@ var migrations embed.FS
 // Open opens (creating it if needed) the database file at path, applies
 // the migrations, and returns the store.
 func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
-	return open(ctx, path, true)
+	return open(ctx, path, "FULL")
 }
 
 // OpenWindow opens a database for the window of recent actions only. It
@@ -41,45 +41,31 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 // the main file's single writer, and it does not sync every commit
 // (synchronous(NORMAL): a power cut may lose its last seconds).
 func OpenWindow(ctx context.Context, path string) (*sqlstore.Store, error) {
-	return open(ctx, path, false)
+	return open(ctx, path, "NORMAL")
 }
 
-// open opens the database at path. durable: every write is on disk
-// before the store returns from it, through power cuts.
-func open(ctx context.Context, path string, durable bool) (*sqlstore.Store, error) {
+func open(ctx context.Context, path, synchronous string) (*sqlstore.Store, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
-	// The writer commits with synchronous(NORMAL): into the WAL, unsynced.
-	// When durable, the store syncs the WAL after each commit, outside
-	// SQLite's write lock (walSync; where that is not built, the writer
-	// syncs its own commits with synchronous(FULL)). Checkpoints sync the
-	// WAL before and the database after copying at either setting.
+	params := url.Values{}
+	// synchronous(FULL): a commit is on disk before it returns, even
+	// through a power cut; concurrent writes share syncs (see
+	// screen.committer).
 	// wal_autocheckpoint: see checkpointer; the higher threshold is only a
 	// bound on the WAL's size should the checkpointer fall behind.
-	dsn := func(synchronous string) string {
-		params := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(ON)", "synchronous(" + synchronous + ")",
-			fmt.Sprintf("wal_autocheckpoint(%d)", walBound)} {
-			params.Add("_pragma", p)
-		}
-		return "file:" + abs + "?" + params.Encode()
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(ON)", "synchronous(" + synchronous + ")",
+		fmt.Sprintf("wal_autocheckpoint(%d)", walBound)} {
+		params.Add("_pragma", p)
 	}
-	writeSync := "NORMAL"
-	if durable && !externalWALSync {
-		writeSync = "FULL"
-	}
-	rw, err := sql.Open("sqlite", dsn(writeSync)+"&_txlock=immediate")
+	dsn := "file:" + abs + "?" + params.Encode()
+	rw, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
 	rw.SetMaxOpenConns(1)
-	readSync := "NORMAL"
-	if durable {
-		readSync = "FULL"
-	}
-	ro, err := sql.Open("sqlite", dsn(readSync))
+	ro, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		rw.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
@@ -92,23 +78,6 @@ func open(ctx context.Context, path string, durable bool) (*sqlstore.Store, erro
 	}
 	store := sqlstore.New(rw, ro, Dialect)
 	store.OnClose(startCheckpointer(ro))
-	if durable && externalWALSync {
-		// The file as SQLite resolved it: with a symbolic link, its WAL
-		// lies beside the link's target.
-		var seq int
-		var name, file string
-		if err := rw.QueryRowContext(ctx, "PRAGMA database_list").Scan(&seq, &name, &file); err != nil || file == "" {
-			store.Close()
-			return nil, fmt.Errorf("sqlite %s: the database's file: %v", path, err)
-		}
-		wal := newWALSync(file)
-		store.SetSync(wal.sync)
-		store.OnClose(wal.close)
-		if err := wal.sync(); err != nil { // the migrations' writes
-			store.Close()
-			return nil, fmt.Errorf("sqlite %s: %w", path, err)
-		}
-	}
 	return store, nil
 }
 

@@ -11,21 +11,6 @@ import (
 )
 
 func (s *Store) AppendLog(ctx context.Context, entries []*vigil.LogEntry) error {
-	return s.durable(s.appendLog(ctx, entries))
-}
-
-// AppendLogCommitted writes entries and commits them, and returns before
-// the commit is durable: wait returns when it is (or the error that says
-// it may not be). Another call may run while one waits: on SQLite the
-// disk syncs of successive batches overlap instead of queueing.
-func (s *Store) AppendLogCommitted(ctx context.Context, entries []*vigil.LogEntry) (wait func() error, err error) {
-	if err := s.appendLog(ctx, entries); err != nil {
-		return nil, err
-	}
-	return func() error { return s.durable(nil) }, nil
-}
-
-func (s *Store) appendLog(ctx context.Context, entries []*vigil.LogEntry) error {
 	if len(entries) == 0 {
 		return nil
 	}
@@ -52,7 +37,7 @@ func (s *Store) appendLog(ctx context.Context, entries []*vigil.LogEntry) error 
 	if err != nil {
 		return s.wrap(err, "append log (protected)")
 	}
-	return s.commit(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
 		insert, insertProtected := tx.StmtContext(ctx, logStmt), tx.StmtContext(ctx, protectedStmt)
 		for i, e := range entries {
 			err := insert.QueryRowContext(ctx, e.Wiki, e.FilterID, e.FilterVersion, e.Action, e.Performer, e.PageNamespace, e.PageTitle,

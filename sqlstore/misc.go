@@ -60,20 +60,12 @@ func (s *Store) ActiveBlocks(ctx context.Context, wiki string, t time.Time) ([]*
 }
 
 func (s *Store) Unblock(ctx context.Context, wiki, target string, t time.Time) error {
-	var n int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := s.exec(ctx, tx, `UPDATE blocks SET expiry = ? WHERE wiki = ? AND target = ? AND (expiry = 0 OR expiry > ?)`,
-			micros(t), wiki, target, micros(t))
-		if err != nil {
-			return s.wrap(err, "unblock")
-		}
-		n, _ = res.RowsAffected()
-		return nil
-	})
+	res, err := s.exec(ctx, s.rw, `UPDATE blocks SET expiry = ? WHERE wiki = ? AND target = ? AND (expiry = 0 OR expiry > ?)`,
+		micros(t), wiki, target, micros(t))
 	if err != nil {
-		return err
+		return s.wrap(err, "unblock")
 	}
-	if n == 0 {
+	if n, _ := res.RowsAffected(); n == 0 {
 		return vigil.Errorf(vigil.ENOTFOUND, "%s is not blocked on %s", target, wiki)
 	}
 	return nil
@@ -83,11 +75,9 @@ func (s *Store) Unblock(ctx context.Context, wiki, target string, t time.Time) e
 
 func (s *Store) CreateToken(ctx context.Context, t *vigil.Token, secretHash []byte) error {
 	t.Created = s.now().UTC()
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		err := s.queryRow(ctx, tx, `INSERT INTO tokens (name, hash, scopes, created_at, revoked) VALUES (?, ?, ?, ?, ?)
-			RETURNING id`, t.Name, secretHash, strings.Join(t.Scopes, " "), micros(t.Created), false).Scan(&t.ID)
-		return s.wrap(err, "create token "+t.Name)
-	})
+	err := s.queryRow(ctx, s.rw, `INSERT INTO tokens (name, hash, scopes, created_at, revoked) VALUES (?, ?, ?, ?, ?)
+		RETURNING id`, t.Name, secretHash, strings.Join(t.Scopes, " "), micros(t.Created), false).Scan(&t.ID)
+	return s.wrap(err, "create token "+t.Name)
 }
 
 func scanToken(row interface{ Scan(...any) error }) (*vigil.Token, error) {
@@ -129,19 +119,11 @@ func (s *Store) ListTokens(ctx context.Context) ([]*vigil.Token, error) {
 }
 
 func (s *Store) RevokeToken(ctx context.Context, id int64) error {
-	var n int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := s.exec(ctx, tx, `UPDATE tokens SET revoked = ? WHERE id = ?`, true, id)
-		if err != nil {
-			return s.wrap(err, "revoke token")
-		}
-		n, _ = res.RowsAffected()
-		return nil
-	})
+	res, err := s.exec(ctx, s.rw, `UPDATE tokens SET revoked = ? WHERE id = ?`, true, id)
 	if err != nil {
-		return err
+		return s.wrap(err, "revoke token")
 	}
-	if n == 0 {
+	if n, _ := res.RowsAffected(); n == 0 {
 		return vigil.Errorf(vigil.ENOTFOUND, "token %d: not found", id)
 	}
 	return nil
@@ -153,11 +135,9 @@ func (s *Store) AppendAudit(ctx context.Context, e *vigil.AuditEntry) error {
 	if e.Time.IsZero() {
 		e.Time = s.now().UTC()
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		err := s.queryRow(ctx, tx, `INSERT INTO audit (created_at, token, access, resource, reason) VALUES (?, ?, ?, ?, ?)
-			RETURNING id`, micros(e.Time), e.Token, e.Access, e.Resource, e.Reason).Scan(&e.ID)
-		return s.wrap(err, "append audit")
-	})
+	err := s.queryRow(ctx, s.rw, `INSERT INTO audit (created_at, token, access, resource, reason) VALUES (?, ?, ?, ?, ?)
+		RETURNING id`, micros(e.Time), e.Token, e.Access, e.Resource, e.Reason).Scan(&e.ID)
+	return s.wrap(err, "append audit")
 }
 
 func (s *Store) ListAudit(ctx context.Context, after int64, limit int) ([]*vigil.AuditEntry, error) {
@@ -233,21 +213,19 @@ func (s *Store) RecentActions(ctx context.Context, wiki string, since time.Time,
 }
 
 func (s *Store) PruneRecent(ctx context.Context, before time.Time, keep int) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := s.exec(ctx, tx, `DELETE FROM recent_actions WHERE created_at < ?`, micros(before)); err != nil {
-			return s.wrap(err, "prune recent actions")
-		}
-		var cut sql.NullInt64
-		err := s.queryRow(ctx, tx, `SELECT id FROM recent_actions ORDER BY id DESC LIMIT 1 OFFSET ?`, keep).Scan(&cut)
-		if err == sql.ErrNoRows || !cut.Valid {
-			return nil
-		}
-		if err != nil {
-			return s.wrap(err, "prune recent actions")
-		}
-		_, err = s.exec(ctx, tx, `DELETE FROM recent_actions WHERE id <= ?`, cut.Int64)
+	if _, err := s.exec(ctx, s.rw, `DELETE FROM recent_actions WHERE created_at < ?`, micros(before)); err != nil {
 		return s.wrap(err, "prune recent actions")
-	})
+	}
+	var cut sql.NullInt64
+	err := s.queryRow(ctx, s.rw, `SELECT id FROM recent_actions ORDER BY id DESC LIMIT 1 OFFSET ?`, keep).Scan(&cut)
+	if err == sql.ErrNoRows || !cut.Valid {
+		return nil
+	}
+	if err != nil {
+		return s.wrap(err, "prune recent actions")
+	}
+	_, err = s.exec(ctx, s.rw, `DELETE FROM recent_actions WHERE id <= ?`, cut.Int64)
+	return s.wrap(err, "prune recent actions")
 }
 
 // Statistics.

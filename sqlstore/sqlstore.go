@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/vigilwiki/vigil"
@@ -43,13 +42,6 @@ type Store struct {
 	queries sync.Map // query text with "?" -> rendered text
 	stmts   sync.Map // query text with "?" -> *sql.Stmt prepared on rw
 	onClose []func() error
-	// sync makes what rw has committed durable, when its commits do not
-	// (see SetSync); nil when they do.
-	sync func() error
-	// syncFailed holds the first failed sync's error: no write is
-	// attempted after it (Linux reports a failed writeback once, so a
-	// later sync could succeed over frames that never reached the disk).
-	syncFailed atomic.Pointer[error]
 }
 
 var _ vigil.Store = (*Store)(nil)
@@ -65,40 +57,6 @@ func (s *Store) SetClock(now func() time.Time) { s.now = now }
 // OnClose registers fn to run when the store closes, before its pools
 // close: for what a dialect runs beside them (SQLite's checkpointer).
 func (s *Store) OnClose(fn func() error) { s.onClose = append(s.onClose, fn) }
-
-// SetSync tells the store that rw's commits are not durable by themselves
-// and that sync makes everything committed before the call durable: the
-// store calls it after each of its writes, before returning. (SQLite's
-// writer syncs outside its write lock this way; see package sqlite.)
-func (s *Store) SetSync(sync func() error) { s.sync = sync }
-
-// durable returns when the writes committed so far are durable, or err
-// if the write failed. A failed sync returns vigil.ErrNotDurable, now and
-// for every write after it.
-func (s *Store) durable(err error) error {
-	if err != nil || s.sync == nil {
-		return err
-	}
-	if err := s.sync(); err != nil {
-		s.syncFailed.CompareAndSwap(nil, &err)
-		return fmt.Errorf("%w (%v)", vigil.ErrNotDurable, err)
-	}
-	// A sync that failed meanwhile may concern frames before this
-	// write's: recovery after a crash stops at the first bad one.
-	if p := s.syncFailed.Load(); p != nil {
-		return fmt.Errorf("%w (%v)", vigil.ErrNotDurable, *p)
-	}
-	return nil
-}
-
-// writable refuses a write once a sync has failed: nothing is written,
-// so the caller may keep it elsewhere (the spool) without a duplicate.
-func (s *Store) writable() error {
-	if p := s.syncFailed.Load(); p != nil {
-		return &vigil.Error{Code: vigil.EUNAVAILABLE, Message: fmt.Sprintf("the disk failed a sync earlier (%v); writes are refused until Vigil restarts", *p)}
-	}
-	return nil
-}
 
 // Close closes the pools.
 func (s *Store) Close() error {
@@ -200,15 +158,6 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 // tx runs fn in a transaction on the writing pool, committed if fn returns
 // nil.
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return s.durable(s.commit(ctx, fn))
-}
-
-// commit runs fn in a transaction and commits it, without waiting for
-// the commit to be durable (see durable).
-func (s *Store) commit(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	if err := s.writable(); err != nil {
-		return err
-	}
 	tx, err := s.rw.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap(err, "begin")
