@@ -442,12 +442,13 @@ type Verdict struct {
 	// nothing was logged). The rest is blocks, throttles and the dump.
 	FiltersMicroseconds int64 `json:"filters_us"`
 	LogMicroseconds     int64 `json:"log_us,omitempty"`
-	logged              bool
 }
 
 // Logged reports whether the action wrote abuse-log entries (or spooled
 // them).
-func (v *Verdict) Logged() bool { return v.logged }
+func (v *Verdict) Logged() bool {
+	return v.LogSpooled || slices.ContainsFunc(v.Matches, func(m Match) bool { return m.LogID != 0 })
+}
 
 // Message is a message to show the user, as AbuseFilter's hook status
 // carries it: a MediaWiki message key and its parameters (the filter's
@@ -609,7 +610,7 @@ func (e *Engine) ScreenWith(ctx context.Context, a *vigil.Action, opts ScreenOpt
 		return nil, err
 	}
 	if len(entries) > 0 {
-		v.logged, v.LogMicroseconds = true, e.now().Sub(written).Microseconds()
+		v.LogMicroseconds = e.now().Sub(written).Microseconds()
 	}
 	// The entries are written (or spooled, as copies): nothing holds the
 	// dump any more.

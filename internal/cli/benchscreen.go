@@ -263,20 +263,13 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		requests[i] = append([]byte(head), body...)
 	}
 	var (
-		mu        sync.Mutex
-		latencies []time.Duration
-		dueAt     []time.Duration // when each request was due, from the start
-		srvDur    []time.Duration
-		filterDur []time.Duration
-		logDur    []time.Duration // of the actions that logged
-		loggedLat []time.Duration
-		otherLat  []time.Duration
-		sendDelay []time.Duration
-		start     time.Time
-		errs      int
-		matches   int
-		logged    int
-		next      atomic.Int64
+		mu      sync.Mutex
+		done    []sample
+		start   time.Time
+		errs    int
+		matches int
+		logged  int
+		next    atomic.Int64
 	)
 	send := func(c *benchConn, due time.Time) {
 		sent := time.Now()
@@ -296,17 +289,12 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		if due.Before(start) {
 			return // sent during the warm-up
 		}
-		latencies = append(latencies, lat)
-		sendDelay = append(sendDelay, sent.Sub(due))
-		dueAt = append(dueAt, due.Sub(start))
-		srvDur = append(srvDur, time.Duration(v.Duration)*time.Microsecond)
-		filterDur = append(filterDur, time.Duration(v.Filters)*time.Microsecond)
+		r := sample{due: due.Sub(start), latency: lat, late: sent.Sub(due),
+			screen: time.Duration(v.Duration) * time.Microsecond, filters: time.Duration(v.Filters) * time.Microsecond}
 		if v.Log != nil {
-			logDur = append(logDur, time.Duration(*v.Log)*time.Microsecond)
-			loggedLat = append(loggedLat, lat)
-		} else {
-			otherLat = append(otherLat, lat)
+			r.logged, r.log = true, time.Duration(*v.Log)*time.Microsecond
 		}
+		done = append(done, r)
 		if !ok {
 			errs++
 			if errs == 1 {
@@ -335,8 +323,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		send(conns[i%len(conns)], time.Now())
 	}
 	mu.Lock()
-	latencies, dueAt, srvDur, errs, matches, logged = latencies[:0], dueAt[:0], srvDur[:0], 0, 0, 0
-	filterDur, logDur, loggedLat, otherLat, sendDelay = filterDur[:0], logDur[:0], loggedLat[:0], otherLat[:0], sendDelay[:0]
+	done, errs, matches, logged = done[:0], 0, 0, 0
 	mu.Unlock()
 
 	if o.cpuprof != "" {
@@ -415,14 +402,22 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	close(memStop)
 	<-memDone
 
+	latencies := pick(done, func(r sample) (time.Duration, bool) { return r.latency, true })
+	dueAt := pick(done, func(r sample) (time.Duration, bool) { return r.due, true })
+	srvDur := pick(done, func(r sample) (time.Duration, bool) { return r.screen, true })
 	res.PerSecond = perSecond(latencies, dueAt)
 	for i, s := range perSecond(srvDur, dueAt) {
 		res.PerSecond[i].ServerMaxMS = s.MaxMS
 		res.PerSecond[i].ServerP99MS = s.P99MS
 	}
-	res.Server = ServerTimes{Screen: quantiles(srvDur), Filters: quantiles(filterDur), Log: quantiles(logDur),
-		Logged: quantiles(loggedLat), Unlogged: quantiles(otherLat)}
-	res.SendDelay = quantiles(sendDelay)
+	res.Server = ServerTimes{
+		Screen:   quantiles(srvDur),
+		Filters:  quantiles(pick(done, func(r sample) (time.Duration, bool) { return r.filters, true })),
+		Log:      quantiles(pick(done, func(r sample) (time.Duration, bool) { return r.log, r.logged })),
+		Logged:   quantiles(pick(done, func(r sample) (time.Duration, bool) { return r.latency, r.logged })),
+		Unlogged: quantiles(pick(done, func(r sample) (time.Duration, bool) { return r.latency, !r.logged })),
+	}
+	res.SendDelay = quantiles(pick(done, func(r sample) (time.Duration, bool) { return r.late, true }))
 	slices.Sort(latencies)
 	q := func(p float64) float64 { return quantileMS(latencies, p) }
 	res.Requests, res.Errors, res.Seconds = len(latencies), errs, elapsed.Seconds()
@@ -440,6 +435,26 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		}
 	}
 	return res, nil
+}
+
+// sample is what the load generator learnt of one request: when it was
+// due (from the start), its latency from then, how late it was sent, and
+// the server's own timings from the verdict.
+type sample struct {
+	due, latency, late   time.Duration
+	screen, filters, log time.Duration
+	logged               bool // the action wrote the abuse log (the verdict has log_us)
+}
+
+// pick is one duration of each sample that has it.
+func pick(samples []sample, get func(sample) (time.Duration, bool)) []time.Duration {
+	out := make([]time.Duration, 0, len(samples))
+	for _, r := range samples {
+		if d, ok := get(r); ok {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // quantileMS is the p-quantile of sorted latencies, in milliseconds.
