@@ -61,6 +61,11 @@ every 10 s, and its CPU time and the load generator's are reported apart.`,
 			} else {
 				fmt.Fprintf(out, "; server %.0f µs, load %.0f µs)\n", res.ServerCPUPerActionUS, res.LoadCPUPerActionUS)
 			}
+			fmt.Fprintf(out, "page faults per action: %.2f", res.FaultsPerAction)
+			if !o.inProcess {
+				fmt.Fprintf(out, " (server %.2f)", res.ServerFaultsPerAction)
+			}
+			fmt.Fprintln(out)
 			st := res.Server
 			for _, row := range []struct {
 				name string
@@ -134,9 +139,15 @@ type ScreenBenchResult struct {
 	CPUPerActionUS float64 `json:"cpu_per_action_us"`
 	// The server's and the load generator's shares (absent with
 	// --in-process, where one process does both).
-	ServerCPUPerActionUS float64        `json:"server_cpu_per_action_us,omitempty"`
-	LoadCPUPerActionUS   float64        `json:"load_cpu_per_action_us,omitempty"`
-	Memory               []MemorySample `json:"memory"`
+	ServerCPUPerActionUS float64 `json:"server_cpu_per_action_us,omitempty"`
+	LoadCPUPerActionUS   float64 `json:"load_cpu_per_action_us,omitempty"`
+	// Minor page faults per action, server and load generator together
+	// (a fresh page of memory each, or one a huge page covers), and the
+	// server's share: on virtual machines where a fault traps to the
+	// hypervisor they are a visible part of the CPU time.
+	FaultsPerAction       float64        `json:"faults_per_action"`
+	ServerFaultsPerAction float64        `json:"server_faults_per_action,omitempty"`
+	Memory                []MemorySample `json:"memory"`
 	// Latency by the second in which requests were due (sent, in the
 	// closed loop): a stall shows as a second or two of high maxima.
 	PerSecond []SecondSample `json:"per_second"`
@@ -342,14 +353,14 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	mu.Lock()
 	start = loadStart.Add(o.warmup)
 	mu.Unlock()
-	var cpuStart, serverCPUStart time.Duration
+	var usageStart, serverUsageStart procUsage
 	cpuRead := make(chan struct{})
 	memStop := make(chan struct{})
 	memDone := make(chan struct{})
 	go func() {
 		defer close(memDone)
 		time.Sleep(time.Until(start))
-		cpuStart, serverCPUStart = processCPU(), srv.cpu()
+		usageStart, serverUsageStart = processUsage(), srv.usage()
 		close(cpuRead)
 		tick := time.NewTicker(10 * time.Second)
 		defer tick.Stop()
@@ -398,7 +409,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	wg.Wait()
 	elapsed := time.Since(start)
 	<-cpuRead
-	cpu, serverCPU := processCPU()-cpuStart, srv.cpu()-serverCPUStart
+	usage, serverUsage := processUsage().sub(usageStart), srv.usage().sub(serverUsageStart)
 	close(memStop)
 	<-memDone
 
@@ -427,11 +438,15 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		res.MatchesPerAction = float64(matches) / float64(len(latencies))
 		res.LoggedPerAction = float64(logged) / float64(len(latencies))
 		perAction := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) / float64(len(latencies)) }
+		n := float64(len(latencies))
 		if o.inProcess {
-			res.CPUPerActionUS = perAction(cpu)
+			res.CPUPerActionUS = perAction(usage.cpu)
+			res.FaultsPerAction = float64(usage.faults) / n
 		} else {
-			res.ServerCPUPerActionUS, res.LoadCPUPerActionUS = perAction(serverCPU), perAction(cpu)
+			res.ServerCPUPerActionUS, res.LoadCPUPerActionUS = perAction(serverUsage.cpu), perAction(usage.cpu)
 			res.CPUPerActionUS = res.ServerCPUPerActionUS + res.LoadCPUPerActionUS
+			res.ServerFaultsPerAction = float64(serverUsage.faults) / n
+			res.FaultsPerAction = float64(serverUsage.faults+usage.faults) / n
 		}
 	}
 	return res, nil
@@ -483,13 +498,13 @@ func perSecond(latencies, dueAt []time.Duration) []SecondSample {
 	return out
 }
 
-// processCPU is the user and system CPU time this process has used.
-func processCPU() time.Duration {
+// processUsage is what this process has used so far.
+func processUsage() procUsage {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+		return procUsage{}
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return procUsage{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), faults: ru.Minflt}
 }
 
 // loadEnabledFilters saves the enabled, valid filters of a rows file.

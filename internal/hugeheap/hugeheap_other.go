@@ -1,0 +1,6 @@
+//go:build !linux
+
+package hugeheap
+
+// Enable does nothing where the kernel has no transparent huge pages.
+func Enable() (bool, error) { return false, nil }
