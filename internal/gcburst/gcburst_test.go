@@ -1,34 +1,77 @@
 package gcburst
 
 import (
+	"math"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 	"testing"
 )
 
 func TestRun(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
 	tests := []struct {
-		name          string
-		gogc          int
-		during, after int
+		name        string
+		gogc        int
+		limit       int64
+		limitDuring func(limit int64) bool // the memory limit during the burst is right
 	}{
-		{"default", 100, Percent, 100},
-		{"lower", 50, Percent, 50},
-		{"already relaxed", 800, 800, 800},
-		{"off", -1, -1, -1},
+		{"default", 100, math.MaxInt64, func(l int64) bool { return l < 1<<40 && l >= Headroom }},
+		{"relaxed", 400, math.MaxInt64, func(l int64) bool { return l < 1<<40 && l >= Headroom }},
+		{"lower limit set", 100, 32 << 20, func(l int64) bool { return l == 32<<20 }},
+		{"off", -1, math.MaxInt64, func(l int64) bool { return l == math.MaxInt64 }},
 	}
 	for _, tt := range tests {
 		debug.SetGCPercent(tt.gogc)
+		debug.SetMemoryLimit(tt.limit)
 		if got := Current(); got != tt.gogc {
 			t.Fatalf("%s: Current() = %d after SetGCPercent(%d)", tt.name, got, tt.gogc)
 		}
 		var during int
-		Run(func() { during = Current() })
-		if during != tt.during || Current() != tt.after {
-			t.Errorf("%s: GOGC %d during, %d after; want %d, %d", tt.name, during, Current(), tt.during, tt.after)
+		var limit int64
+		Run(func() { during, limit = Current(), debug.SetMemoryLimit(-1) })
+		if during != -1 || !tt.limitDuring(limit) {
+			t.Errorf("%s: GOGC %d, memory limit %d during the burst", tt.name, during, limit)
+		}
+		if Current() != tt.gogc || debug.SetMemoryLimit(-1) != tt.limit {
+			t.Errorf("%s: GOGC %d, memory limit %d after; want %d, %d", tt.name, Current(), debug.SetMemoryLimit(-1), tt.gogc, tt.limit)
 		}
 	}
+}
+
+// TestRunNoCollection: a burst that keeps 32 MB runs no collection; the
+// same without Run does, at the default GOGC.
+func TestRunNoCollection(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	var kept [][]byte
+	build := func() {
+		kept = nil
+		for range 32 << 20 / 4096 {
+			kept = append(kept, make([]byte, 4096))
+		}
+	}
+	runtime.GC() // no cycle under way to finish inside what is counted
+	before := cycles()
+	build()
+	without := cycles() - before
+	runtime.GC()
+	before = cycles()
+	Run(build)
+	with := cycles() - before
+	if with != 0 || without == 0 {
+		t.Errorf("collections while keeping 32 MB: %d in a burst, %d outside one", with, without)
+	}
+	if len(kept) != 32<<20/4096 {
+		t.Fatal("lost allocations")
+	}
+}
+
+func cycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // TestRunOverlapping: overlapping bursts restore GOGC only when the last
@@ -70,7 +113,7 @@ func TestRunOverlapping(t *testing.T) {
 			break
 		}
 	}
-	if afterFirst != Percent || Current() != 100 {
-		t.Fatalf("GOGC %d once the first burst ended, %d after both; want %d, 100", afterFirst, Current(), Percent)
+	if afterFirst != -1 || Current() != 100 {
+		t.Fatalf("GOGC %d once the first burst ended, %d after both; want -1 (off), 100", afterFirst, Current())
 	}
 }
