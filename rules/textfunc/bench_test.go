@@ -26,6 +26,29 @@ func BenchmarkPageFunctions(b *testing.B) {
 	}
 }
 
+// BenchmarkASCIIFunctions: the same over ASCII texts (most added lines and
+// summaries are), a page and a line of it, as they are and already in the
+// function's case, which then comes back unchanged.
+func BenchmarkASCIIFunctions(b *testing.B) {
+	page := strings.ReplaceAll(testPage(b), " – ", " - ")
+	line := page[:200]
+	for _, f := range []struct {
+		name string
+		fn   func(string) string
+	}{{"Lower", Lower}, {"Upper", Upper}} {
+		for _, in := range []struct{ name, text string }{
+			{"page", page}, {"line", line}, {"page-done", f.fn(page)}, {"line-done", f.fn(line)},
+		} {
+			b.Run(f.name+"/"+in.name, func(b *testing.B) {
+				b.SetBytes(int64(len(in.text)))
+				for b.Loop() {
+					f.fn(in.text)
+				}
+			})
+		}
+	}
+}
+
 func testPage(b *testing.B) string {
 	raw, err := os.ReadFile("../../../shared/testdata/abusefilter/real-filters-verdicts.json")
 	if err != nil {
