@@ -504,7 +504,7 @@ func processUsage() procUsage {
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return procUsage{}
 	}
-	return procUsage{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), faults: ru.Minflt}
+	return procUsage{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), faults: int64(ru.Minflt)}
 }
 
 // loadEnabledFilters saves the enabled, valid filters of a rows file.

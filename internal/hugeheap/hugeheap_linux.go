@@ -20,8 +20,8 @@ var sink []byte
 // Enable marks the next Span bytes of the heap for huge pages, and reports
 // whether it did. It does nothing where it would not help or is not wanted:
 // THP "always" (the kernel does it already) or "never", strict overcommit
-// (where mapping Span could fail), and GODEBUG=disablethp=1, Go's own
-// switch against huge pages for the heap.
+// (where mapping Span could fail), a 32-bit address space, and
+// GODEBUG=disablethp=1, Go's own switch against huge pages for the heap.
 //
 // It has the runtime map Span bytes with one large allocation that is never
 // touched (fresh memory is known to be zero), advises the range from the
@@ -59,6 +59,9 @@ func Enable() (bool, error) {
 }
 
 func wanted() bool {
+	if unsafe.Sizeof(uintptr(0)) < 8 {
+		return false // Span is too much of a 32-bit address space
+	}
 	for _, kv := range strings.Split(os.Getenv("GODEBUG"), ",") {
 		if strings.TrimSpace(kv) == "disablethp=1" {
 			return false
