@@ -23,6 +23,7 @@ import (
 	"github.com/vigilwiki/vigil"
 	"github.com/vigilwiki/vigil/config"
 	"github.com/vigilwiki/vigil/httpapi"
+	"github.com/vigilwiki/vigil/internal/hugeheap"
 	"github.com/vigilwiki/vigil/postgres"
 	"github.com/vigilwiki/vigil/screen"
 	"github.com/vigilwiki/vigil/spool"
@@ -178,6 +179,11 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 			log.Warn("warm-up incomplete: the first actions will compile what is missing", "err", err)
 		}
 		log.Info("warmed up", "sets", rep.Sets, "actions", rep.Actions, "recent", rep.Recent, "ms", rep.Duration.Milliseconds())
+	}
+	// The start-up's compiles had huge pages (cmd/vigil); from here the
+	// heap keeps those it has and takes no more (see hugeheap.Settle).
+	if err := hugeheap.Settle(); err != nil {
+		log.Warn("heap huge pages", "err", err)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

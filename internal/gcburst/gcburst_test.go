@@ -2,6 +2,8 @@ package gcburst
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -18,8 +20,8 @@ func TestRun(t *testing.T) {
 		limit       int64
 		limitDuring func(limit int64) bool // the memory limit during the burst is right
 	}{
-		{"default", 100, math.MaxInt64, func(l int64) bool { return l < 1<<40 && l >= Headroom }},
-		{"relaxed", 400, math.MaxInt64, func(l int64) bool { return l < 1<<40 && l >= Headroom }},
+		{"default", 100, math.MaxInt64, func(l int64) bool { return l < 1<<40 && uint64(l) >= totalMemory() }},
+		{"relaxed", 400, math.MaxInt64, func(l int64) bool { return l < 1<<40 && uint64(l) >= totalMemory() }},
 		{"lower limit set", 100, 32 << 20, func(l int64) bool { return l == 32<<20 }},
 		{"off", -1, math.MaxInt64, func(l int64) bool { return l == math.MaxInt64 }},
 	}
@@ -45,6 +47,7 @@ func TestRun(t *testing.T) {
 // same without Run does, at the default GOGC.
 func TestRunNoCollection(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64)) // a GOMEMLIMIT would collect
 	var kept [][]byte
 	build := func() {
 		kept = nil
@@ -115,5 +118,45 @@ func TestRunOverlapping(t *testing.T) {
 	}
 	if afterFirst != -1 || Current() != 100 {
 		t.Fatalf("GOGC %d once the first burst ended, %d after both; want -1 (off), 100", afterFirst, Current())
+	}
+}
+
+func TestCgroupMemoryMax(t *testing.T) {
+	tests := []struct {
+		name   string
+		cgroup string
+		files  map[string]string // under the mount
+		want   uint64
+		ok     bool
+	}{
+		{"v2 limited", "0::/app.slice/vigil.service\n", map[string]string{"app.slice/vigil.service/memory.max": "536870912\n"}, 512 << 20, true},
+		{"v2 unlimited", "0::/app.slice/vigil.service\n", map[string]string{"app.slice/vigil.service/memory.max": "max\n"}, 0, false},
+		{"v2 in a container", "0::/kubepods/pod1/c1\n", map[string]string{"memory.max": "268435456\n"}, 256 << 20, true},
+		{"v1 limited", "4:memory:/process_api/x\n0::/\n", map[string]string{"memory/process_api/x/memory.limit_in_bytes": "1073741824\n"}, 1 << 30, true},
+		{"v1 unlimited", "5:cpuacct,memory:/x\n0::/\n", map[string]string{"memory/x/memory.limit_in_bytes": "9223372036854771712\n"}, 0, false},
+		{"none", "0::/\n", nil, 0, false},
+	}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		for name, body := range tt.files {
+			p := filepath.Join(dir, "mnt", name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cg := filepath.Join(dir, "cgroup")
+		if err := os.WriteFile(cg, []byte(tt.cgroup), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, ok := cgroupMemoryMax(cg, filepath.Join(dir, "mnt"))
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("%s: cgroupMemoryMax = %d, %v; want %d, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+	if _, ok := cgroupMemoryMax(filepath.Join(t.TempDir(), "missing"), "/sys/fs/cgroup"); ok {
+		t.Error("no cgroup file: a limit was found")
 	}
 }

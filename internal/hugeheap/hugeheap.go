@@ -5,9 +5,13 @@
 // machines whose page faults trap to the hypervisor that was most of a
 // fresh process's time: a first compile of the 444 real filters took a
 // median of 59 ms there with 6,200 faults, and 26 ms with huge pages.
+//
+// A long-running process calls Settle once it has started: the heap keeps
+// the huge pages it has and takes no more, since the kernel's khugepaged
+// would otherwise refill 2 MB regions that Go's scavenger returned, memory
+// the process holds without Go knowing (golang/go#64332).
 package hugeheap
 
-// Span is how much heap address space Enable covers: more than the
-// service's heap reaches under load, and address space costs nothing until
-// it is touched.
+// Span is how much heap address space Enable covers: more than a start-up
+// needs, and address space costs nothing until it is touched.
 const Span = 256 << 20
