@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -498,14 +497,6 @@ func perSecond(latencies, dueAt []time.Duration) []SecondSample {
 	return out
 }
 
-// processUsage is what this process has used so far.
-func processUsage() procUsage {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return procUsage{}
-	}
-	return procUsage{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), faults: int64(ru.Minflt)}
-}
 
 // loadEnabledFilters saves the enabled, valid filters of a rows file.
 func loadEnabledFilters(ctx context.Context, store vigil.Store, path string) (int, error) {
