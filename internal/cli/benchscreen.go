@@ -497,7 +497,6 @@ func perSecond(latencies, dueAt []time.Duration) []SecondSample {
 	return out
 }
 
-
 // loadEnabledFilters saves the enabled, valid filters of a rows file.
 func loadEnabledFilters(ctx context.Context, store vigil.Store, path string) (int, error) {
 	f, err := os.Open(path)
