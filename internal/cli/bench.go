@@ -140,6 +140,7 @@ action, the conditions used and the matches.`,
 			if filtersPath == "" || varsetsPath == "" {
 				return errors.New("both --filters and --varsets are required")
 			}
+			enableHugeHeap() // the compile it times is a fresh process's
 			ff, err := os.Open(filtersPath)
 			if err != nil {
 				return err

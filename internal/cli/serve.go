@@ -118,6 +118,7 @@ empty store it creates sample filters and an admin token (written to
 				return err
 			}
 			defer oneMoreProc(env)()
+			enableHugeHeap()
 			return serve(cmd.Context(), env, cfg)
 		},
 	}
@@ -180,7 +181,7 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		}
 		log.Info("warmed up", "sets", rep.Sets, "actions", rep.Actions, "recent", rep.Recent, "ms", rep.Duration.Milliseconds())
 	}
-	// The start-up's compiles had huge pages (cmd/vigil); from here the
+	// The start-up's compiles had huge pages (enableHugeHeap); from here the
 	// heap keeps those it has and takes no more (see hugeheap.Settle).
 	if err := hugeheap.Settle(); err != nil {
 		log.Warn("heap huge pages", "err", err)
@@ -383,3 +384,11 @@ func withStore(env Env, sf *storeFlags, run func(ctx context.Context, store vigi
 		return run(cmd.Context(), store)
 	}
 }
+
+// enableHugeHeap puts the heap on huge pages (hugeheap.Enable) in the
+// commands that compile whole filter sets in a fresh process: on machines
+// where page faults are dear that halved a first compile. The commands that
+// compile nothing large do without: mapping and freeing the probe costs a
+// fresh process about 6 ms (vigil rules eval: 35–42 against 29–32 ms).
+// Failing, it changes nothing.
+func enableHugeHeap() { hugeheap.Enable() }
