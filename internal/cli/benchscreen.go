@@ -434,10 +434,10 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	res.Throughput = float64(len(latencies)) / elapsed.Seconds()
 	res.MedianMS, res.P90MS, res.P99MS, res.P999MS, res.MaxMS = q(0.5), q(0.9), q(0.99), q(0.999), q(1)
 	if len(latencies) > 0 {
-		res.MatchesPerAction = float64(matches) / float64(len(latencies))
-		res.LoggedPerAction = float64(logged) / float64(len(latencies))
-		perAction := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) / float64(len(latencies)) }
 		n := float64(len(latencies))
+		res.MatchesPerAction = float64(matches) / n
+		res.LoggedPerAction = float64(logged) / n
+		perAction := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) / n }
 		if o.inProcess {
 			res.CPUPerActionUS = perAction(usage.cpu)
 			res.FaultsPerAction = float64(usage.faults) / n

@@ -56,7 +56,7 @@ func enter() {
 			limitBefore = debug.SetMemoryLimit(-1)
 			total := min(uint64(math.MaxInt64-Headroom), totalMemory())
 			room := uint64(Headroom)
-			if max, ok := cgroupMemoryMax("/proc/self/cgroup", "/sys/fs/cgroup"); ok {
+			if max, ok := cgroupMax(); ok {
 				room = min(room, (max-min(max, total))/2)
 			}
 			debug.SetMemoryLimit(min(int64(total+room), limitBefore))
@@ -100,6 +100,12 @@ func totalMemory() uint64 {
 	}
 	return s[0].Value.Uint64() - s[1].Value.Uint64()
 }
+
+// cgroupMax is this process's cgroup memory limit, read once: a compile
+// should not read files each time it starts.
+var cgroupMax = sync.OnceValues(func() (uint64, bool) {
+	return cgroupMemoryMax("/proc/self/cgroup", "/sys/fs/cgroup")
+})
 
 // cgroupMemoryMax is the memory limit of this process's cgroup, read from
 // the cgroup file (/proc/self/cgroup) and the cgroup mount: v2's
