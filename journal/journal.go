@@ -1,0 +1,522 @@
+// Package journal is a write-ahead journal in front of a slower store.
+// Append puts a batch of records on disk (one write, one data sync) and
+// returns; a background applier hands them, in order and in larger
+// batches, to the store, and deletes a segment file once all its records
+// are in. On a restart, Open first applies what a previous process left.
+//
+// Vigil's embedded store writes the abuse log through it: a request waits
+// for one append and one sync of a sequential file instead of SQLite's
+// B-tree inserts, WAL frames and commit, and SQLite takes the entries in
+// batches of many actions, off the requests' path.
+//
+// The store's apply function must be idempotent: a crash between a batch
+// being applied and its segment being deleted replays the batch.
+package journal
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ErrFull is returned by Append when the records not yet applied take
+// more memory than the limit: the store is slow or down, and the caller
+// should take another way (Vigil writes to the store directly, then to its
+// spool).
+var ErrFull = errors.New("journal: too many records wait to be applied")
+
+// ErrClosed is returned by Append after Close.
+var ErrClosed = errors.New("journal: closed")
+
+const (
+	frameHeader = 8         // length, CRC-32C of the payload
+	maxRecord   = 256 << 20 // a longer length is a damaged frame
+	segmentExt  = ".journal"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Options tune a journal; the zero value is sensible.
+type Options struct {
+	SegmentSize int64         // start a new segment file beyond this size; default 16 MB
+	MaxQueued   int           // bytes of records waiting to be applied before Append says ErrFull; default 64 MB
+	MaxBatch    int           // records per call of apply; default 1,000
+	Retry       time.Duration // wait after a failed apply (doubling, up to 5 s); default 50 ms
+	Logger      *slog.Logger
+}
+
+// Apply takes records into the store, in the order they were appended. It
+// must not keep the slices.
+type Apply func(records [][]byte) error
+
+type item struct {
+	rec []byte
+	seg int
+}
+
+// Journal is a directory of segment files, each a sequence of frames.
+type Journal struct {
+	dir   string
+	opts  Options
+	apply Apply
+	lock  *os.File
+
+	mu     sync.Mutex // appends
+	f      *os.File   // the segment being appended to, or nil
+	seg    int        // its number (or the last one's)
+	size   int64
+	buf    []byte
+	closed bool
+
+	qmu         sync.Mutex
+	queue       []item
+	queuedBytes int
+	pending     map[int]int // segment -> records not yet applied
+	current     int         // the segment appended to (j.seg, readable without mu)
+	appended    uint64      // records appended since Open
+	applied     uint64      // of those, applied
+	progress    chan struct{}
+	wake        chan struct{}
+	stop        chan struct{}
+	done        chan struct{}
+	applyErr    error // the last apply's error, nil once one succeeds
+}
+
+// Open locks dir (creating it) for this process, applies the records that
+// segments left by an earlier process hold, deletes those segments, and
+// starts the applier. It fails when another process holds the journal, or
+// when the leftover records cannot be applied (they stay on disk).
+func Open(dir string, apply Apply, opts Options) (*Journal, error) {
+	if opts.SegmentSize <= 0 {
+		opts.SegmentSize = 16 << 20
+	}
+	if opts.MaxQueued <= 0 {
+		opts.MaxQueued = 64 << 20
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 1000
+	}
+	if opts.Retry <= 0 {
+		opts.Retry = 50 * time.Millisecond
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("journal %s: %w", dir, err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	j := &Journal{dir: dir, opts: opts, apply: apply, lock: lock, pending: map[int]int{},
+		progress: make(chan struct{}), wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	if err := j.replay(); err != nil {
+		unlockDir(lock)
+		return nil, err
+	}
+	go j.run()
+	return j, nil
+}
+
+// segments lists the segment numbers in dir, in order.
+func (j *Journal) segments() ([]int, error) {
+	entries, err := os.ReadDir(j.dir)
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: %w", j.dir, err)
+	}
+	var out []int
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), segmentExt)
+		if !ok {
+			continue
+		}
+		if n, err := strconv.Atoi(name); err == nil && n > 0 {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (j *Journal) path(seg int) string {
+	return filepath.Join(j.dir, fmt.Sprintf("%012d%s", seg, segmentExt))
+}
+
+// replay applies the leftover segments in order, deleting each once its
+// records are in.
+func (j *Journal) replay() error {
+	segs, err := j.segments()
+	if err != nil {
+		return err
+	}
+	for _, seg := range segs {
+		j.seg = seg
+		f, err := os.Open(j.path(seg))
+		if err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		var batch [][]byte
+		size := 0
+		flush := func() error {
+			if len(batch) == 0 {
+				return nil
+			}
+			if err := j.apply(batch); err != nil {
+				return fmt.Errorf("journal: apply %s: %w", j.path(seg), err)
+			}
+			batch, size = batch[:0], 0
+			return nil
+		}
+		n, err := ReadFrames(f, func(rec []byte) error {
+			batch = append(batch, rec)
+			size += len(rec)
+			if len(batch) >= j.opts.MaxBatch || size >= j.opts.MaxQueued {
+				return flush()
+			}
+			return nil
+		})
+		f.Close()
+		if err == nil {
+			err = flush()
+		}
+		var damaged *DamagedError
+		if errors.As(err, &damaged) {
+			// Only an append that failed (and was never acknowledged)
+			// leaves a partial frame, and only at a segment's end.
+			j.opts.Logger.Warn("journal segment ends in a damaged frame; the records before it are applied", "segment", j.path(seg),
+				"offset", damaged.Offset, "records", n)
+			err = flush()
+		}
+		if err != nil {
+			return err
+		}
+		if err := os.Remove(j.path(seg)); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		j.opts.Logger.Info("journal segment replayed", "segment", j.path(seg), "records", n)
+	}
+	return nil
+}
+
+// DamagedError reports a frame that is cut short or fails its checksum.
+type DamagedError struct {
+	Offset int64
+	Reason string
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("journal: damaged frame at offset %d: %s", e.Offset, e.Reason)
+}
+
+// ReadFrames calls fn with each record of a segment, in order, and returns
+// how many it read. It stops at a damaged frame (a *DamagedError), or at
+// fn's first error. The slice passed to fn is its own.
+func ReadFrames(r io.Reader, fn func(rec []byte) error) (int, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var hdr [frameHeader]byte
+	var off int64
+	n := 0
+	for {
+		k, err := io.ReadFull(br, hdr[:])
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			if err == io.ErrUnexpectedEOF {
+				return n, &DamagedError{Offset: off, Reason: fmt.Sprintf("header cut short after %d bytes", k)}
+			}
+			return n, fmt.Errorf("journal: read: %w", err)
+		}
+		size := binary.LittleEndian.Uint32(hdr[0:4])
+		sum := binary.LittleEndian.Uint32(hdr[4:8])
+		if size > maxRecord {
+			return n, &DamagedError{Offset: off, Reason: fmt.Sprintf("length %d beyond the limit", size)}
+		}
+		// Read in steps, so that a damaged length cannot make us allocate
+		// more than the file holds.
+		rec := make([]byte, 0, min(int(size), 1<<20))
+		for len(rec) < int(size) {
+			step := min(int(size)-len(rec), 1<<20)
+			rec = slices.Grow(rec, step)
+			got, err := io.ReadFull(br, rec[len(rec):len(rec)+step])
+			rec = rec[:len(rec)+got]
+			if err != nil {
+				if err == io.EOF || err == io.ErrUnexpectedEOF {
+					return n, &DamagedError{Offset: off, Reason: fmt.Sprintf("record of %d bytes cut short at %d", size, len(rec))}
+				}
+				return n, fmt.Errorf("journal: read: %w", err)
+			}
+		}
+		if crc32.Checksum(rec, castagnoli) != sum {
+			return n, &DamagedError{Offset: off, Reason: "checksum mismatch"}
+		}
+		if err := fn(rec); err != nil {
+			return n, err
+		}
+		n++
+		off += frameHeader + int64(size)
+	}
+}
+
+// AppendFrame appends rec's frame to buf.
+func AppendFrame(buf, rec []byte) []byte {
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(rec)))
+	buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(rec, castagnoli))
+	return append(buf, rec...)
+}
+
+// Append writes records and syncs them to disk; when it returns nil they
+// are durable and queued for the applier, which owns the slices from then
+// on. On an error nothing is queued, and the records must go another way:
+// a partial write is cut off again where that can be done, and the journal
+// moves on to a new segment, so a replay may still find the records only
+// when cutting failed too (which is why apply must be idempotent).
+func (j *Journal) Append(records [][]byte) error {
+	if len(records) == 0 {
+		return nil
+	}
+	total := 0
+	for _, r := range records {
+		if len(r) > maxRecord {
+			return fmt.Errorf("journal: a record of %d bytes is beyond the limit of %d", len(r), maxRecord)
+		}
+		total += len(r)
+	}
+	j.qmu.Lock()
+	full := j.queuedBytes > 0 && j.queuedBytes+total > j.opts.MaxQueued
+	j.qmu.Unlock()
+	if full {
+		return ErrFull
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		return ErrClosed
+	}
+	if j.f == nil || j.size >= j.opts.SegmentSize {
+		if err := j.rotate(); err != nil {
+			return err
+		}
+	}
+	buf := j.buf[:0]
+	for _, r := range records {
+		buf = AppendFrame(buf, r)
+	}
+	if cap(buf) <= 4<<20 {
+		j.buf = buf
+	}
+	_, err := j.f.WriteAt(buf, j.size)
+	if err == nil {
+		err = syncData(j.f)
+	}
+	if err != nil {
+		// Cut the unacknowledged bytes off, and leave this file: after a
+		// failed sync its cached pages cannot be trusted.
+		if terr := j.f.Truncate(j.size); terr == nil {
+			_ = syncData(j.f)
+		}
+		j.f.Close()
+		j.f = nil
+		return fmt.Errorf("journal: append to %s: %w", j.path(j.seg), err)
+	}
+	j.size += int64(len(buf))
+	j.qmu.Lock()
+	for _, r := range records {
+		j.queue = append(j.queue, item{rec: r, seg: j.seg})
+	}
+	j.queuedBytes += total
+	j.pending[j.seg] += len(records)
+	j.appended += uint64(len(records))
+	j.qmu.Unlock()
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// rotate starts a new segment file. Called with mu held.
+func (j *Journal) rotate() error {
+	if j.f != nil {
+		j.f.Close()
+		j.f = nil
+	}
+	next := j.seg + 1
+	f, err := os.OpenFile(j.path(next), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("journal: new segment: %w", err)
+	}
+	// The new name must survive a crash along with what is written into it.
+	if err := syncDir(j.dir); err != nil {
+		f.Close()
+		os.Remove(j.path(next))
+		return fmt.Errorf("journal: new segment: %w", err)
+	}
+	prev := j.seg
+	j.f, j.seg, j.size = f, next, 0
+	j.qmu.Lock()
+	j.current = next
+	j.reap(prev)
+	j.qmu.Unlock()
+	return nil
+}
+
+// reap deletes segment seg if it is no longer appended to and all its
+// records are applied. Called with qmu held.
+func (j *Journal) reap(seg int) {
+	if seg <= 0 || seg == j.current || j.pending[seg] > 0 {
+		return
+	}
+	delete(j.pending, seg)
+	if err := os.Remove(j.path(seg)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		// Left on disk, it is replayed at the next start: harmless,
+		// since applying is idempotent.
+		j.opts.Logger.Warn("journal segment not deleted", "segment", j.path(seg), "err", err)
+	}
+}
+
+// run is the applier.
+func (j *Journal) run() {
+	defer close(j.done)
+	retry := j.opts.Retry
+	for {
+		j.qmu.Lock()
+		n := min(len(j.queue), j.opts.MaxBatch)
+		batch := make([][]byte, n)
+		for i := range n {
+			batch[i] = j.queue[i].rec
+		}
+		j.qmu.Unlock()
+		if n == 0 {
+			select {
+			case <-j.wake:
+				continue
+			case <-j.stop:
+				return
+			}
+		}
+		err := j.apply(batch)
+		j.qmu.Lock()
+		j.applyErr = err
+		if err == nil {
+			segs := map[int]bool{}
+			bytes := 0
+			for _, it := range j.queue[:n] {
+				j.pending[it.seg]--
+				segs[it.seg] = true
+				bytes += len(it.rec)
+			}
+			clear(j.queue[:n])
+			j.queue = j.queue[n:]
+			j.queuedBytes -= bytes
+			j.applied += uint64(n)
+			for seg := range segs {
+				j.reap(seg)
+			}
+			close(j.progress)
+			j.progress = make(chan struct{})
+		}
+		j.qmu.Unlock()
+		if err == nil {
+			retry = j.opts.Retry
+			continue
+		}
+		j.opts.Logger.Warn("journal: records not applied yet; retrying", "records", n, "retry_in", retry, "err", err)
+		select {
+		case <-time.After(retry):
+		case <-j.stop:
+			return
+		}
+		retry = min(2*retry, 5*time.Second)
+	}
+}
+
+// Wait returns once every record appended before it was called has been
+// applied, or with ctx's error, or with the last apply's error when the
+// store refuses them.
+func (j *Journal) Wait(ctx context.Context) error {
+	j.qmu.Lock()
+	target := j.appended
+	for j.applied < target {
+		if j.applyErr != nil {
+			err := j.applyErr
+			j.qmu.Unlock()
+			return fmt.Errorf("journal: records not applied: %w", err)
+		}
+		ch := j.progress
+		j.qmu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(j.opts.Retry):
+			// Look at applyErr again.
+		}
+		j.qmu.Lock()
+	}
+	j.qmu.Unlock()
+	return nil
+}
+
+// Backlog reports the records appended and not yet applied.
+func (j *Journal) Backlog() int {
+	j.qmu.Lock()
+	defer j.qmu.Unlock()
+	return len(j.queue)
+}
+
+// Close stops appends, waits up to timeout for the applier to apply what
+// is queued, stops it and releases the directory. Records not applied by
+// then stay on disk for the next Open.
+func (j *Journal) Close(timeout time.Duration) error {
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return nil
+	}
+	j.closed = true
+	j.mu.Unlock()
+	var err error
+	deadline := time.Now().Add(timeout)
+	for j.Backlog() > 0 && time.Now().Before(deadline) {
+		j.qmu.Lock()
+		ch := j.progress
+		j.qmu.Unlock()
+		select {
+		case <-ch:
+		case <-time.After(time.Until(deadline)):
+		}
+	}
+	if n := j.Backlog(); n > 0 {
+		err = fmt.Errorf("journal: %d records not applied at close; they stay in %s for the next start", n, j.dir)
+	}
+	close(j.stop)
+	<-j.done
+	j.mu.Lock()
+	if j.f != nil {
+		j.f.Close()
+		j.f = nil
+	}
+	j.qmu.Lock()
+	// Nothing is appended any more: the last segment goes too once its
+	// records are in.
+	j.current = 0
+	j.reap(j.seg)
+	j.qmu.Unlock()
+	j.mu.Unlock()
+	unlockDir(j.lock)
+	return err
+}

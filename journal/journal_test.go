@@ -1,0 +1,343 @@
+package journal
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// sink is a store that records what it is given, and can be made to fail
+// or to hold the applier.
+type sink struct {
+	mu    sync.Mutex
+	got   []string
+	calls int
+	fail  int           // fail this many calls first
+	hold  chan struct{} // when non-nil, each call waits for a receive
+}
+
+func (s *sink) apply(records [][]byte) error {
+	if s.hold != nil {
+		<-s.hold
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if s.fail > 0 {
+		s.fail--
+		return errors.New("store down")
+	}
+	for _, r := range records {
+		s.got = append(s.got, string(r))
+	}
+	return nil
+}
+
+func (s *sink) records() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.got...)
+}
+
+func recs(prefix string, n int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = fmt.Appendf(nil, "%s-%d", prefix, i)
+	}
+	return out
+}
+
+func segmentFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "*"+segmentExt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestAppendApplyInOrder(t *testing.T) {
+	dir := t.TempDir()
+	s := &sink{}
+	j, err := Open(dir, s.apply, Options{MaxBatch: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for b := range 20 {
+		batch := recs(fmt.Sprint("b", b), b%5+1)
+		for _, r := range batch {
+			want = append(want, string(r))
+		}
+		if err := j.Append(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.records(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("applied %v, want %v", got, want)
+	}
+	if err := j.Close(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if m := segmentFiles(t, dir); len(m) != 0 {
+		t.Errorf("segments left after everything was applied: %v", m)
+	}
+}
+
+// A process that stops before its records are applied leaves them on
+// disk; the next Open applies them first, in order, exactly once.
+func TestReplayAfterStop(t *testing.T) {
+	dir := t.TempDir()
+	first := &sink{fail: 1 << 30} // the store is down throughout
+	j, err := Open(dir, first.apply, Options{SegmentSize: 64, Retry: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for b := range 10 {
+		batch := recs(fmt.Sprint("b", b), 3)
+		for _, r := range batch {
+			want = append(want, string(r))
+		}
+		if err := j.Append(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(segmentFiles(t, dir)) < 2 {
+		t.Fatalf("segments %v: want several (SegmentSize 64)", segmentFiles(t, dir))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	if err := j.Wait(ctx); err == nil || !strings.Contains(err.Error(), "store down") {
+		t.Errorf("Wait with the store down: %v, want its error", err)
+	}
+	cancel()
+	if err := j.Close(10 * time.Millisecond); err == nil {
+		t.Error("Close with records left: no error")
+	}
+	if len(first.records()) != 0 {
+		t.Fatalf("applied %v through a failing store", first.records())
+	}
+
+	second := &sink{}
+	j2, err := Open(dir, second.apply, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := second.records(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("replayed %v, want %v", got, want)
+	}
+	if m := segmentFiles(t, dir); len(m) != 0 {
+		t.Errorf("replayed segments not deleted: %v", m)
+	}
+	// Appends go on after the replayed segments.
+	if err := j2.Append(recs("after", 2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := j2.Close(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got := second.records(); len(got) != len(want)+2 || got[len(got)-1] != "after-1" {
+		t.Fatalf("after replay applied %v", got[len(want):])
+	}
+}
+
+// A crash in the middle of an append leaves a partial frame at a segment's
+// end: the records before it are replayed, the partial one is not (it was
+// never acknowledged).
+func TestReplayTornTail(t *testing.T) {
+	for _, cut := range []int{1, frameHeader - 1, frameHeader, frameHeader + 3} {
+		t.Run(fmt.Sprint(cut), func(t *testing.T) {
+			dir := t.TempDir()
+			var buf []byte
+			buf = AppendFrame(buf, []byte("one"))
+			buf = AppendFrame(buf, []byte("two"))
+			torn := AppendFrame(nil, []byte("three, never acknowledged"))
+			buf = append(buf, torn[:cut]...)
+			if err := os.WriteFile(filepath.Join(dir, "000000000004"+segmentExt), buf, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s := &sink{}
+			j, err := Open(dir, s.apply, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer j.Close(time.Second)
+			if got := strings.Join(s.records(), ","); got != "one,two" {
+				t.Fatalf("replayed %q, want one,two", got)
+			}
+			// New appends start a later segment than the leftover one.
+			if err := j.Append(recs("x", 1)); err != nil {
+				t.Fatal(err)
+			}
+			if j.seg != 5 {
+				t.Errorf("appending to segment %d, want 5", j.seg)
+			}
+		})
+	}
+}
+
+func TestReadFramesDamaged(t *testing.T) {
+	good := AppendFrame(AppendFrame(nil, []byte("a")), []byte("bb"))
+	flipped := bytes.Clone(good)
+	flipped[len(flipped)-1] ^= 1
+	huge := append(bytes.Clone(good), 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		n    int
+		want string
+	}{
+		{"good", good, 2, ""},
+		{"checksum", flipped, 1, "checksum mismatch"},
+		{"length beyond the limit", huge, 2, "beyond the limit"},
+		{"empty", nil, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := ReadFrames(bytes.NewReader(tc.data), func([]byte) error { return nil })
+			if n != tc.n {
+				t.Errorf("read %d records, want %d", n, tc.n)
+			}
+			var d *DamagedError
+			if tc.want == "" && err != nil || tc.want != "" && (!errors.As(err, &d) || !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+			if tc.want != "" && d.Offset != int64(len(AppendFrame(nil, []byte("a"))))*int64(n) && n == 1 {
+				t.Errorf("offset %d", d.Offset)
+			}
+		})
+	}
+}
+
+// A store that fails for a while gets the same records again, in order,
+// and nothing twice.
+func TestApplyRetried(t *testing.T) {
+	s := &sink{fail: 3}
+	j, err := Open(t.TempDir(), s.apply, Options{Retry: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close(time.Second)
+	if err := j.Append(recs("a", 4)); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Append(recs("b", 2)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		err := j.Wait(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if got := strings.Join(s.records(), ","); got != "a-0,a-1,a-2,a-3,b-0,b-1" {
+		t.Fatalf("applied %s", got)
+	}
+	if s.calls < 4 {
+		t.Errorf("%d calls, want the 3 failures and a success", s.calls)
+	}
+}
+
+// While the store is behind by more than MaxQueued bytes, Append refuses
+// with ErrFull instead of holding ever more in memory.
+func TestFull(t *testing.T) {
+	s := &sink{hold: make(chan struct{})}
+	j, err := Open(t.TempDir(), s.apply, Options{MaxQueued: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := [][]byte{bytes.Repeat([]byte("x"), 60)}
+	if err := j.Append(big); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Append(big); !errors.Is(err, ErrFull) {
+		t.Fatalf("second append: %v, want ErrFull", err)
+	}
+	s.hold <- struct{}{} // the applier takes the first
+	if err := j.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Append(big); err != nil {
+		t.Fatalf("after the applier caught up: %v", err)
+	}
+	close(s.hold)
+	if err := j.Close(time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSecondProcessRefused(t *testing.T) {
+	dir := t.TempDir()
+	j, err := Open(dir, (&sink{}).apply, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, (&sink{}).apply, Options{}); err == nil || !strings.Contains(err.Error(), "another process") {
+		t.Fatalf("second Open: %v", err)
+	}
+	j.Close(time.Second)
+	j2, err := Open(dir, (&sink{}).apply, Options{})
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	j2.Close(time.Second)
+}
+
+// Segments are deleted as soon as their records are in, while appends go
+// on: the directory does not grow with the traffic.
+func TestSegmentsReaped(t *testing.T) {
+	dir := t.TempDir()
+	s := &sink{}
+	j, err := Open(dir, s.apply, Options{SegmentSize: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close(time.Second)
+	for b := range 50 {
+		if err := j.Append(recs(fmt.Sprint("b", b), 4)); err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if m := segmentFiles(t, dir); len(m) > 1 {
+			t.Fatalf("after batch %d: %d segments on disk, want at most the current one", b, len(m))
+		}
+	}
+	if j.seg < 10 {
+		t.Errorf("segment %d: SegmentSize 200 should have rotated often", j.seg)
+	}
+	if len(s.records()) != 200 {
+		t.Errorf("applied %d records, want 200", len(s.records()))
+	}
+}
+
+func FuzzReadFrames(f *testing.F) {
+	f.Add(AppendFrame(AppendFrame(nil, []byte("one")), []byte("two")))
+	f.Add([]byte{0xff, 0xff, 0xff, 0x0f, 1, 2, 3, 4})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		total := 0
+		_, _ = ReadFrames(bytes.NewReader(data), func(rec []byte) error {
+			total += len(rec) + frameHeader
+			return nil
+		})
+		if total > len(data) {
+			t.Fatalf("records of %d bytes from %d bytes of input", total, len(data))
+		}
+	})
+}
