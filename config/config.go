@@ -34,6 +34,9 @@ type Config struct {
 	// GCPercent is the garbage collector's GOGC for `vigil serve`, unless
 	// the GOGC environment variable sets it.
 	GCPercent int `koanf:"gc_percent"`
+	// LogJournal writes the abuse log through a journal in Data (SQLite
+	// only): see sqlstore.Store.UseLogJournal.
+	LogJournal bool `koanf:"log_journal"`
 
 	Screen ScreenConfig                 `koanf:"screen"`
 	Recent RecentConfig                 `koanf:"recent"`
@@ -76,6 +79,7 @@ func Defaults() map[string]any {
 		"sample":                     true,
 		"shutdown_timeout":           "15s",
 		"gc_percent":                 400,
+		"log_journal":                true,
 		"screen.cond_limit":          1000,
 		"screen.budget":              "100ms",
 		"screen.emergency_threshold": 0.05,

@@ -54,6 +54,10 @@ type Options struct {
 	MaxQueued   int           // bytes of records waiting to be applied before Append says ErrFull; default 64 MB
 	MaxBatch    int           // records per call of apply; default 1,000
 	Retry       time.Duration // wait after a failed apply (doubling, up to 5 s); default 50 ms
+	// Gather: the applier waits this long after a batch for more records
+	// (unless MaxBatch are queued, or a Wait is waiting), so that the store
+	// takes many at once. Zero: it applies whatever is queued at once.
+	Gather time.Duration
 	Logger      *slog.Logger
 }
 
@@ -89,6 +93,7 @@ type Journal struct {
 	applied     uint64      // of those, applied
 	progress    chan struct{}
 	wake        chan struct{}
+	hurry       chan struct{} // a Wait is waiting: apply now
 	stop        chan struct{}
 	done        chan struct{}
 	applyErr    error // the last apply's error, nil once one succeeds
@@ -122,7 +127,7 @@ func Open(dir string, apply Apply, opts Options) (*Journal, error) {
 		return nil, err
 	}
 	j := &Journal{dir: dir, opts: opts, apply: apply, lock: lock, pending: map[int]int{},
-		progress: make(chan struct{}), wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		progress: make(chan struct{}), wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if err := j.replay(); err != nil {
 		unlockDir(lock)
 		return nil, err
@@ -393,6 +398,9 @@ func (j *Journal) run() {
 	defer close(j.done)
 	retry := j.opts.Retry
 	for {
+		if j.opts.Gather > 0 {
+			j.gather()
+		}
 		j.qmu.Lock()
 		n := min(len(j.queue), j.opts.MaxBatch)
 		batch := make([][]byte, n)
@@ -444,12 +452,35 @@ func (j *Journal) run() {
 	}
 }
 
+// gather waits up to Gather for a full batch.
+func (j *Journal) gather() {
+	j.qmu.Lock()
+	enough := len(j.queue) >= j.opts.MaxBatch
+	j.qmu.Unlock()
+	if enough {
+		return
+	}
+	t := time.NewTimer(j.opts.Gather)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-j.hurry:
+	case <-j.stop:
+	}
+}
+
 // Wait returns once every record appended before it was called has been
 // applied, or with ctx's error, or with the last apply's error when the
 // store refuses them.
 func (j *Journal) Wait(ctx context.Context) error {
 	j.qmu.Lock()
 	target := j.appended
+	if j.applied < target {
+		select {
+		case j.hurry <- struct{}{}:
+		default:
+		}
+	}
 	for j.applied < target {
 		if j.applyErr != nil {
 			err := j.applyErr

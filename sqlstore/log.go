@@ -14,36 +14,96 @@ func (s *Store) AppendLog(ctx context.Context, entries []*vigil.LogEntry) error 
 	if len(entries) == 0 {
 		return nil
 	}
-	// The entries of one action share their dump: compress it once.
+	packed := packDumps(entries)
+	if s.journal != nil {
+		return s.appendJournaled(ctx, entries, packed)
+	}
+	return s.insertLog(ctx, entries, packed, insertNew)
+}
+
+// packDumps compresses each entry's dump; the entries of one action share
+// their dump, which is compressed once.
+func packDumps(entries []*vigil.LogEntry) [][]byte {
 	packed := make([][]byte, len(entries))
 	for i, e := range entries {
 		vars := e.Vars
 		if len(vars) == 0 {
 			vars = json.RawMessage("{}")
 		}
-		if i > 0 && len(vars) > 0 && len(entries[i-1].Vars) == len(vars) && &entries[i-1].Vars[0] == &vars[0] {
+		if i > 0 && sameDump(entries[i-1].Vars, vars) {
 			packed[i] = packed[i-1]
 			continue
 		}
 		packed[i] = compress(vars)
 	}
-	logStmt, err := s.prepared(ctx, `INSERT INTO abuse_log (wiki, filter_id, filter_version, action, performer,
-		page_namespace, page_title, actions_taken, log_only, vars, vars_zstd, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?) RETURNING id`)
+	return packed
+}
+
+func sameDump(a, b json.RawMessage) bool {
+	return len(a) > 0 && len(a) == len(b) && &a[0] == &b[0]
+}
+
+// insertMode says where an entry's ID comes from.
+type insertMode int
+
+const (
+	insertNew      insertMode = iota // the database numbers it
+	insertKeepID                     // it has its ID; a row with that ID already there is another entry, which keeps it, and this one is numbered anew
+	insertReplayID                   // it has its ID; a row with that ID already there is this entry, applied before a restart
+)
+
+func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed [][]byte, mode insertMode) error {
+	const cols = `wiki, filter_id, filter_version, action, performer,
+		page_namespace, page_title, actions_taken, log_only, vars, vars_zstd, created_at`
+	logStmt, err := s.prepared(ctx, `INSERT INTO abuse_log (`+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?) RETURNING id`)
 	if err != nil {
 		return s.wrap(err, "append log")
+	}
+	var withID *sql.Stmt
+	if mode != insertNew {
+		withID, err = s.prepared(ctx, `INSERT INTO abuse_log (id, `+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)
+			ON CONFLICT (id) DO NOTHING`)
+		if err != nil {
+			return s.wrap(err, "append log")
+		}
 	}
 	protectedStmt, err := s.prepared(ctx, `INSERT INTO abuse_log_protected (log_id, ip, user_agent, vars) VALUES (?, ?, ?, ?)`)
 	if err != nil {
 		return s.wrap(err, "append log (protected)")
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	var renumbered []int64
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		renumbered = renumbered[:0]
 		insert, insertProtected := tx.StmtContext(ctx, logStmt), tx.StmtContext(ctx, protectedStmt)
+		var insertID *sql.Stmt
+		if withID != nil {
+			insertID = tx.StmtContext(ctx, withID)
+		}
 		for i, e := range entries {
-			err := insert.QueryRowContext(ctx, e.Wiki, e.FilterID, e.FilterVersion, e.Action, e.Performer, e.PageNamespace, e.PageTitle,
-				"|"+strings.Join(e.ActionsTaken, "|")+"|", e.LogOnly, packed[i], micros(e.Time)).Scan(&e.ID)
-			if err != nil {
-				return s.wrap(err, "append log")
+			taken := "|" + strings.Join(e.ActionsTaken, "|") + "|"
+			fresh := mode == insertNew
+			if !fresh {
+				res, err := insertID.ExecContext(ctx, e.ID, e.Wiki, e.FilterID, e.FilterVersion, e.Action, e.Performer, e.PageNamespace,
+					e.PageTitle, taken, e.LogOnly, packed[i], micros(e.Time))
+				if err != nil {
+					return s.wrap(err, "append log")
+				}
+				if n, err := res.RowsAffected(); err != nil {
+					return s.wrap(err, "append log")
+				} else if n == 0 {
+					if mode == insertReplayID {
+						continue // in already, with its protected row
+					}
+					renumbered = append(renumbered, e.ID)
+					fresh = true
+				}
+			}
+			if fresh {
+				err := insert.QueryRowContext(ctx, e.Wiki, e.FilterID, e.FilterVersion, e.Action, e.Performer, e.PageNamespace, e.PageTitle,
+					taken, e.LogOnly, packed[i], micros(e.Time)).Scan(&e.ID)
+				if err != nil {
+					return s.wrap(err, "append log")
+				}
 			}
 			if p := e.Protected; p != nil {
 				pvars := string(p.Vars)
@@ -57,9 +117,16 @@ func (s *Store) AppendLog(ctx context.Context, entries []*vigil.LogEntry) error 
 		}
 		return nil
 	})
+	if err == nil && len(renumbered) > 0 && s.log != nil {
+		// Another writer took these IDs (a process writing the log without
+		// the journal): the entries are kept, under new numbers.
+		s.log.Error("abuse log entries renumbered: their IDs were taken", "ids", renumbered)
+	}
+	return err
 }
 
 func (s *Store) QueryLog(ctx context.Context, q vigil.LogQuery) ([]*vigil.LogEntry, error) {
+	s.awaitJournal(ctx)
 	var where []string
 	var args []any
 	add := func(cond string, arg any) {

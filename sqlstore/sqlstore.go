@@ -14,12 +14,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/journal"
 )
 
 // Dialect is what a database does differently.
@@ -42,6 +45,11 @@ type Store struct {
 	queries sync.Map // query text with "?" -> rendered text
 	stmts   sync.Map // query text with "?" -> *sql.Stmt prepared on rw
 	onClose []func() error
+
+	// The abuse log's journal (see UseLogJournal), when used.
+	journal *journal.Journal
+	logIDs  atomic.Int64 // the last abuse-log ID handed out
+	log     *slog.Logger
 }
 
 var _ vigil.Store = (*Store)(nil)

@@ -145,6 +145,11 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		return err
 	}
 	defer store.Close()
+	if cfg.DB == "" && cfg.LogJournal {
+		if err := store.UseLogJournal(ctx, filepath.Join(cfg.Data, "log-journal"), log); err != nil {
+			return err
+		}
+	}
 	sp, err := spool.Open(filepath.Join(cfg.Data, "spool"))
 	if err != nil {
 		return err

@@ -1,0 +1,167 @@
+package sqlite_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/sqlite"
+	"github.com/vigilwiki/vigil/storetest"
+)
+
+// The store with its abuse log written through the journal passes the
+// same suite: IDs, queries right after an append, protected data.
+func TestStoreWithLogJournal(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) vigil.Store {
+		dir := t.TempDir()
+		s, err := sqlite.Open(context.Background(), filepath.Join(dir, "vigil.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UseLogJournal(context.Background(), filepath.Join(dir, "log-journal"), nil); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+// journalChild, run as a child process by TestLogJournalCrash, appends
+// abuse-log entries through the journal, prints each acknowledged ID, and
+// dies without closing anything (os.Exit: no deferred function, no
+// flush) — as a process killed mid-load.
+func journalChild(dir string, n, waitAfter int) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(2)
+	}
+	if err := s.UseLogJournal(ctx, filepath.Join(dir, "log-journal"), nil); err != nil {
+		fmt.Println("error", err)
+		os.Exit(2)
+	}
+	for i := range n {
+		vars, _ := json.Marshal(map[string]any{"new_wikitext": strings.Repeat(fmt.Sprintf("entry %d ", i), 500)})
+		entries := []*vigil.LogEntry{
+			{Wiki: "w", FilterID: 1, FilterVersion: 1, Action: "edit", Performer: fmt.Sprint("u", i), PageTitle: "P",
+				ActionsTaken: []string{"warn"}, Vars: vars, Time: time.Now(),
+				Protected: &vigil.ProtectedData{IP: fmt.Sprintf("192.0.2.%d", i%250), UserAgent: "ua"}},
+			{Wiki: "w", FilterID: 2, FilterVersion: 1, Action: "edit", Performer: fmt.Sprint("u", i), PageTitle: "P",
+				Vars: vars, Time: time.Now()}, // the same action's second match shares the dump
+		}
+		if err := s.AppendLog(ctx, entries); err != nil {
+			fmt.Println("error", err)
+			os.Exit(2)
+		}
+		fmt.Println(entries[0].ID, entries[1].ID)
+		if i+1 == waitAfter {
+			// These are in the database; the rest only in the journal.
+			if _, err := s.QueryLog(ctx, vigil.LogQuery{Limit: 1}); err != nil {
+				fmt.Println("error", err)
+				os.Exit(2)
+			}
+		}
+	}
+	os.Exit(0)
+}
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv("VIGIL_JOURNAL_CHILD"); dir != "" {
+		n, _ := strconv.Atoi(os.Getenv("VIGIL_JOURNAL_N"))
+		w, _ := strconv.Atoi(os.Getenv("VIGIL_JOURNAL_WAIT"))
+		journalChild(dir, n, w)
+	}
+	os.Exit(m.Run())
+}
+
+// TestLogJournalCrash: a process that dies right after its appends were
+// acknowledged loses none of them: the next start writes what only the
+// journal held, under the IDs the appends returned, and nothing twice
+// (part of the entries had reached the database before the crash).
+func TestLogJournalCrash(t *testing.T) {
+	for _, tc := range []struct{ n, waitAfter int }{{40, 0}, {40, 25}} {
+		t.Run(fmt.Sprintf("%d applied of %d", tc.waitAfter, tc.n), func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := exec.Command(os.Args[0], "-test.run", "^$")
+			cmd.Env = append(os.Environ(), "VIGIL_JOURNAL_CHILD="+dir, fmt.Sprint("VIGIL_JOURNAL_N=", tc.n),
+				fmt.Sprint("VIGIL_JOURNAL_WAIT=", tc.waitAfter))
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("child: %v\n%s", err, out)
+			}
+			var acked []int64
+			sc := bufio.NewScanner(strings.NewReader(string(out)))
+			for sc.Scan() {
+				for _, f := range strings.Fields(sc.Text()) {
+					id, err := strconv.ParseInt(f, 10, 64)
+					if err != nil {
+						t.Fatalf("child said %q", sc.Text())
+					}
+					acked = append(acked, id)
+				}
+			}
+			if len(acked) != 2*tc.n {
+				t.Fatalf("child acknowledged %d entries, want %d", len(acked), 2*tc.n)
+			}
+			for i := 1; i < len(acked); i++ {
+				if acked[i] != acked[i-1]+1 {
+					t.Fatalf("IDs not consecutive: %v", acked)
+				}
+			}
+
+			ctx := context.Background()
+			s, err := sqlite.Open(ctx, filepath.Join(dir, "vigil.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var before int
+			if err := s.DB().QueryRow(`SELECT count(*) FROM abuse_log`).Scan(&before); err != nil {
+				t.Fatal(err)
+			}
+			if before >= 2*tc.n {
+				t.Fatalf("%d entries in the database before the replay: the child should have died with some only in the journal", before)
+			}
+			if err := s.UseLogJournal(ctx, filepath.Join(dir, "log-journal"), nil); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.QueryLog(ctx, vigil.LogQuery{Limit: 500, WithProtected: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 2*tc.n {
+				t.Fatalf("%d entries after the replay, want %d (%d were in before it)", len(got), 2*tc.n, before)
+			}
+			for i, e := range got { // newest first
+				want := acked[len(acked)-1-i]
+				k := (len(acked) - 1 - i) / 2
+				if e.ID != want || e.Performer != fmt.Sprint("u", k) || !strings.Contains(string(e.Vars), fmt.Sprintf("entry %d ", k)) {
+					t.Fatalf("entry %d: ID %d performer %s, want ID %d performer u%d", i, e.ID, e.Performer, want, k)
+				}
+				if e.FilterID == 1 && (e.Protected == nil || e.Protected.IP != fmt.Sprintf("192.0.2.%d", k%250)) {
+					t.Fatalf("entry %d: protected data %+v", e.ID, e.Protected)
+				}
+			}
+			// New appends continue the numbering.
+			next := []*vigil.LogEntry{{Wiki: "w", FilterID: 3, Action: "edit", Performer: "x", Time: time.Now()}}
+			if err := s.AppendLog(ctx, next); err != nil {
+				t.Fatal(err)
+			}
+			if next[0].ID != acked[len(acked)-1]+1 {
+				t.Errorf("next ID %d, want %d", next[0].ID, acked[len(acked)-1]+1)
+			}
+			if m, _ := filepath.Glob(filepath.Join(dir, "log-journal", "*.journal")); len(m) > 1 {
+				t.Errorf("segments left after the replay: %v", m)
+			}
+		})
+	}
+}

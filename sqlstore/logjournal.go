@@ -1,0 +1,173 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/journal"
+)
+
+// UseLogJournal makes AppendLog write the abuse log through a journal in
+// dir (see package journal): an append is durable once its records are
+// written and synced to the journal's file, and the entries reach the
+// database in batches, in the background. Entries left in the journal by
+// a process that stopped are written first. Only the process that writes
+// the log may use it (the directory is locked), and the store must be its
+// only writer of abuse-log rows, since the journal numbers the entries
+// itself. QueryLog waits (a little) for the entries appended before it.
+//
+// It pays where a commit costs much more than a sequential write and a
+// sync: on SQLite, whose commit writes each changed B-tree page to the WAL
+// with two system calls and syncs it, with one writer at a time.
+func (s *Store) UseLogJournal(ctx context.Context, dir string, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s.log = log
+	var replaying atomic.Bool
+	replaying.Store(true)
+	apply := func(records [][]byte) error {
+		mode := insertKeepID
+		if replaying.Load() {
+			mode = insertReplayID
+		}
+		return s.applyLogRecords(records, mode)
+	}
+	j, err := journal.Open(dir, apply, journal.Options{Logger: log, Gather: 50 * time.Millisecond})
+	if err != nil {
+		return fmt.Errorf("abuse log journal: %w", err)
+	}
+	replaying.Store(false)
+	var last int64
+	if err := s.queryRow(ctx, s.rw, `SELECT COALESCE(MAX(id), 0) FROM abuse_log`).Scan(&last); err != nil {
+		j.Close(0)
+		return s.wrap(err, "abuse log journal: last ID")
+	}
+	s.logIDs.Store(last)
+	s.journal = j
+	// Before the pools close: what is queued is written first.
+	s.onClose = append([]func() error{func() error { return j.Close(10 * time.Second) }}, s.onClose...)
+	return nil
+}
+
+// appendJournaled numbers the entries and appends them to the journal;
+// when the journal cannot take them, it writes them to the database
+// directly, under the same numbers.
+func (s *Store) appendJournaled(ctx context.Context, entries []*vigil.LogEntry, packed [][]byte) error {
+	for _, e := range entries {
+		e.ID = s.logIDs.Add(1)
+	}
+	records, err := encodeLogRecords(entries, packed)
+	if err == nil {
+		err = s.journal.Append(records)
+		if err == nil {
+			return nil
+		}
+	}
+	if !errors.Is(err, journal.ErrFull) {
+		s.log.Warn("abuse log journal failed; writing to the database directly", "entries", len(entries), "err", err)
+	}
+	// A failed append may still have reached the disk (see
+	// journal.Append): a replay then finds these IDs in and skips them.
+	if err := s.insertLog(ctx, entries, packed, insertKeepID); err != nil {
+		for _, e := range entries {
+			e.ID = 0
+		}
+		return err
+	}
+	return nil
+}
+
+// awaitJournal lets a query see the entries appended before it, waiting
+// at most a second: when the database does not take them, the query
+// answers with what it has.
+func (s *Store) awaitJournal(ctx context.Context) {
+	if s.journal == nil {
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if err := s.journal.Wait(wctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("abuse log query without the newest entries: they wait in the journal", "backlog", s.journal.Backlog(), "err", err)
+	}
+}
+
+// A journal record holds the entries of one action that share a dump:
+// the length of their JSON (4 bytes, little-endian), the JSON (an array
+// of entries without their dumps), then the compressed dump.
+func encodeLogRecords(entries []*vigil.LogEntry, packed [][]byte) ([][]byte, error) {
+	var records [][]byte
+	for i := 0; i < len(entries); {
+		k := i + 1
+		for k < len(entries) && len(packed[k]) > 0 && &packed[k][0] == &packed[i][0] {
+			k++
+		}
+		meta := make([]vigil.LogEntry, 0, k-i)
+		for _, e := range entries[i:k] {
+			m := *e
+			m.Vars = nil
+			meta = append(meta, m)
+		}
+		js, err := json.Marshal(meta)
+		if err != nil {
+			return nil, fmt.Errorf("abuse log journal: %w", err)
+		}
+		rec := make([]byte, 4, 4+len(js)+len(packed[i]))
+		binary.LittleEndian.PutUint32(rec, uint32(len(js)))
+		rec = append(append(rec, js...), packed[i]...)
+		records = append(records, rec)
+		i = k
+	}
+	return records, nil
+}
+
+func decodeLogRecord(rec []byte) ([]*vigil.LogEntry, []byte, error) {
+	if len(rec) < 4 {
+		return nil, nil, errors.New("abuse log journal: record too short")
+	}
+	n := binary.LittleEndian.Uint32(rec)
+	if uint64(n) > uint64(len(rec)-4) {
+		return nil, nil, fmt.Errorf("abuse log journal: entries of %d bytes in a record of %d", n, len(rec))
+	}
+	var entries []*vigil.LogEntry
+	if err := json.Unmarshal(rec[4:4+n], &entries); err != nil {
+		return nil, nil, fmt.Errorf("abuse log journal: %w", err)
+	}
+	for _, e := range entries {
+		if e == nil || e.ID <= 0 {
+			return nil, nil, errors.New("abuse log journal: an entry without its ID")
+		}
+	}
+	return entries, rec[4+n:], nil
+}
+
+// applyLogRecords writes journal records to the database in one
+// transaction. A record that cannot be decoded (which the journal's
+// checksums make all but impossible) is logged in full and left out, so
+// that it cannot stop every later entry from being written.
+func (s *Store) applyLogRecords(records [][]byte, mode insertMode) error {
+	var entries []*vigil.LogEntry
+	var packed [][]byte
+	for _, rec := range records {
+		es, dump, err := decodeLogRecord(rec)
+		if err != nil {
+			s.log.Error("abuse log journal record unreadable; left out", "err", err, "record", rec)
+			continue
+		}
+		for _, e := range es {
+			entries = append(entries, e)
+			packed = append(packed, dump)
+		}
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	return s.insertLog(context.Background(), entries, packed, mode)
+}
