@@ -44,6 +44,8 @@ const (
 	frameHeader = 8         // length, CRC-32C of the payload
 	maxRecord   = 256 << 20 // a longer length is a damaged frame
 	segmentExt  = ".journal"
+	spareExt    = ".spare"
+	maxSpares   = 2
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -136,15 +138,16 @@ func Open(dir string, apply Apply, opts Options) (*Journal, error) {
 	return j, nil
 }
 
-// segments lists the segment numbers in dir, in order.
-func (j *Journal) segments() ([]int, error) {
+// segments lists the numbers of the files in dir with the extension ext
+// (segments or spares), in order.
+func (j *Journal) segments(ext string) ([]int, error) {
 	entries, err := os.ReadDir(j.dir)
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", j.dir, err)
 	}
 	var out []int
 	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), segmentExt)
+		name, ok := strings.CutSuffix(e.Name(), ext)
 		if !ok {
 			continue
 		}
@@ -163,12 +166,21 @@ func (j *Journal) path(seg int) string {
 // replay applies the leftover segments in order, deleting each once its
 // records are in.
 func (j *Journal) replay() error {
-	segs, err := j.segments()
+	segs, err := j.segments(segmentExt)
 	if err != nil {
 		return err
 	}
+	// A spare keeps the number of the segment it was: new segments are
+	// numbered beyond every number any file's frames may carry.
+	spares, err := j.segments(spareExt)
+	if err != nil {
+		return err
+	}
+	if len(spares) > 0 {
+		j.seg = spares[len(spares)-1]
+	}
 	for _, seg := range segs {
-		j.seg = seg
+		j.seg = max(j.seg, seg)
 		f, err := os.Open(j.path(seg))
 		if err != nil {
 			return fmt.Errorf("journal: %w", err)
@@ -185,7 +197,7 @@ func (j *Journal) replay() error {
 			batch, size = batch[:0], 0
 			return nil
 		}
-		n, err := ReadFrames(f, func(rec []byte) error {
+		n, err := ReadFrames(f, seg, func(rec []byte) error {
 			batch = append(batch, rec)
 			size += len(rec)
 			if len(batch) >= j.opts.MaxBatch || size >= j.opts.MaxQueued {
@@ -201,14 +213,16 @@ func (j *Journal) replay() error {
 		if errors.As(err, &damaged) {
 			// Only an append that failed (and was never acknowledged)
 			// leaves a partial frame, and only at a segment's end.
-			j.opts.Logger.Warn("journal segment ends in a damaged frame; the records before it are applied", "segment", j.path(seg),
-				"offset", damaged.Offset, "records", n)
+			// The end of an append a crash cut short (never acknowledged),
+			// or what a recycled file holds from its earlier life.
+			j.opts.Logger.Info("journal segment read to its last whole frame", "segment", j.path(seg),
+				"offset", damaged.Offset, "records", n, "after", damaged.Reason)
 			err = flush()
 		}
 		if err != nil {
 			return err
 		}
-		if err := os.Remove(j.path(seg)); err != nil {
+		if err := j.retire(seg); err != nil {
 			return fmt.Errorf("journal: %w", err)
 		}
 		j.opts.Logger.Info("journal segment replayed", "segment", j.path(seg), "records", n)
@@ -216,7 +230,9 @@ func (j *Journal) replay() error {
 	return nil
 }
 
-// DamagedError reports a frame that is cut short or fails its checksum.
+// DamagedError reports a frame that is cut short or fails its checksum:
+// the end of what was written to a segment, when a crash cut an append
+// short or when the file held an older segment (see rotate).
 type DamagedError struct {
 	Offset int64
 	Reason string
@@ -226,10 +242,13 @@ func (e *DamagedError) Error() string {
 	return fmt.Sprintf("journal: damaged frame at offset %d: %s", e.Offset, e.Reason)
 }
 
-// ReadFrames calls fn with each record of a segment, in order, and returns
-// how many it read. It stops at a damaged frame (a *DamagedError), or at
-// fn's first error. The slice passed to fn is its own.
-func ReadFrames(r io.Reader, fn func(rec []byte) error) (int, error) {
+// ReadFrames calls fn with each record of segment seg, in order, and
+// returns how many it read. It stops at the end of the data, at a frame of
+// length zero (the zeros of a file's unwritten end), at a damaged frame (a
+// *DamagedError), or at fn's first error. The slice passed to fn is its
+// own.
+func ReadFrames(r io.Reader, seg int, fn func(rec []byte) error) (int, error) {
+	seed := segmentSeed(seg)
 	br := bufio.NewReaderSize(r, 64<<10)
 	var hdr [frameHeader]byte
 	var off int64
@@ -247,6 +266,9 @@ func ReadFrames(r io.Reader, fn func(rec []byte) error) (int, error) {
 		}
 		size := binary.LittleEndian.Uint32(hdr[0:4])
 		sum := binary.LittleEndian.Uint32(hdr[4:8])
+		if size == 0 {
+			return n, nil
+		}
 		if size > maxRecord {
 			return n, &DamagedError{Offset: off, Reason: fmt.Sprintf("length %d beyond the limit", size)}
 		}
@@ -265,7 +287,7 @@ func ReadFrames(r io.Reader, fn func(rec []byte) error) (int, error) {
 				return n, fmt.Errorf("journal: read: %w", err)
 			}
 		}
-		if crc32.Checksum(rec, castagnoli) != sum {
+		if crc32.Update(seed, castagnoli, rec) != sum {
 			return n, &DamagedError{Offset: off, Reason: "checksum mismatch"}
 		}
 		if err := fn(rec); err != nil {
@@ -276,11 +298,20 @@ func ReadFrames(r io.Reader, fn func(rec []byte) error) (int, error) {
 	}
 }
 
-// AppendFrame appends rec's frame to buf.
-func AppendFrame(buf, rec []byte) []byte {
+// AppendFrame appends the frame of rec, a record of segment seg, to buf.
+// The checksum covers the segment's number too, so that the frames a
+// recycled file still holds from its earlier life do not pass as records
+// of the new segment.
+func AppendFrame(buf []byte, seg int, rec []byte) []byte {
 	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(rec)))
-	buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(rec, castagnoli))
+	buf = binary.LittleEndian.AppendUint32(buf, crc32.Update(segmentSeed(seg), castagnoli, rec))
 	return append(buf, rec...)
+}
+
+func segmentSeed(seg int) uint32 {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(seg))
+	return crc32.Checksum(b[:], castagnoli)
 }
 
 // Append writes records and syncs them to disk; when it returns nil they
@@ -295,6 +326,9 @@ func (j *Journal) Append(records [][]byte) error {
 	}
 	total := 0
 	for _, r := range records {
+		if len(r) == 0 {
+			return errors.New("journal: an empty record")
+		}
 		if len(r) > maxRecord {
 			return fmt.Errorf("journal: a record of %d bytes is beyond the limit of %d", len(r), maxRecord)
 		}
@@ -318,7 +352,7 @@ func (j *Journal) Append(records [][]byte) error {
 	}
 	buf := j.buf[:0]
 	for _, r := range records {
-		buf = AppendFrame(buf, r)
+		buf = AppendFrame(buf, j.seg, r)
 	}
 	if cap(buf) <= 4<<20 {
 		j.buf = buf
@@ -360,7 +394,16 @@ func (j *Journal) rotate() error {
 		j.f = nil
 	}
 	next := j.seg + 1
-	f, err := os.OpenFile(j.path(next), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	// A spare (a segment whose records are all applied) is written over
+	// rather than a new file grown: a data sync then has no file size to
+	// write, which made it 40 % cheaper on the machine measured (docs/
+	// performance.md). Its old frames fail the new segment's checksums.
+	if spare := j.spare(); spare != "" {
+		if err := os.Rename(spare, j.path(next)); err != nil {
+			return fmt.Errorf("journal: new segment: %w", err)
+		}
+	}
+	f, err := os.OpenFile(j.path(next), os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("journal: new segment: %w", err)
 	}
@@ -386,11 +429,30 @@ func (j *Journal) reap(seg int) {
 		return
 	}
 	delete(j.pending, seg)
-	if err := os.Remove(j.path(seg)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := j.retire(seg); err != nil && !errors.Is(err, os.ErrNotExist) {
 		// Left on disk, it is replayed at the next start: harmless,
 		// since applying is idempotent.
 		j.opts.Logger.Warn("journal segment not deleted", "segment", j.path(seg), "err", err)
 	}
+}
+
+// retire makes an applied segment a spare, keeping its number (see
+// replay), or deletes it when there are enough spares.
+func (j *Journal) retire(seg int) error {
+	spares, _ := filepath.Glob(filepath.Join(j.dir, "*"+spareExt))
+	if len(spares) < maxSpares {
+		return os.Rename(j.path(seg), filepath.Join(j.dir, fmt.Sprintf("%012d%s", seg, spareExt)))
+	}
+	return os.Remove(j.path(seg))
+}
+
+// spare returns a spare file's path, or "".
+func (j *Journal) spare() string {
+	spares, _ := filepath.Glob(filepath.Join(j.dir, "*"+spareExt))
+	if len(spares) == 0 {
+		return ""
+	}
+	return spares[0]
 }
 
 // run is the applier.

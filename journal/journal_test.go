@@ -159,9 +159,9 @@ func TestReplayTornTail(t *testing.T) {
 		t.Run(fmt.Sprint(cut), func(t *testing.T) {
 			dir := t.TempDir()
 			var buf []byte
-			buf = AppendFrame(buf, []byte("one"))
-			buf = AppendFrame(buf, []byte("two"))
-			torn := AppendFrame(nil, []byte("three, never acknowledged"))
+			buf = AppendFrame(buf, 4, []byte("one"))
+			buf = AppendFrame(buf, 4, []byte("two"))
+			torn := AppendFrame(nil, 4, []byte("three, never acknowledged"))
 			buf = append(buf, torn[:cut]...)
 			if err := os.WriteFile(filepath.Join(dir, "000000000004"+segmentExt), buf, 0o600); err != nil {
 				t.Fatal(err)
@@ -187,7 +187,7 @@ func TestReplayTornTail(t *testing.T) {
 }
 
 func TestReadFramesDamaged(t *testing.T) {
-	good := AppendFrame(AppendFrame(nil, []byte("a")), []byte("bb"))
+	good := AppendFrame(AppendFrame(nil, 1, []byte("a")), 1, []byte("bb"))
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)-1] ^= 1
 	huge := append(bytes.Clone(good), 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0)
@@ -201,9 +201,11 @@ func TestReadFramesDamaged(t *testing.T) {
 		{"checksum", flipped, 1, "checksum mismatch"},
 		{"length beyond the limit", huge, 2, "beyond the limit"},
 		{"empty", nil, 0, ""},
+		{"zeros after the records", append(bytes.Clone(good), make([]byte, 100)...), 2, ""},
+		{"another segment's frames", AppendFrame(nil, 2, []byte("a")), 0, "checksum mismatch"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n, err := ReadFrames(bytes.NewReader(tc.data), func([]byte) error { return nil })
+			n, err := ReadFrames(bytes.NewReader(tc.data), 1, func([]byte) error { return nil })
 			if n != tc.n {
 				t.Errorf("read %d records, want %d", n, tc.n)
 			}
@@ -211,7 +213,7 @@ func TestReadFramesDamaged(t *testing.T) {
 			if tc.want == "" && err != nil || tc.want != "" && (!errors.As(err, &d) || !strings.Contains(err.Error(), tc.want)) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
-			if tc.want != "" && d.Offset != int64(len(AppendFrame(nil, []byte("a"))))*int64(n) && n == 1 {
+			if tc.want != "" && d.Offset != int64(len(AppendFrame(nil, 1, []byte("a"))))*int64(n) && n == 1 {
 				t.Errorf("offset %d", d.Offset)
 			}
 		})
@@ -318,6 +320,9 @@ func TestSegmentsReaped(t *testing.T) {
 		if m := segmentFiles(t, dir); len(m) > 1 {
 			t.Fatalf("after batch %d: %d segments on disk, want at most the current one", b, len(m))
 		}
+		if m, _ := filepath.Glob(filepath.Join(dir, "*"+spareExt)); len(m) > maxSpares {
+			t.Fatalf("after batch %d: %d spares", b, len(m))
+		}
 	}
 	if j.seg < 10 {
 		t.Errorf("segment %d: SegmentSize 200 should have rotated often", j.seg)
@@ -327,12 +332,55 @@ func TestSegmentsReaped(t *testing.T) {
 	}
 }
 
+// A segment written over a recycled file: the new records are read, the
+// old life's frames after them are not, after a restart too.
+func TestRecycledSegment(t *testing.T) {
+	dir := t.TempDir()
+	// A spare that was segment 1, holding many frames, each longer than
+	// the new records.
+	var old []byte
+	for i := range 50 {
+		old = AppendFrame(old, 1, fmt.Appendf(nil, "old record %d with a longer text", i))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "000000000001"+spareExt), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{fail: 1 << 30} // nothing applied: the replay must find the records
+	j, err := Open(dir, s.apply, Options{Retry: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Append(recs("new", 3)); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*"+spareExt)); len(m) != 0 {
+		t.Fatalf("spare not taken: %v", m)
+	}
+	if j.seg != 2 {
+		t.Errorf("new segment %d, want 2: numbers never repeat those of spares", j.seg)
+	}
+	st, err := os.Stat(j.path(j.seg))
+	if err != nil || st.Size() != int64(len(old)) {
+		t.Fatalf("segment %v: not the recycled file (%d bytes)", err, len(old))
+	}
+	j.Close(0)
+	second := &sink{}
+	j2, err := Open(dir, second.apply, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close(time.Second)
+	if got := strings.Join(second.records(), ","); got != "new-0,new-1,new-2" {
+		t.Fatalf("replayed %q", got)
+	}
+}
+
 func FuzzReadFrames(f *testing.F) {
-	f.Add(AppendFrame(AppendFrame(nil, []byte("one")), []byte("two")))
+	f.Add(AppendFrame(AppendFrame(nil, 1, []byte("one")), 1, []byte("two")))
 	f.Add([]byte{0xff, 0xff, 0xff, 0x0f, 1, 2, 3, 4})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		total := 0
-		_, _ = ReadFrames(bytes.NewReader(data), func(rec []byte) error {
+		_, _ = ReadFrames(bytes.NewReader(data), 1, func(rec []byte) error {
 			total += len(rec) + frameHeader
 			return nil
 		})
@@ -340,4 +388,40 @@ func FuzzReadFrames(f *testing.F) {
 			t.Fatalf("records of %d bytes from %d bytes of input", total, len(data))
 		}
 	})
+}
+
+// Across restarts, spares are reused and segment numbers never repeat: a
+// replay finds exactly the records the last process did not apply, never
+// those of a recycled file's earlier life.
+func TestRestartsReuseSpares(t *testing.T) {
+	dir := t.TempDir()
+	for life := range 4 {
+		s := &sink{}
+		if life == 3 {
+			s.fail = 1 << 30
+		}
+		j, err := Open(dir, s.apply, Options{SegmentSize: 100, Retry: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if life > 0 && len(s.records()) != 0 {
+			t.Fatalf("life %d replayed %v, applied before", life, s.records())
+		}
+		for b := range 6 {
+			if err := j.Append(recs(fmt.Sprintf("life%d-b%d", life, b), 3)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		j.Close(time.Second)
+	}
+	s := &sink{}
+	j, err := Open(dir, s.apply, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close(time.Second)
+	got := s.records()
+	if len(got) != 18 || !strings.HasPrefix(got[0], "life3-b0") || !strings.HasPrefix(got[17], "life3-b5") {
+		t.Fatalf("replayed %v, want the 18 records of the last life", got)
+	}
 }
