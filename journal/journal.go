@@ -79,10 +79,15 @@ type Journal struct {
 	apply Apply
 	lock  *os.File
 
-	mu     sync.Mutex // appends
+	gmu     sync.Mutex // the group commit: who writes, who waits
+	waiting []*appendCall
+	writing bool
+
+	mu     sync.Mutex // the file
 	f      *os.File   // the segment being appended to, or nil
 	seg    int        // its number (or the last one's)
 	size   int64
+	writes int // appends written and synced (groups of calls)
 	buf    []byte
 	closed bool
 
@@ -316,7 +321,8 @@ func segmentSeed(seg int) uint32 {
 
 // Append writes records and syncs them to disk; when it returns nil they
 // are durable and queued for the applier, which owns the slices from then
-// on. On an error nothing is queued, and the records must go another way:
+// on. Concurrent calls share one write and one sync, so callers should
+// prepare their records (compress, encode) before calling, in parallel. On an error nothing is queued, and the records must go another way:
 // a partial write is cut off again where that can be done, and the journal
 // moves on to a new segment, so a replay may still find the records only
 // when cutting failed too (which is why apply must be idempotent).
@@ -339,6 +345,62 @@ func (j *Journal) Append(records [][]byte) error {
 	j.qmu.Unlock()
 	if full {
 		return ErrFull
+	}
+	// Group commit: the first caller to find no write under way writes
+	// for everyone that arrived meanwhile (one write, one sync); when done
+	// it hands the writing to the first of those that arrived since. A
+	// caller waits for at most the write under way and its own.
+	call := &appendCall{records: records, done: make(chan error, 1)}
+	j.gmu.Lock()
+	j.waiting = append(j.waiting, call)
+	if j.writing {
+		j.gmu.Unlock()
+		if err := <-call.done; err != errLead {
+			return err
+		}
+		j.gmu.Lock() // writing is still true: it was handed over
+	}
+	j.writing = true
+	group := j.waiting
+	j.waiting = nil
+	j.gmu.Unlock()
+	var all [][]byte
+	if len(group) == 1 {
+		all = records
+	} else {
+		for _, c := range group {
+			all = append(all, c.records...)
+		}
+	}
+	err := j.write(all)
+	for _, c := range group {
+		if c != call {
+			c.done <- err
+		}
+	}
+	j.gmu.Lock()
+	if len(j.waiting) > 0 {
+		j.waiting[0].done <- errLead
+	} else {
+		j.writing = false
+	}
+	j.gmu.Unlock()
+	return err
+}
+
+type appendCall struct {
+	records [][]byte
+	done    chan error // the group's outcome, or errLead
+}
+
+// errLead tells a waiting caller that it writes the next group.
+var errLead = errors.New("lead the next group")
+
+// write appends records to the segment and syncs them; see Append.
+func (j *Journal) write(records [][]byte) error {
+	total := 0
+	for _, r := range records {
+		total += len(r)
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -372,6 +434,7 @@ func (j *Journal) Append(records [][]byte) error {
 		return fmt.Errorf("journal: append to %s: %w", j.path(j.seg), err)
 	}
 	j.size += int64(len(buf))
+	j.writes++
 	j.qmu.Lock()
 	for _, r := range records {
 		j.queue = append(j.queue, item{rec: r, seg: j.seg})

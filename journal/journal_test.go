@@ -425,3 +425,53 @@ func TestRestartsReuseSpares(t *testing.T) {
 		t.Fatalf("replayed %v, want the 18 records of the last life", got)
 	}
 }
+
+// Concurrent appends share writes and syncs, and every record is applied
+// once, each caller's records in its order.
+func TestGroupCommit(t *testing.T) {
+	s := &sink{}
+	j, err := Open(t.TempDir(), s.apply, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const callers, each = 16, 20
+	var wg sync.WaitGroup
+	for c := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if err := j.Append([][]byte{fmt.Appendf(nil, "c%d-%d", c, i)}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := j.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := s.records()
+	if len(got) != callers*each {
+		t.Fatalf("applied %d records, want %d", len(got), callers*each)
+	}
+	next := map[string]int{}
+	for _, r := range got {
+		var c, i int
+		fmt.Sscanf(r, "c%d-%d", &c, &i)
+		k := fmt.Sprint(c)
+		if i != next[k] {
+			t.Fatalf("caller %d: record %d applied after %d", c, i, next[k]-1)
+		}
+		next[k]++
+	}
+	j.mu.Lock()
+	writes := j.writes
+	j.mu.Unlock()
+	if writes >= callers*each {
+		t.Errorf("%d writes for %d appends: no call shared a write", writes, callers*each)
+	}
+	t.Logf("%d appends in %d writes", callers*each, writes)
+	j.Close(time.Second)
+}

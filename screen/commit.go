@@ -28,10 +28,22 @@ type commitRequest struct {
 	done    chan error // the batch's outcome, or errLead
 }
 
+// groupAppender is a store that gathers concurrent AppendLog calls into
+// one durable write itself, after each call has prepared (compressed,
+// encoded) its own entries: the committer then calls it from each request,
+// so that this preparation runs in parallel rather than in one batch's
+// serial turn (sqlstore with its journal).
+type groupAppender interface {
+	GroupsAppends() bool
+}
+
 // errLead tells a waiting request that it writes the next batch.
 var errLead = errors.New("lead the next batch")
 
 func (c *committer) write(ctx context.Context, entries []*vigil.LogEntry) error {
+	if g, ok := c.store.(groupAppender); ok && g.GroupsAppends() {
+		return c.append(context.WithoutCancel(ctx), entries)
+	}
 	req := &commitRequest{entries: entries, done: make(chan error, 1)}
 	c.mu.Lock()
 	c.pending = append(c.pending, req)

@@ -155,3 +155,43 @@ func TestCommitterSurvivesPanic(t *testing.T) {
 		t.Fatal("the committer was left writing after the panic")
 	}
 }
+
+// groupingLog is gatedLog for a store that gathers appends itself.
+type groupingLog struct{ *gatedLog }
+
+func (groupingLog) GroupsAppends() bool { return true }
+
+// TestCommitterLeavesGroupingToStore: a store that gathers concurrent
+// appends itself (SQLite with its journal) is called by every request at
+// once, each with its own entries, so that each prepares its own in
+// parallel; the committer would have made the later ones wait for the
+// first and sent them as one batch.
+func TestCommitterLeavesGroupingToStore(t *testing.T) {
+	g := &gatedLog{LogStore: openLogStore(t), started: make(chan int), release: make(chan struct{})}
+	c := &committer{store: groupingLog{g}}
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e := []*vigil.LogEntry{{Wiki: "w", FilterID: int64(i + 1), Action: "edit", Performer: "P", PageTitle: "T",
+				Vars: []byte(`{}`), Time: time.Now()}}
+			if err := c.write(context.Background(), e); err != nil || e[0].ID == 0 {
+				t.Errorf("write: %v, ID %d", err, e[0].ID)
+			}
+		}()
+	}
+	// All three are in the store at once, one entry each, none released.
+	for range 3 {
+		select {
+		case n := <-g.started:
+			if n != 1 {
+				t.Fatalf("a call with %d entries, want each request's own", n)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the requests were not all let into the store at once")
+		}
+	}
+	close(g.release)
+	wg.Wait()
+}

@@ -57,6 +57,12 @@ func (s *Store) UseLogJournal(ctx context.Context, dir string, log *slog.Logger)
 	return nil
 }
 
+// GroupsAppends reports whether AppendLog gathers concurrent calls into
+// one write itself (with the journal: each call compresses and encodes its
+// entries, then the journal writes and syncs all waiting calls' records at
+// once), so that callers need not batch them.
+func (s *Store) GroupsAppends() bool { return s.journal != nil }
+
 // appendJournaled numbers the entries and appends them to the journal;
 // when the journal cannot take them, it writes them to the database
 // directly, under the same numbers.
