@@ -60,7 +60,7 @@ type Options struct {
 	// (unless MaxBatch are queued, or a Wait is waiting), so that the store
 	// takes many at once. Zero: it applies whatever is queued at once.
 	Gather time.Duration
-	Logger      *slog.Logger
+	Logger *slog.Logger
 }
 
 // Apply takes records into the store, in the order they were appended. It
