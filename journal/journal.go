@@ -14,13 +14,12 @@
 package journal
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -41,10 +40,11 @@ var ErrFull = errors.New("journal: too many records wait to be applied")
 var ErrClosed = errors.New("journal: closed")
 
 const (
-	frameHeader = 8         // length, CRC-32C of the payload
+	frameHeader = 12        // the segment's mark, the length, CRC-32C of the payload
 	maxRecord   = 256 << 20 // a longer length is a damaged frame
 	segmentExt  = ".journal"
 	spareExt    = ".spare"
+	damagedExt  = ".damaged"
 	maxSpares   = 2
 )
 
@@ -56,6 +56,9 @@ type Options struct {
 	MaxQueued   int           // bytes of records waiting to be applied before Append says ErrFull; default 64 MB
 	MaxBatch    int           // records per call of apply; default 1,000
 	Retry       time.Duration // wait after a failed apply (doubling, up to 5 s); default 50 ms
+	// ReplayPatience: how long Open retries a store that refuses the
+	// records left by an earlier process before it gives up; default 30 s.
+	ReplayPatience time.Duration
 	// Gather: the applier waits this long after a batch for more records
 	// (unless MaxBatch are queued, or a Wait is waiting), so that the store
 	// takes many at once. Zero: it applies whatever is queued at once.
@@ -123,6 +126,9 @@ func Open(dir string, apply Apply, opts Options) (*Journal, error) {
 	if opts.Retry <= 0 {
 		opts.Retry = 50 * time.Millisecond
 	}
+	if opts.ReplayPatience <= 0 {
+		opts.ReplayPatience = 30 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -168,8 +174,9 @@ func (j *Journal) path(seg int) string {
 	return filepath.Join(j.dir, fmt.Sprintf("%012d%s", seg, segmentExt))
 }
 
-// replay applies the leftover segments in order, deleting each once its
-// records are in.
+// replay applies the leftover segments in order, retiring each once its
+// records are in. A store that refuses them is retried for a while (a
+// busy or briefly unavailable database should not stop a start).
 func (j *Journal) replay() error {
 	segs, err := j.segments(segmentExt)
 	if err != nil {
@@ -186,7 +193,7 @@ func (j *Journal) replay() error {
 	}
 	for _, seg := range segs {
 		j.seg = max(j.seg, seg)
-		f, err := os.Open(j.path(seg))
+		data, err := os.ReadFile(j.path(seg))
 		if err != nil {
 			return fmt.Errorf("journal: %w", err)
 		}
@@ -196,13 +203,23 @@ func (j *Journal) replay() error {
 			if len(batch) == 0 {
 				return nil
 			}
-			if err := j.apply(batch); err != nil {
-				return fmt.Errorf("journal: apply %s: %w", j.path(seg), err)
+			wait := j.opts.Retry
+			for deadline := time.Now().Add(j.opts.ReplayPatience); ; {
+				err := j.apply(batch)
+				if err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					return fmt.Errorf("journal: the store does not take the records of %s (they stay there): %w", j.path(seg), err)
+				}
+				j.opts.Logger.Warn("journal: replayed records not applied yet; retrying", "segment", j.path(seg), "err", err)
+				time.Sleep(wait)
+				wait = min(2*wait, 2*time.Second)
 			}
 			batch, size = batch[:0], 0
 			return nil
 		}
-		n, err := ReadFrames(f, seg, func(rec []byte) error {
+		n, damaged, err := ScanFrames(data, seg, func(rec []byte) error {
 			batch = append(batch, rec)
 			size += len(rec)
 			if len(batch) >= j.opts.MaxBatch || size >= j.opts.MaxQueued {
@@ -210,22 +227,23 @@ func (j *Journal) replay() error {
 			}
 			return nil
 		})
-		f.Close()
 		if err == nil {
-			err = flush()
-		}
-		var damaged *DamagedError
-		if errors.As(err, &damaged) {
-			// Only an append that failed (and was never acknowledged)
-			// leaves a partial frame, and only at a segment's end.
-			// The end of an append a crash cut short (never acknowledged),
-			// or what a recycled file holds from its earlier life.
-			j.opts.Logger.Info("journal segment read to its last whole frame", "segment", j.path(seg),
-				"offset", damaged.Offset, "records", n, "after", damaged.Reason)
 			err = flush()
 		}
 		if err != nil {
 			return err
+		}
+		if len(damaged) > 0 {
+			// Records were acknowledged after a frame that no longer
+			// reads: the disk changed it. Those after it are applied; the
+			// file is kept for a look, never written over.
+			aside := strings.TrimSuffix(j.path(seg), segmentExt) + damagedExt
+			j.opts.Logger.Error("journal segment has damaged frames; the records after them were applied, the damaged ones are lost",
+				"segment", j.path(seg), "offsets", damaged, "records", n, "kept_as", aside)
+			if err := os.Rename(j.path(seg), aside); err != nil {
+				return fmt.Errorf("journal: %w", err)
+			}
+			continue
 		}
 		if err := j.retire(seg); err != nil {
 			return fmt.Errorf("journal: %w", err)
@@ -235,81 +253,79 @@ func (j *Journal) replay() error {
 	return nil
 }
 
-// DamagedError reports a frame that is cut short or fails its checksum:
-// the end of what was written to a segment, when a crash cut an append
-// short or when the file held an older segment (see rotate).
-type DamagedError struct {
-	Offset int64
-	Reason string
-}
-
-func (e *DamagedError) Error() string {
-	return fmt.Sprintf("journal: damaged frame at offset %d: %s", e.Offset, e.Reason)
-}
-
-// ReadFrames calls fn with each record of segment seg, in order, and
-// returns how many it read. It stops at the end of the data, at a frame of
-// length zero (the zeros of a file's unwritten end), at a damaged frame (a
-// *DamagedError), or at fn's first error. The slice passed to fn is its
-// own.
-func ReadFrames(r io.Reader, seg int, fn func(rec []byte) error) (int, error) {
+// ScanFrames calls fn with each record of segment seg held in data, in
+// order, and returns how many there were. The records end where no frame
+// of this segment begins: at the end of data, in the zeros or the older
+// frames of a recycled file (their marks are another segment's), or in an
+// append a crash cut short (never acknowledged). A frame of this segment
+// that does not check (a length beyond the data or the limit, a checksum
+// mismatch) is skipped when a whole frame of the segment follows it: its
+// offset is then returned in damaged; when none follows, it is the cut-short
+// end. The slices passed to fn are its own. fn's error stops the scan.
+func ScanFrames(data []byte, seg int, fn func(rec []byte) error) (n int, damaged []int64, err error) {
 	seed := segmentSeed(seg)
-	br := bufio.NewReaderSize(r, 64<<10)
-	var hdr [frameHeader]byte
-	var off int64
-	n := 0
-	for {
-		k, err := io.ReadFull(br, hdr[:])
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
-			if err == io.ErrUnexpectedEOF {
-				return n, &DamagedError{Offset: off, Reason: fmt.Sprintf("header cut short after %d bytes", k)}
-			}
-			return n, fmt.Errorf("journal: read: %w", err)
-		}
-		size := binary.LittleEndian.Uint32(hdr[0:4])
-		sum := binary.LittleEndian.Uint32(hdr[4:8])
-		if size == 0 {
-			return n, nil
-		}
-		if size > maxRecord {
-			return n, &DamagedError{Offset: off, Reason: fmt.Sprintf("length %d beyond the limit", size)}
-		}
-		// Read in steps, so that a damaged length cannot make us allocate
-		// more than the file holds.
-		rec := make([]byte, 0, min(int(size), 1<<20))
-		for len(rec) < int(size) {
-			step := min(int(size)-len(rec), 1<<20)
-			rec = slices.Grow(rec, step)
-			got, err := io.ReadFull(br, rec[len(rec):len(rec)+step])
-			rec = rec[:len(rec)+got]
-			if err != nil {
-				if err == io.EOF || err == io.ErrUnexpectedEOF {
-					return n, &DamagedError{Offset: off, Reason: fmt.Sprintf("record of %d bytes cut short at %d", size, len(rec))}
+	var mark [4]byte
+	binary.LittleEndian.PutUint32(mark[:], frameMark(seed))
+	off := 0
+	for off+frameHeader <= len(data) && bytes.Equal(data[off:off+4], mark[:]) {
+		rec, ok := frameAt(data, off, seed)
+		if !ok {
+			// Look for the next whole frame of this segment.
+			next := -1
+			for from := off + 1; from+frameHeader <= len(data); {
+				i := bytes.Index(data[from:], mark[:])
+				if i < 0 {
+					break
 				}
-				return n, fmt.Errorf("journal: read: %w", err)
+				if _, ok := frameAt(data, from+i, seed); ok {
+					next = from + i
+					break
+				}
+				from += i + 1
 			}
+			if next < 0 {
+				return n, damaged, nil
+			}
+			damaged = append(damaged, int64(off))
+			off = next
+			continue
 		}
-		if crc32.Update(seed, castagnoli, rec) != sum {
-			return n, &DamagedError{Offset: off, Reason: "checksum mismatch"}
-		}
-		if err := fn(rec); err != nil {
-			return n, err
+		if err := fn(bytes.Clone(rec)); err != nil {
+			return n, damaged, err
 		}
 		n++
-		off += frameHeader + int64(size)
+		off += frameHeader + len(rec)
 	}
+	return n, damaged, nil
 }
 
-// AppendFrame appends the frame of rec, a record of segment seg, to buf.
-// The checksum covers the segment's number too, so that the frames a
-// recycled file still holds from its earlier life do not pass as records
-// of the new segment.
+// frameAt returns the record of the frame at off, if it is whole and
+// checks.
+func frameAt(data []byte, off int, seed uint32) ([]byte, bool) {
+	if off+frameHeader > len(data) || binary.LittleEndian.Uint32(data[off:]) != frameMark(seed) {
+		return nil, false
+	}
+	size := int(binary.LittleEndian.Uint32(data[off+4:]))
+	sum := binary.LittleEndian.Uint32(data[off+8:])
+	if size == 0 || size > maxRecord || size > len(data)-off-frameHeader {
+		return nil, false
+	}
+	rec := data[off+frameHeader : off+frameHeader+size]
+	if crc32.Update(seed, castagnoli, rec) != sum {
+		return nil, false
+	}
+	return rec, true
+}
+
+// AppendFrame appends the frame of rec, a record of segment seg, to buf:
+// a mark of the segment, the length, and a checksum that covers the
+// segment's number too, so that the frames a recycled file still holds
+// from its earlier life do not pass as records of the new segment.
 func AppendFrame(buf []byte, seg int, rec []byte) []byte {
+	seed := segmentSeed(seg)
+	buf = binary.LittleEndian.AppendUint32(buf, frameMark(seed))
 	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(rec)))
-	buf = binary.LittleEndian.AppendUint32(buf, crc32.Update(segmentSeed(seg), castagnoli, rec))
+	buf = binary.LittleEndian.AppendUint32(buf, crc32.Update(seed, castagnoli, rec))
 	return append(buf, rec...)
 }
 
@@ -317,6 +333,12 @@ func segmentSeed(seg int) uint32 {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], uint64(seg))
 	return crc32.Checksum(b[:], castagnoli)
+}
+
+// frameMark begins each frame of a segment; never zero, so that the zeros
+// of a file's unwritten end are no frame.
+func frameMark(seed uint32) uint32 {
+	return seed ^ 0x4c4e524a | 1
 }
 
 // Append writes records and syncs them to disk; when it returns nil they
@@ -541,6 +563,11 @@ func (j *Journal) run() {
 				return
 			}
 		}
+		select {
+		case <-j.stop: // Close's time is up: what is left stays on disk
+			return
+		default:
+		}
 		err := j.apply(batch)
 		j.qmu.Lock()
 		j.applyErr = err
@@ -634,8 +661,9 @@ func (j *Journal) Backlog() int {
 	return len(j.queue)
 }
 
-// Close stops appends, waits up to timeout for the applier to apply what
-// is queued, stops it and releases the directory. Records not applied by
+// Close stops appends, waits up to timeout (and the apply under way then)
+// for the applier to apply what is queued, stops it and releases the
+// directory. Records not applied by
 // then stay on disk for the next Open.
 func (j *Journal) Close(timeout time.Duration) error {
 	j.mu.Lock()
@@ -648,6 +676,10 @@ func (j *Journal) Close(timeout time.Duration) error {
 	var err error
 	deadline := time.Now().Add(timeout)
 	for j.Backlog() > 0 && time.Now().Before(deadline) {
+		select {
+		case j.hurry <- struct{}{}:
+		default:
+		}
 		j.qmu.Lock()
 		ch := j.progress
 		j.qmu.Unlock()
@@ -656,11 +688,11 @@ func (j *Journal) Close(timeout time.Duration) error {
 		case <-time.After(time.Until(deadline)):
 		}
 	}
+	close(j.stop)
+	<-j.done // after at most the apply under way
 	if n := j.Backlog(); n > 0 {
 		err = fmt.Errorf("journal: %d records not applied at close; they stay in %s for the next start", n, j.dir)
 	}
-	close(j.stop)
-	<-j.done
 	j.mu.Lock()
 	if j.f != nil {
 		j.f.Close()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -186,37 +187,155 @@ func TestReplayTornTail(t *testing.T) {
 	}
 }
 
-func TestReadFramesDamaged(t *testing.T) {
-	good := AppendFrame(AppendFrame(nil, 1, []byte("a")), 1, []byte("bb"))
-	flipped := bytes.Clone(good)
-	flipped[len(flipped)-1] ^= 1
-	huge := append(bytes.Clone(good), 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0)
+func TestScanFrames(t *testing.T) {
+	frames := func(seg int, recs ...string) []byte {
+		var b []byte
+		for _, r := range recs {
+			b = AppendFrame(b, seg, []byte(r))
+		}
+		return b
+	}
+	one := frames(1, "one")
+	flipped := frames(1, "one", "two", "three")
+	flipped[len(one)+frameHeader] ^= 1 // a byte of "two"
+	lastFlipped := frames(1, "one", "two")
+	lastFlipped[len(lastFlipped)-1] ^= 1
 	for _, tc := range []struct {
-		name string
-		data []byte
-		n    int
-		want string
+		name    string
+		data    []byte
+		want    string
+		damaged []int64
 	}{
-		{"good", good, 2, ""},
-		{"checksum", flipped, 1, "checksum mismatch"},
-		{"length beyond the limit", huge, 2, "beyond the limit"},
-		{"empty", nil, 0, ""},
-		{"zeros after the records", append(bytes.Clone(good), make([]byte, 100)...), 2, ""},
-		{"another segment's frames", AppendFrame(nil, 2, []byte("a")), 0, "checksum mismatch"},
+		{"records", frames(1, "one", "two"), "one,two", nil},
+		{"empty", nil, "", nil},
+		{"zeros after the records", append(frames(1, "one", "two"), make([]byte, 100)...), "one,two", nil},
+		{"an older segment's frames after the records", append(frames(1, "one"), frames(0, "old", "older")...), "one", nil},
+		{"another segment's frames only", frames(2, "a"), "", nil},
+		{"an append cut short", append(frames(1, "one"), frames(1, "two")[:frameHeader+1]...), "one", nil},
+		{"the last frame does not check", lastFlipped, "one", nil},
+		{"a damaged frame before whole ones", flipped, "one,three", []int64{int64(len(one))}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n, err := ReadFrames(bytes.NewReader(tc.data), 1, func([]byte) error { return nil })
-			if n != tc.n {
-				t.Errorf("read %d records, want %d", n, tc.n)
-			}
-			var d *DamagedError
-			if tc.want == "" && err != nil || tc.want != "" && (!errors.As(err, &d) || !strings.Contains(err.Error(), tc.want)) {
-				t.Errorf("error %v, want %q", err, tc.want)
-			}
-			if tc.want != "" && d.Offset != int64(len(AppendFrame(nil, 1, []byte("a"))))*int64(n) && n == 1 {
-				t.Errorf("offset %d", d.Offset)
+			var got []string
+			n, damaged, err := ScanFrames(tc.data, 1, func(r []byte) error { got = append(got, string(r)); return nil })
+			if err != nil || n != len(got) || strings.Join(got, ",") != tc.want || fmt.Sprint(damaged) != fmt.Sprint(tc.damaged) {
+				t.Errorf("records %q (n %d), damaged %v, err %v; want %q, damaged %v", got, n, damaged, err, tc.want, tc.damaged)
 			}
 		})
+	}
+}
+
+// A frame damaged on disk in the middle of a segment costs that record
+// only: the acknowledged records after it are applied, and the file is
+// kept aside, never recycled.
+func TestReplayDamagedMiddle(t *testing.T) {
+	dir := t.TempDir()
+	data := AppendFrame(AppendFrame(AppendFrame(nil, 3, []byte("one")), 3, []byte("two")), 3, []byte("three"))
+	data[len(AppendFrame(nil, 3, []byte("one")))+frameHeader] ^= 0xff
+	if err := os.WriteFile(filepath.Join(dir, "000000000003"+segmentExt), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := &sink{}
+	j, err := Open(dir, s.apply, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close(time.Second)
+	if got := strings.Join(s.records(), ","); got != "one,three" {
+		t.Fatalf("replayed %q, want one,three", got)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "000000000003"+damagedExt)); err != nil {
+		t.Errorf("damaged segment not kept aside: %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*"+spareExt)); len(m) != 0 {
+		t.Errorf("damaged segment recycled: %v", m)
+	}
+}
+
+// Close keeps to its timeout with a slow store: the apply under way
+// finishes, the rest stays on disk, and the error says how many.
+func TestCloseTimeout(t *testing.T) {
+	dir := t.TempDir()
+	var applied atomic.Int64
+	slow := func(records [][]byte) error {
+		time.Sleep(50 * time.Millisecond)
+		applied.Add(int64(len(records)))
+		return nil
+	}
+	j, err := Open(dir, slow, Options{MaxBatch: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		if err := j.Append(recs(fmt.Sprint("r", i), 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	err = j.Close(100 * time.Millisecond)
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("Close(100ms) took %v", took)
+	}
+	left := 40 - applied.Load()
+	if left <= 0 || err == nil || !strings.Contains(err.Error(), fmt.Sprintf("%d records not applied", left)) {
+		t.Fatalf("Close: %v, with %d records left", err, left)
+	}
+	s := &sink{}
+	j2, err := Open(dir, s.apply, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j2.Close(time.Second)
+	// The segment was still being appended to, so the replay applies all
+	// of it again (apply is idempotent); what matters is the tail.
+	got := s.records()
+	if int64(len(got)) < left || got[len(got)-1] != "r39-0" || got[len(got)-int(left)] != fmt.Sprintf("r%d-0", 40-left) {
+		t.Errorf("replayed %v, want at least the %d left", got, left)
+	}
+}
+
+// A store that refuses the leftover records at the start is retried
+// (ReplayPatience), not given up at once.
+func TestReplayRetried(t *testing.T) {
+	dir := t.TempDir()
+	j, err := Open(dir, (&sink{fail: 1 << 30}).apply, Options{Retry: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Append(recs("a", 2)); err != nil {
+		t.Fatal(err)
+	}
+	j.Close(0)
+	s := &sink{fail: 2}
+	j2, err := Open(dir, s.apply, Options{Retry: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j2.Close(time.Second)
+	if got := strings.Join(s.records(), ","); got != "a-0,a-1" {
+		t.Fatalf("replayed %q", got)
+	}
+	// Past its patience, Open fails and the records stay.
+	j3, err := Open(dir, (&sink{}).apply, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j3.Append(recs("b", 1)); err != nil {
+		t.Fatal(err)
+	}
+	j3.Close(0)
+	if _, err := Open(dir, (&sink{fail: 1 << 30}).apply, Options{Retry: time.Millisecond, ReplayPatience: 20 * time.Millisecond}); err == nil ||
+		!strings.Contains(err.Error(), "does not take") {
+		t.Fatalf("Open with the store down: %v", err)
+	}
+	s4 := &sink{}
+	j4, err := Open(dir, s4.apply, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j4.Close(time.Second)
+	if got := strings.Join(s4.records(), ","); got != "b-0" {
+		t.Fatalf("replayed %q, want b-0", got)
 	}
 }
 
@@ -375,12 +494,12 @@ func TestRecycledSegment(t *testing.T) {
 	}
 }
 
-func FuzzReadFrames(f *testing.F) {
+func FuzzScanFrames(f *testing.F) {
 	f.Add(AppendFrame(AppendFrame(nil, 1, []byte("one")), 1, []byte("two")))
-	f.Add([]byte{0xff, 0xff, 0xff, 0x0f, 1, 2, 3, 4})
+	f.Add(append(AppendFrame(nil, 1, []byte("one")), 0xff, 0xff, 0xff, 0x0f, 1, 2, 3, 4))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		total := 0
-		_, _ = ReadFrames(bytes.NewReader(data), 1, func(rec []byte) error {
+		_, _, _ = ScanFrames(data, 1, func(rec []byte) error {
 			total += len(rec) + frameHeader
 			return nil
 		})

@@ -1052,7 +1052,9 @@ func (e *Engine) writeLog(ctx context.Context, entries []*vigil.LogEntry) error 
 	e.log.Warn("database unavailable: abuse log entries spooled", "entries", len(entries), "err", err)
 	records := make([][]byte, len(entries))
 	for i, entry := range entries {
-		entry.ID = 0
+		// The copy keeps a number the store gave (a store with a journal
+		// numbers entries before writing them), so that the store knows
+		// it again should the failed write have reached the disk after all.
 		b, err := json.Marshal(entry)
 		if err != nil {
 			return fmt.Errorf("spool the abuse log: %w", err)
@@ -1061,6 +1063,9 @@ func (e *Engine) writeLog(ctx context.Context, entries []*vigil.LogEntry) error 
 	}
 	if serr := e.spool.Append(records); serr != nil {
 		return &vigil.Error{Code: vigil.EUNAVAILABLE, Message: "neither the database nor the spool can record the abuse log; retry later"}
+	}
+	for _, entry := range entries {
+		entry.ID = 0 // not written yet: the verdict says log_spooled
 	}
 	return nil
 }

@@ -186,3 +186,76 @@ func TestLogJournalCrash(t *testing.T) {
 		})
 	}
 }
+
+// A journal left by a crash, then a run without it: with log_journal off,
+// vigil serve drains the journal first (DrainLogJournal); a program that
+// does not (an older Vigil) numbers its entries over the journal's. Either
+// way every entry ends up in the database once, none in place of another.
+func TestJournalLeftWhileDisabled(t *testing.T) {
+	for _, drain := range []bool{true, false} {
+		t.Run(fmt.Sprint("drain=", drain), func(t *testing.T) {
+			dir := t.TempDir()
+			cmd := exec.Command(os.Args[0], "-test.run", "^$")
+			cmd.Env = append(os.Environ(), "VIGIL_JOURNAL_CHILD="+dir, "VIGIL_JOURNAL_N=5", "VIGIL_JOURNAL_WAIT=0")
+			if out, err := cmd.Output(); err != nil {
+				t.Fatalf("child: %v\n%s", err, out)
+			}
+			ctx := context.Background()
+			journalDir := filepath.Join(dir, "log-journal")
+			s, err := sqlite.Open(ctx, filepath.Join(dir, "vigil.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if drain {
+				if err := s.DrainLogJournal(ctx, journalDir, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var later []int64
+			for i := range 3 {
+				e := []*vigil.LogEntry{{Wiki: "w", FilterID: 9, Action: "edit", Performer: fmt.Sprint("later", i), Time: time.Now()}}
+				if err := s.AppendLog(ctx, e); err != nil {
+					t.Fatal(err)
+				}
+				later = append(later, e[0].ID)
+			}
+			s.Close()
+			if !drain && later[0] != 1 {
+				t.Fatalf("without the drain the first entry took ID %d; the test means it to take one of the journal's", later[0])
+			}
+			s, err = sqlite.Open(ctx, filepath.Join(dir, "vigil.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if err := s.UseLogJournal(ctx, journalDir, nil); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.QueryLog(ctx, vigil.LogQuery{Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]int{}
+			ids := map[int64]bool{}
+			for _, e := range got {
+				seen[fmt.Sprint(e.Performer, "/", e.FilterID)]++
+				ids[e.ID] = true
+			}
+			if len(got) != 13 || len(ids) != 13 {
+				t.Fatalf("%d entries (%d IDs), want 13: %v", len(got), len(ids), seen)
+			}
+			for i := range 5 {
+				for _, f := range []int{1, 2} {
+					if k := seen[fmt.Sprintf("u%d/%d", i, f)]; k != 1 {
+						t.Errorf("entry u%d/%d written %d times", i, f, k)
+					}
+				}
+			}
+			for i, id := range later {
+				if !ids[id] || seen[fmt.Sprintf("later%d/9", i)] != 1 {
+					t.Errorf("later%d lost its ID %d", i, id)
+				}
+			}
+		})
+	}
+}

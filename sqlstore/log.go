@@ -47,11 +47,15 @@ func sameDump(a, b json.RawMessage) bool {
 type insertMode int
 
 const (
-	insertNew      insertMode = iota // the database numbers it
-	insertKeepID                     // it has its ID; a row with that ID already there is another entry, which keeps it, and this one is numbered anew
-	insertReplayID                   // it has its ID; a row with that ID already there is this entry, applied before a restart
+	insertNew    insertMode = iota // the database numbers it
+	insertKeepID                   // it has its ID (see insertLog)
 )
 
+// insertLog writes entries in one transaction. With insertKeepID each is
+// inserted under its own ID; a row already there under that ID is this
+// entry when it says the same (written before a restart, or by a replay:
+// skipped), and otherwise another's (written by a process without the
+// journal): the entry then takes a new number, and an error is logged.
 func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed [][]byte, mode insertMode) error {
 	const cols = `wiki, filter_id, filter_version, action, performer,
 		page_namespace, page_title, actions_taken, log_only, vars, vars_zstd, created_at`
@@ -59,10 +63,15 @@ func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed
 	if err != nil {
 		return s.wrap(err, "append log")
 	}
-	var withID *sql.Stmt
-	if mode != insertNew {
+	var withID, sameStmt *sql.Stmt
+	if mode == insertKeepID {
 		withID, err = s.prepared(ctx, `INSERT INTO abuse_log (id, `+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)
 			ON CONFLICT (id) DO NOTHING`)
+		if err != nil {
+			return s.wrap(err, "append log")
+		}
+		sameStmt, err = s.prepared(ctx, `SELECT count(*) FROM abuse_log WHERE id = ? AND wiki = ? AND filter_id = ? AND action = ?
+			AND performer = ? AND page_namespace = ? AND page_title = ? AND created_at = ?`)
 		if err != nil {
 			return s.wrap(err, "append log")
 		}
@@ -71,38 +80,54 @@ func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed
 	if err != nil {
 		return s.wrap(err, "append log (protected)")
 	}
-	var renumbered []int64
+	type renumber struct{ from, to int64 }
+	var renumbered []renumber
+	ids := make([]int64, len(entries))
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		renumbered = renumbered[:0]
 		insert, insertProtected := tx.StmtContext(ctx, logStmt), tx.StmtContext(ctx, protectedStmt)
-		var insertID *sql.Stmt
+		var insertID, same *sql.Stmt
 		if withID != nil {
-			insertID = tx.StmtContext(ctx, withID)
+			insertID, same = tx.StmtContext(ctx, withID), tx.StmtContext(ctx, sameStmt)
 		}
 		for i, e := range entries {
 			taken := "|" + strings.Join(e.ActionsTaken, "|") + "|"
-			fresh := mode == insertNew
-			if !fresh {
-				res, err := insertID.ExecContext(ctx, e.ID, e.Wiki, e.FilterID, e.FilterVersion, e.Action, e.Performer, e.PageNamespace,
-					e.PageTitle, taken, e.LogOnly, packed[i], micros(e.Time))
-				if err != nil {
-					return s.wrap(err, "append log")
-				}
-				if n, err := res.RowsAffected(); err != nil {
-					return s.wrap(err, "append log")
-				} else if n == 0 {
-					if mode == insertReplayID {
-						continue // in already, with its protected row
-					}
-					renumbered = append(renumbered, e.ID)
-					fresh = true
-				}
-			}
-			if fresh {
+			ids[i] = e.ID
+			if mode == insertNew {
 				err := insert.QueryRowContext(ctx, e.Wiki, e.FilterID, e.FilterVersion, e.Action, e.Performer, e.PageNamespace, e.PageTitle,
-					taken, e.LogOnly, packed[i], micros(e.Time)).Scan(&e.ID)
+					taken, e.LogOnly, packed[i], micros(e.Time)).Scan(&ids[i])
 				if err != nil {
 					return s.wrap(err, "append log")
+				}
+			} else {
+				for {
+					res, err := insertID.ExecContext(ctx, ids[i], e.Wiki, e.FilterID, e.FilterVersion, e.Action, e.Performer, e.PageNamespace,
+						e.PageTitle, taken, e.LogOnly, packed[i], micros(e.Time))
+					if err != nil {
+						return s.wrap(err, "append log")
+					}
+					n, err := res.RowsAffected()
+					if err != nil {
+						return s.wrap(err, "append log")
+					}
+					if n == 1 {
+						break
+					}
+					var k int
+					if err := same.QueryRowContext(ctx, ids[i], e.Wiki, e.FilterID, e.Action, e.Performer, e.PageNamespace, e.PageTitle,
+						micros(e.Time)).Scan(&k); err != nil {
+						return s.wrap(err, "append log")
+					}
+					if k == 1 {
+						ids[i] = -ids[i] // in already, with its protected row
+						break
+					}
+					next := s.logIDs.Add(1)
+					renumbered = append(renumbered, renumber{ids[i], next})
+					ids[i] = next
+				}
+				if ids[i] < 0 {
+					continue
 				}
 			}
 			if p := e.Protected; p != nil {
@@ -110,19 +135,25 @@ func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed
 				if pvars == "" {
 					pvars = "{}"
 				}
-				if _, err := insertProtected.ExecContext(ctx, e.ID, p.IP, p.UserAgent, pvars); err != nil {
+				if _, err := insertProtected.ExecContext(ctx, ids[i], p.IP, p.UserAgent, pvars); err != nil {
 					return s.wrap(err, "append log (protected)")
 				}
 			}
 		}
 		return nil
 	})
-	if err == nil && len(renumbered) > 0 && s.log != nil {
-		// Another writer took these IDs (a process writing the log without
-		// the journal): the entries are kept, under new numbers.
-		s.log.Error("abuse log entries renumbered: their IDs were taken", "ids", renumbered)
+	if err != nil {
+		return err
 	}
-	return err
+	for i, e := range entries {
+		e.ID = max(ids[i], -ids[i])
+	}
+	if len(renumbered) > 0 && s.log != nil {
+		// Another writer took these IDs (a process writing the log
+		// without the journal): the entries are kept, under new numbers.
+		s.log.Error("abuse log entries renumbered: their IDs were taken by other entries", "renumbered", fmt.Sprint(renumbered))
+	}
+	return nil
 }
 
 func (s *Store) QueryLog(ctx context.Context, q vigil.LogQuery) ([]*vigil.LogEntry, error) {

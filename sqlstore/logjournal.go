@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
-	"sync/atomic"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/vigilwiki/vigil"
@@ -31,30 +33,61 @@ func (s *Store) UseLogJournal(ctx context.Context, dir string, log *slog.Logger)
 		log = slog.New(slog.DiscardHandler)
 	}
 	s.log = log
-	var replaying atomic.Bool
-	replaying.Store(true)
-	apply := func(records [][]byte) error {
-		mode := insertKeepID
-		if replaying.Load() {
-			mode = insertReplayID
-		}
-		return s.applyLogRecords(records, mode)
+	s.logDir = dir
+	// Numbers for entries a replay must renumber (see insertLog); then
+	// again past all that the replay wrote.
+	if err := s.loadLastLogID(ctx); err != nil {
+		return err
 	}
-	j, err := journal.Open(dir, apply, journal.Options{Logger: log, Gather: 50 * time.Millisecond})
+	j, err := journal.Open(dir, s.applyLogRecords, journal.Options{Logger: log, Gather: 50 * time.Millisecond})
 	if err != nil {
 		return fmt.Errorf("abuse log journal: %w", err)
 	}
-	replaying.Store(false)
-	var last int64
-	if err := s.queryRow(ctx, s.rw, `SELECT COALESCE(MAX(id), 0) FROM abuse_log`).Scan(&last); err != nil {
+	if err := s.loadLastLogID(ctx); err != nil {
 		j.Close(0)
-		return s.wrap(err, "abuse log journal: last ID")
+		return err
 	}
-	s.logIDs.Store(last)
 	s.journal = j
 	// Before the pools close: what is queued is written first.
 	s.onClose = append([]func() error{func() error { return j.Close(10 * time.Second) }}, s.onClose...)
 	return nil
+}
+
+// DrainLogJournal writes into the database the entries a journal in dir
+// holds (left by a process that used it, see UseLogJournal), and leaves
+// the journal unused. A store that runs without the journal calls it
+// first, so that those entries are neither lost nor their numbers given to
+// others.
+func (s *Store) DrainLogJournal(ctx context.Context, dir string, log *slog.Logger) error {
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s.log = log
+	s.logDir = dir
+	if err := s.loadLastLogID(ctx); err != nil {
+		return err
+	}
+	j, err := journal.Open(dir, s.applyLogRecords, journal.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("abuse log journal: %w", err)
+	}
+	return j.Close(10 * time.Second)
+}
+
+func (s *Store) loadLastLogID(ctx context.Context) error {
+	var last int64
+	if err := s.queryRow(ctx, s.rw, `SELECT COALESCE(MAX(id), 0) FROM abuse_log`).Scan(&last); err != nil {
+		return s.wrap(err, "abuse log journal: last ID")
+	}
+	for {
+		cur := s.logIDs.Load()
+		if cur >= last || s.logIDs.CompareAndSwap(cur, last) {
+			return nil
+		}
+	}
 }
 
 // GroupsAppends reports whether AppendLog gathers concurrent calls into
@@ -63,12 +96,17 @@ func (s *Store) UseLogJournal(ctx context.Context, dir string, log *slog.Logger)
 // once), so that callers need not batch them.
 func (s *Store) GroupsAppends() bool { return s.journal != nil }
 
-// appendJournaled numbers the entries and appends them to the journal;
-// when the journal cannot take them, it writes them to the database
-// directly, under the same numbers.
+// appendJournaled numbers the entries (those that have no number yet:
+// entries coming back from the spool keep theirs) and appends them to the
+// journal; when the journal cannot take them, it writes them to the
+// database directly, under the same numbers. On an error they keep their
+// numbers too, so that the spool's copy is recognised should a failed
+// append have reached the disk after all (see insertLog).
 func (s *Store) appendJournaled(ctx context.Context, entries []*vigil.LogEntry, packed [][]byte) error {
 	for _, e := range entries {
-		e.ID = s.logIDs.Add(1)
+		if e.ID == 0 {
+			e.ID = s.logIDs.Add(1)
+		}
 	}
 	records, err := encodeLogRecords(entries, packed)
 	if err == nil {
@@ -82,13 +120,7 @@ func (s *Store) appendJournaled(ctx context.Context, entries []*vigil.LogEntry, 
 	}
 	// A failed append may still have reached the disk (see
 	// journal.Append): a replay then finds these IDs in and skips them.
-	if err := s.insertLog(ctx, entries, packed, insertKeepID); err != nil {
-		for _, e := range entries {
-			e.ID = 0
-		}
-		return err
-	}
-	return nil
+	return s.insertLog(ctx, entries, packed, insertKeepID)
 }
 
 // awaitJournal lets a query see the entries appended before it, waiting
@@ -156,15 +188,20 @@ func decodeLogRecord(rec []byte) ([]*vigil.LogEntry, []byte, error) {
 
 // applyLogRecords writes journal records to the database in one
 // transaction. A record that cannot be decoded (which the journal's
-// checksums make all but impossible) is logged in full and left out, so
-// that it cannot stop every later entry from being written.
-func (s *Store) applyLogRecords(records [][]byte, mode insertMode) error {
+// checksums make all but impossible) is put aside in a file of its own,
+// so that it cannot stop every later entry from being written; the log
+// says where, not what (it holds protected data).
+func (s *Store) applyLogRecords(records [][]byte) error {
 	var entries []*vigil.LogEntry
 	var packed [][]byte
 	for _, rec := range records {
 		es, dump, err := decodeLogRecord(rec)
 		if err != nil {
-			s.log.Error("abuse log journal record unreadable; left out", "err", err, "record", rec)
+			name := filepath.Join(s.logDir, fmt.Sprintf("unreadable-%d-%08x.record", time.Now().UnixNano(), crc32.ChecksumIEEE(rec)))
+			if werr := os.WriteFile(name, rec, 0o600); werr != nil {
+				return fmt.Errorf("abuse log journal: an unreadable record (%v) could not be put aside: %w", err, werr)
+			}
+			s.log.Error("abuse log journal record unreadable; put aside", "err", err, "file", name)
 			continue
 		}
 		for _, e := range es {
@@ -175,5 +212,5 @@ func (s *Store) applyLogRecords(records [][]byte, mode insertMode) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	return s.insertLog(context.Background(), entries, packed, mode)
+	return s.insertLog(context.Background(), entries, packed, insertKeepID)
 }

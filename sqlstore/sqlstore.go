@@ -49,6 +49,7 @@ type Store struct {
 	// The abuse log's journal (see UseLogJournal), when used.
 	journal *journal.Journal
 	logIDs  atomic.Int64 // the last abuse-log ID handed out
+	logDir  string       // the journal's directory
 	log     *slog.Logger
 }
 

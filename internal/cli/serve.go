@@ -145,8 +145,14 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 		return err
 	}
 	defer store.Close()
-	if cfg.DB == "" && cfg.LogJournal {
-		if err := store.UseLogJournal(ctx, filepath.Join(cfg.Data, "log-journal"), log); err != nil {
+	if cfg.DB == "" {
+		dir := filepath.Join(cfg.Data, "log-journal")
+		use := store.UseLogJournal
+		if !cfg.LogJournal {
+			// What a run with the journal left there goes in first.
+			use = store.DrainLogJournal
+		}
+		if err := use(ctx, dir, log); err != nil {
 			return err
 		}
 	}
