@@ -1,8 +1,10 @@
 // Package journal is a write-ahead journal in front of a slower store.
-// Append puts a batch of records on disk (one write, one data sync) and
-// returns; a background applier hands them, in order and in larger
-// batches, to the store, and deletes a segment file once all its records
-// are in. On a restart, Open first applies what a previous process left.
+// Append puts records on disk (concurrent calls share one write and one
+// data sync) and returns; a background applier hands them, in order and in
+// larger batches, to the store, and retires a segment file once all its
+// records are in (it is kept as a spare, to be written over by a later
+// segment, or deleted). On a restart, Open first applies what a previous
+// process left.
 //
 // Vigil's embedded store writes the abuse log through it: a request waits
 // for one append and one sync of a sequential file instead of SQLite's
@@ -10,7 +12,7 @@
 // batches of many actions, off the requests' path.
 //
 // The store's apply function must be idempotent: a crash between a batch
-// being applied and its segment being deleted replays the batch.
+// being applied and its segment being retired replays the batch.
 package journal
 
 import (
@@ -109,10 +111,12 @@ type Journal struct {
 	applyErr    error // the last apply's error, nil once one succeeds
 }
 
-// Open locks dir (creating it) for this process, applies the records that
-// segments left by an earlier process hold, deletes those segments, and
-// starts the applier. It fails when another process holds the journal, or
-// when the leftover records cannot be applied (they stay on disk).
+// Open locks dir (creating it) for this process (on Unix; elsewhere
+// nothing keeps a second process out), applies the records that segments
+// left by an earlier process hold, retires those segments, and starts the
+// applier. It fails when another process holds the journal, or when the
+// leftover records cannot be applied within ReplayPatience (they stay on
+// disk).
 func Open(dir string, apply Apply, opts Options) (*Journal, error) {
 	if opts.SegmentSize <= 0 {
 		opts.SegmentSize = 16 << 20
