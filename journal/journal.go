@@ -30,6 +30,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vigilwiki/vigil/internal/groupcommit"
 )
 
 // ErrFull is returned by Append when the records not yet applied take
@@ -84,9 +86,7 @@ type Journal struct {
 	apply Apply
 	lock  *os.File
 
-	gmu     sync.Mutex // the group commit: who writes, who waits
-	waiting []*appendCall
-	writing bool
+	group groupcommit.Group[[]byte]
 
 	mu     sync.Mutex // the file
 	f      *os.File   // the segment being appended to, or nil
@@ -372,55 +372,9 @@ func (j *Journal) Append(records [][]byte) error {
 	if full {
 		return ErrFull
 	}
-	// Group commit: the first caller to find no write under way writes
-	// for everyone that arrived meanwhile (one write, one sync); when done
-	// it hands the writing to the first of those that arrived since. A
-	// caller waits for at most the write under way and its own.
-	call := &appendCall{records: records, done: make(chan error, 1)}
-	j.gmu.Lock()
-	j.waiting = append(j.waiting, call)
-	if j.writing {
-		j.gmu.Unlock()
-		if err := <-call.done; err != errLead {
-			return err
-		}
-		j.gmu.Lock() // writing is still true: it was handed over
-	}
-	j.writing = true
-	group := j.waiting
-	j.waiting = nil
-	j.gmu.Unlock()
-	var all [][]byte
-	if len(group) == 1 {
-		all = records
-	} else {
-		for _, c := range group {
-			all = append(all, c.records...)
-		}
-	}
-	err := j.write(all)
-	for _, c := range group {
-		if c != call {
-			c.done <- err
-		}
-	}
-	j.gmu.Lock()
-	if len(j.waiting) > 0 {
-		j.waiting[0].done <- errLead
-	} else {
-		j.writing = false
-	}
-	j.gmu.Unlock()
-	return err
+	// Concurrent calls share one write and one sync (see groupcommit).
+	return j.group.Do(records, j.write)
 }
-
-type appendCall struct {
-	records [][]byte
-	done    chan error // the group's outcome, or errLead
-}
-
-// errLead tells a waiting caller that it writes the next group.
-var errLead = errors.New("lead the next group")
 
 // write appends records to the segment and syncs them; see Append.
 func (j *Journal) write(records [][]byte) error {

@@ -60,7 +60,7 @@ func TestCommitterHandsOver(t *testing.T) {
 		go func() { defer wg.Done(); write(who) }()
 	}
 	// B and C queue behind A's write.
-	waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return len(c.pending) == 2 })
+	waitFor(t, func() bool { return c.group.Waiting() == 2 })
 	g.release <- struct{}{}
 	if n := <-g.started; n != 2 { // B or C writes both
 		t.Fatalf("second batch of %d", n)
@@ -76,7 +76,7 @@ func TestCommitterHandsOver(t *testing.T) {
 		t.Fatal("A did not return while the next batch was written")
 	}
 	go write("D") // arrives during the second batch
-	waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return len(c.pending) == 1 })
+	waitFor(t, func() bool { return c.group.Waiting() == 1 })
 	g.release <- struct{}{}
 	if n := <-g.started; n != 1 { // D, handed the writing, writes itself
 		t.Fatalf("third batch of %d", n)
@@ -94,10 +94,8 @@ func TestCommitterHandsOver(t *testing.T) {
 		t.Fatalf("ids %v: want B, C and D written, D last", got)
 	}
 	wg.Wait()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.writing || len(c.pending) != 0 {
-		t.Fatalf("committer left writing=%v with %d pending", c.writing, len(c.pending))
+	if !c.group.Idle() {
+		t.Fatal("committer left writing or with callers waiting")
 	}
 }
 

@@ -29,22 +29,8 @@ import (
 // sync: on SQLite, whose commit writes each changed B-tree page to the WAL
 // with two system calls and syncs it, with one writer at a time.
 func (s *Store) UseLogJournal(ctx context.Context, dir string, log *slog.Logger) error {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	s.log = log
-	s.logDir = dir
-	// Numbers for entries a replay must renumber (see insertLog); then
-	// again past all that the replay wrote.
-	if err := s.loadLastLogID(ctx); err != nil {
-		return err
-	}
-	j, err := journal.Open(dir, s.applyLogRecords, journal.Options{Logger: log, Gather: 50 * time.Millisecond})
+	j, err := s.openLogJournal(ctx, dir, log)
 	if err != nil {
-		return fmt.Errorf("abuse log journal: %w", err)
-	}
-	if err := s.loadLastLogID(ctx); err != nil {
-		j.Close(0)
 		return err
 	}
 	s.journal = j
@@ -62,19 +48,35 @@ func (s *Store) DrainLogJournal(ctx context.Context, dir string, log *slog.Logge
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
+	j, err := s.openLogJournal(ctx, dir, log)
+	if err != nil {
+		return err
+	}
+	return j.Close(10 * time.Second)
+}
+
+// openLogJournal opens the journal in dir, which first writes what it
+// holds into the database.
+func (s *Store) openLogJournal(ctx context.Context, dir string, log *slog.Logger) (*journal.Journal, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s.log = log
 	s.logDir = dir
+	// Numbers for entries a replay must renumber (see insertLog); then
+	// again past all that the replay wrote.
 	if err := s.loadLastLogID(ctx); err != nil {
-		return err
+		return nil, err
 	}
-	j, err := journal.Open(dir, s.applyLogRecords, journal.Options{Logger: log})
+	j, err := journal.Open(dir, s.applyLogRecords, journal.Options{Logger: log, Gather: 50 * time.Millisecond})
 	if err != nil {
-		return fmt.Errorf("abuse log journal: %w", err)
+		return nil, fmt.Errorf("abuse log journal: %w", err)
 	}
-	return j.Close(10 * time.Second)
+	if err := s.loadLastLogID(ctx); err != nil {
+		j.Close(0)
+		return nil, err
+	}
+	return j, nil
 }
 
 func (s *Store) loadLastLogID(ctx context.Context) error {
