@@ -2,6 +2,9 @@ package screen
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -29,5 +32,30 @@ func TestMemStateForgetsExpired(t *testing.T) {
 	}
 	if c.Get("live", later) != 20000 || !f.Get("live", later) {
 		t.Fatal("the live entry was lost")
+	}
+}
+
+// The hand-written checks agree with the patterns they replace.
+func TestConsequenceParamChecks(t *testing.T) {
+	positiveInt := regexp.MustCompile(`^[1-9][0-9]*$`)
+	messageKey := regexp.MustCompile(`^[a-zA-Z0-9_.:-]{1,255}$`)
+	cases := []string{"", "0", "1", "10", "007", "12a", "-1", "+1", " 1", "99999999999999999999", "abusefilter-warning",
+		"a:b.c_d-e", "a b", "é", "x/y", strings.Repeat("k", 255), strings.Repeat("k", 256), "\\x00", "A\n"}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "09az AZ_.:-/\\é\n+"
+	for range 3000 {
+		b := make([]byte, rnd.IntN(8))
+		for i := range b {
+			b[i] = alphabet[rnd.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, c := range cases {
+		if got, want := isPositiveInt(c), positiveInt.MatchString(c); got != want {
+			t.Errorf("isPositiveInt(%q) = %v, want %v", c, got, want)
+		}
+		if got, want := isMessageKey(c), messageKey.MatchString(c); got != want {
+			t.Errorf("isMessageKey(%q) = %v, want %v", c, got, want)
+		}
 	}
 }
