@@ -83,14 +83,29 @@ func NewSet(filters []FilterSource) (*Set, []CompileError) {
 		set.ids = append(set.ids, f.ID)
 		set.programs = append(set.programs, progs[i])
 	}
-	markCacheFree(set.programs)
-	set.planRuns()
-	set.staticShared = sharedStaticOps(set.programs)
+	// The literal index (the Aho-Corasick automaton, over a millisecond)
+	// needs none of what the three passes below make: it is built beside
+	// them, on the other core.
 	var lits []*literalSet
 	for _, p := range set.programs {
 		lits = append(lits, p.lits...)
 	}
-	set.literals = literalIndex(lits)
+	var indexed sync.WaitGroup
+	indexed.Go(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				crash.CompareAndSwap(nil, fmt.Sprint(r))
+			}
+		}()
+		set.literals = literalIndex(lits)
+	})
+	markCacheFree(set.programs)
+	set.planRuns()
+	set.staticShared = sharedStaticOps(set.programs)
+	indexed.Wait()
+	if r := crash.Load(); r != nil {
+		panic(r)
+	}
 	set.pool.New = func() any { return &State{} }
 	return set, errs
 }
