@@ -55,6 +55,13 @@ func NewSet(filters []FilterSource) (*Set, []CompileError) {
 	// regexes, which are independent. The scope is shared (it is locked).
 	progs := make([]*Program, len(filters))
 	errors := make([]error, len(filters))
+	// Longest first, so that no core is left with a long filter at the end
+	// while the other waits.
+	order := make([]int, len(filters))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return len(filters[b].Pattern) - len(filters[a].Pattern) })
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var crash atomic.Value // a panic (a bug in Vigil) is raised again in the caller
@@ -65,7 +72,8 @@ func NewSet(filters []FilterSource) (*Set, []CompileError) {
 					crash.CompareAndSwap(nil, fmt.Sprint(r))
 				}
 			}()
-			for i := int(next.Add(1) - 1); i < len(filters); i = int(next.Add(1) - 1) {
+			for k := int(next.Add(1) - 1); k < len(filters); k = int(next.Add(1) - 1) {
+				i := order[k]
 				progs[i], errors[i] = Compile(filters[i].Pattern, CompileOptions{Scope: set.scope})
 			}
 		})
