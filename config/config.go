@@ -78,7 +78,7 @@ func Defaults() map[string]any {
 		"log_level":                  "info",
 		"sample":                     true,
 		"shutdown_timeout":           "15s",
-		"gc_percent":                 400,
+		"gc_percent":                 200,
 		"log_journal":                true,
 		"screen.cond_limit":          1000,
 		"screen.budget":              "100ms",
