@@ -315,8 +315,9 @@ func TestReplayRetried(t *testing.T) {
 	if got := strings.Join(s.records(), ","); got != "a-0,a-1" {
 		t.Fatalf("replayed %q", got)
 	}
-	// Past its patience, Open fails and the records stay.
-	j3, err := Open(dir, (&sink{}).apply, Options{})
+	// Past its patience, Open fails and the records stay. (j3's store
+	// refuses too, so that "b" can only be in the journal.)
+	j3, err := Open(dir, (&sink{fail: 1 << 30}).apply, Options{Retry: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
