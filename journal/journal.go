@@ -482,11 +482,18 @@ func (j *Journal) reap(seg int) {
 // retire makes an applied segment a spare, keeping its number (see
 // replay), or deletes it when there are enough spares.
 func (j *Journal) retire(seg int) error {
-	spares, _ := filepath.Glob(filepath.Join(j.dir, "*"+spareExt))
-	if len(spares) < maxSpares {
-		return os.Rename(j.path(seg), filepath.Join(j.dir, fmt.Sprintf("%012d%s", seg, spareExt)))
+	var err error
+	if spares, _ := filepath.Glob(filepath.Join(j.dir, "*"+spareExt)); len(spares) < maxSpares {
+		err = os.Rename(j.path(seg), filepath.Join(j.dir, fmt.Sprintf("%012d%s", seg, spareExt)))
+	} else {
+		err = os.Remove(j.path(seg))
 	}
-	return os.Remove(j.path(seg))
+	if err != nil {
+		return err
+	}
+	// Lost in a crash, the change would only replay what is applied; but
+	// kept, it keeps replays short.
+	return syncDir(j.dir)
 }
 
 // spare returns a spare file's path, or "".

@@ -1052,9 +1052,10 @@ func (e *Engine) writeLog(ctx context.Context, entries []*vigil.LogEntry) error 
 	e.log.Warn("database unavailable: abuse log entries spooled", "entries", len(entries), "err", err)
 	records := make([][]byte, len(entries))
 	for i, entry := range entries {
-		// The copy keeps a number the store gave (a store with a journal
-		// numbers entries before writing them), so that the store knows
-		// it again should the failed write have reached the disk after all.
+		// The copy is numbered anew when it is written: a number a store
+		// gave before failing (a store with a journal numbers entries
+		// first) may meanwhile have gone to another entry.
+		entry.ID = 0
 		b, err := json.Marshal(entry)
 		if err != nil {
 			return fmt.Errorf("spool the abuse log: %w", err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigilwiki/vigil"
 	"github.com/vigilwiki/vigil/sqlite"
+	"github.com/vigilwiki/vigil/sqlstore"
 	"github.com/vigilwiki/vigil/storetest"
 )
 
@@ -257,5 +258,67 @@ func TestJournalLeftWhileDisabled(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An entry renumbered because its ID was taken is not written again when
+// its segment is replayed (the segment's retirement lost in a crash): the
+// replay finds it by what it says, under its new number.
+func TestJournalRenumberedNotReplayedTwice(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	journalDir := filepath.Join(dir, "log-journal")
+	entry := func(who string, id int64) *vigil.LogEntry {
+		return &vigil.LogEntry{ID: id, Wiki: "w", FilterID: 1, Action: "edit", Performer: who, PageTitle: "P",
+			Time: time.UnixMicro(1_700_000_000_000_000)}
+	}
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UseLogJournal(ctx, journalDir, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := []*vigil.LogEntry{entry("A", 0)}
+	if err := s.AppendLog(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	// B arrives under A's number (as from a writer that numbered it
+	// elsewhere) and is renumbered when applied.
+	if err := s.AppendLog(ctx, []*vigil.LogEntry{entry("B", a[0].ID)}); err != nil {
+		t.Fatal(err)
+	}
+	segs, _ := filepath.Glob(filepath.Join(journalDir, "*.journal"))
+	if len(segs) != 1 {
+		t.Fatalf("segments %v", segs)
+	}
+	saved, err := os.ReadFile(segs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(s *sqlstore.Store, who string) int {
+		got, err := s.QueryLog(ctx, vigil.LogQuery{Performer: who})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(got)
+	}
+	if count(s, "B") != 1 || count(s, "A") != 1 {
+		t.Fatalf("before the crash: A %d, B %d", count(s, "A"), count(s, "B"))
+	}
+	s.Close()
+	if err := os.WriteFile(segs[0], saved, 0o600); err != nil { // the retirement undone
+		t.Fatal(err)
+	}
+	s, err = sqlite.Open(ctx, filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.UseLogJournal(ctx, journalDir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if count(s, "B") != 1 || count(s, "A") != 1 {
+		t.Fatalf("after the replay: A %d, B %d entries, want one each", count(s, "A"), count(s, "B"))
 	}
 }

@@ -52,10 +52,12 @@ const (
 )
 
 // insertLog writes entries in one transaction. With insertKeepID each is
-// inserted under its own ID; a row already there under that ID is this
-// entry when it says the same (written before a restart, or by a replay:
-// skipped), and otherwise another's (written by a process without the
-// journal): the entry then takes a new number, and an error is logged.
+// inserted under its own ID; when a row holds that ID already, the entry
+// is skipped if a row says the same (wiki, filter, action, performer,
+// page, time: written before a restart and now replayed, perhaps under a
+// new number), and otherwise takes a new number (the ID went to another
+// entry, written by a process without the journal), and an error is
+// logged.
 func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed [][]byte, mode insertMode) error {
 	const cols = `wiki, filter_id, filter_version, action, performer,
 		page_namespace, page_title, actions_taken, log_only, vars, vars_zstd, created_at`
@@ -70,8 +72,10 @@ func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed
 		if err != nil {
 			return s.wrap(err, "append log")
 		}
-		sameStmt, err = s.prepared(ctx, `SELECT count(*) FROM abuse_log WHERE id = ? AND wiki = ? AND filter_id = ? AND action = ?
-			AND performer = ? AND page_namespace = ? AND page_title = ? AND created_at = ?`)
+		// Wherever it is: a replay may meet an entry that an earlier
+		// apply renumbered.
+		sameStmt, err = s.prepared(ctx, `SELECT id FROM abuse_log WHERE performer = ? AND wiki = ? AND filter_id = ? AND action = ?
+			AND page_namespace = ? AND page_title = ? AND created_at = ? LIMIT 1`)
 		if err != nil {
 			return s.wrap(err, "append log")
 		}
@@ -113,14 +117,15 @@ func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed
 					if n == 1 {
 						break
 					}
-					var k int
-					if err := same.QueryRowContext(ctx, ids[i], e.Wiki, e.FilterID, e.Action, e.Performer, e.PageNamespace, e.PageTitle,
-						micros(e.Time)).Scan(&k); err != nil {
-						return s.wrap(err, "append log")
-					}
-					if k == 1 {
-						ids[i] = -ids[i] // in already, with its protected row
+					var in int64
+					err = same.QueryRowContext(ctx, e.Performer, e.Wiki, e.FilterID, e.Action, e.PageNamespace, e.PageTitle,
+						micros(e.Time)).Scan(&in)
+					if err == nil {
+						ids[i] = -in // in already (under this number or another), with its protected row
 						break
+					}
+					if err != sql.ErrNoRows {
+						return s.wrap(err, "append log")
 					}
 					next := s.logIDs.Add(1)
 					renumbered = append(renumbered, renumber{ids[i], next})

@@ -98,12 +98,9 @@ func (s *Store) loadLastLogID(ctx context.Context) error {
 // once), so that callers need not batch them.
 func (s *Store) GroupsAppends() bool { return s.journal != nil }
 
-// appendJournaled numbers the entries (those that have no number yet:
-// entries coming back from the spool keep theirs) and appends them to the
-// journal; when the journal cannot take them, it writes them to the
-// database directly, under the same numbers. On an error they keep their
-// numbers too, so that the spool's copy is recognised should a failed
-// append have reached the disk after all (see insertLog).
+// appendJournaled numbers the entries and appends them to the journal;
+// when the journal cannot take them, it writes them to the database
+// directly, under the same numbers.
 func (s *Store) appendJournaled(ctx context.Context, entries []*vigil.LogEntry, packed [][]byte) error {
 	for _, e := range entries {
 		if e.ID == 0 {
