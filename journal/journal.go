@@ -44,7 +44,7 @@ var ErrFull = errors.New("journal: too many records wait to be applied")
 var ErrClosed = errors.New("journal: closed")
 
 const (
-	frameHeader = 12        // the segment's mark, the length, CRC-32C of the payload
+	frameHeader = 16        // the segment's mark, the length, CRC-32C of those, CRC-32C of the record
 	maxRecord   = 256 << 20 // a longer length is a damaged frame
 	segmentExt  = ".journal"
 	spareExt    = ".spare"
@@ -259,76 +259,99 @@ func (j *Journal) replay() error {
 
 // ScanFrames calls fn with each record of segment seg held in data, in
 // order, and returns how many there were. The records end where no frame
-// of this segment begins: at the end of data, in the zeros or the older
-// frames of a recycled file (their marks are another segment's), or in an
-// append a crash cut short (never acknowledged). A frame of this segment
-// that does not check (a length beyond the data or the limit, a checksum
-// mismatch) is skipped when a whole frame of the segment follows it: its
-// offset is then returned in damaged; when none follows, it is the cut-short
-// end. The slices passed to fn are its own. fn's error stops the scan.
+// of this segment begins (the end of data, the zeros or the older frames
+// of a recycled file, whose marks are another segment's) and no whole
+// frame of it follows, or at a frame whose header checks but whose record
+// runs past the data (an append a crash cut short, never acknowledged).
+// A frame that does not check but is followed by a whole frame of the
+// segment was damaged on disk: it is skipped, its offset returned in
+// damaged. The slices passed to fn are their own; fn's error stops the
+// scan.
 func ScanFrames(data []byte, seg int, fn func(rec []byte) error) (n int, damaged []int64, err error) {
 	seed := segmentSeed(seg)
 	var mark [4]byte
 	binary.LittleEndian.PutUint32(mark[:], frameMark(seed))
 	off := 0
-	for off+frameHeader <= len(data) && bytes.Equal(data[off:off+4], mark[:]) {
+	for off+frameHeader <= len(data) {
 		rec, ok := frameAt(data, off, seed)
-		if !ok {
-			// Look for the next whole frame of this segment.
-			next := -1
-			for from := off + 1; from+frameHeader <= len(data); {
-				i := bytes.Index(data[from:], mark[:])
-				if i < 0 {
-					break
-				}
-				if _, ok := frameAt(data, from+i, seed); ok {
-					next = from + i
-					break
-				}
-				from += i + 1
+		if ok {
+			if err := fn(bytes.Clone(rec)); err != nil {
+				return n, damaged, err
 			}
-			if next < 0 {
-				return n, damaged, nil
-			}
-			damaged = append(damaged, int64(off))
-			off = next
+			n++
+			off += frameHeader + len(rec)
 			continue
 		}
-		if err := fn(bytes.Clone(rec)); err != nil {
-			return n, damaged, err
+		// Where to look for the next whole frame: past this one when its
+		// header checks (never inside its record, which may hold a frame
+		// of someone's making), else anywhere after its start.
+		from := off + 1
+		if size, hdrOK := headerAt(data, off, seed); hdrOK {
+			if size > len(data)-off-frameHeader {
+				return n, damaged, nil // cut short: the end
+			}
+			from = off + frameHeader + size
 		}
-		n++
-		off += frameHeader + len(rec)
+		next := -1
+		for from+frameHeader <= len(data) {
+			i := bytes.Index(data[from:], mark[:])
+			if i < 0 {
+				break
+			}
+			if _, ok := frameAt(data, from+i, seed); ok {
+				next = from + i
+				break
+			}
+			from += i + 1
+		}
+		if next < 0 {
+			return n, damaged, nil
+		}
+		damaged = append(damaged, int64(off))
+		off = next
 	}
 	return n, damaged, nil
+}
+
+// headerAt reports the record length of the frame at off when its header
+// (mark, length, header checksum) checks: O(1), so that a search through
+// damaged data costs a scan, not a checksum of the rest at every mark.
+func headerAt(data []byte, off int, seed uint32) (int, bool) {
+	if off+frameHeader > len(data) || binary.LittleEndian.Uint32(data[off:]) != frameMark(seed) {
+		return 0, false
+	}
+	size := binary.LittleEndian.Uint32(data[off+4:])
+	if crc32.Update(seed, castagnoli, data[off:off+8]) != binary.LittleEndian.Uint32(data[off+8:]) || size == 0 || size > maxRecord {
+		return 0, false
+	}
+	return int(size), true
 }
 
 // frameAt returns the record of the frame at off, if it is whole and
 // checks.
 func frameAt(data []byte, off int, seed uint32) ([]byte, bool) {
-	if off+frameHeader > len(data) || binary.LittleEndian.Uint32(data[off:]) != frameMark(seed) {
-		return nil, false
-	}
-	size := int(binary.LittleEndian.Uint32(data[off+4:]))
-	sum := binary.LittleEndian.Uint32(data[off+8:])
-	if size == 0 || size > maxRecord || size > len(data)-off-frameHeader {
+	size, ok := headerAt(data, off, seed)
+	if !ok || size > len(data)-off-frameHeader {
 		return nil, false
 	}
 	rec := data[off+frameHeader : off+frameHeader+size]
-	if crc32.Update(seed, castagnoli, rec) != sum {
+	if crc32.Update(seed, castagnoli, rec) != binary.LittleEndian.Uint32(data[off+12:]) {
 		return nil, false
 	}
 	return rec, true
 }
 
 // AppendFrame appends the frame of rec, a record of segment seg, to buf:
-// a mark of the segment, the length, and a checksum that covers the
-// segment's number too, so that the frames a recycled file still holds
-// from its earlier life do not pass as records of the new segment.
+// a mark of the segment, the length, a checksum of those two, and a
+// checksum of the record. Both checksums cover the segment's number too,
+// so that the frames a recycled file still holds from its earlier life do
+// not pass as records of the new segment.
 func AppendFrame(buf []byte, seg int, rec []byte) []byte {
 	seed := segmentSeed(seg)
+	start := len(buf)
 	buf = binary.LittleEndian.AppendUint32(buf, frameMark(seed))
 	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(rec)))
+	buf = binary.LittleEndian.AppendUint32(buf, crc32.Update(seed, castagnoli, buf[start:start+8]))
 	buf = binary.LittleEndian.AppendUint32(buf, crc32.Update(seed, castagnoli, rec))
 	return append(buf, rec...)
 }

@@ -198,6 +198,13 @@ func TestScanFrames(t *testing.T) {
 	one := frames(1, "one")
 	flipped := frames(1, "one", "two", "three")
 	flipped[len(one)+frameHeader] ^= 1 // a byte of "two"
+	markFlipped := frames(1, "one", "two", "three")
+	markFlipped[len(one)] ^= 1
+	// A record whose text is itself a whole frame, its append cut short
+	// after that text: the frame inside must not pass for a record.
+	inner := AppendFrame(nil, 1, []byte("forged"))
+	tornFrame := AppendFrame(nil, 1, append(append([]byte("title: "), inner...), bytes.Repeat([]byte("x"), 100)...))
+	torn := append(frames(1, "acked"), tornFrame[:frameHeader+7+len(inner)+10]...)
 	lastFlipped := frames(1, "one", "two")
 	lastFlipped[len(lastFlipped)-1] ^= 1
 	for _, tc := range []struct {
@@ -214,6 +221,8 @@ func TestScanFrames(t *testing.T) {
 		{"an append cut short", append(frames(1, "one"), frames(1, "two")[:frameHeader+1]...), "one", nil},
 		{"the last frame does not check", lastFlipped, "one", nil},
 		{"a damaged frame before whole ones", flipped, "one,three", []int64{int64(len(one))}},
+		{"a damaged mark before whole ones", markFlipped, "one,three", []int64{int64(len(one))}},
+		{"a torn append holding a frame of someone's making", torn, "acked", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string

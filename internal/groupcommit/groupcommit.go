@@ -11,6 +11,7 @@ package groupcommit
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 )
 
@@ -55,7 +56,7 @@ func (g *Group[T]) Do(items []T, write func(all []T) error) error {
 			all = append(all, w.items...)
 		}
 	}
-	err := write(all)
+	err := safely(write, all)
 	for _, w := range group {
 		if w != c {
 			w.done <- err
@@ -69,6 +70,17 @@ func (g *Group[T]) Do(items []T, write func(all []T) error) error {
 	}
 	g.mu.Unlock()
 	return err
+}
+
+// safely calls write, turning a panic (a bug) into the group's error, so
+// that its callers are answered and the group is not left writing forever.
+func safely[T any](write func([]T) error, all []T) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("group commit: write panicked: %v", p)
+		}
+	}()
+	return write(all)
 }
 
 // Waiting reports how many callers wait for their group's write to begin

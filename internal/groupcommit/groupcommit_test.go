@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -118,5 +119,20 @@ func TestConcurrent(t *testing.T) {
 	}
 	if !g.Idle() {
 		t.Fatal("not idle")
+	}
+}
+
+// A write that panics fails its group with an error; the group goes on.
+func TestWritePanics(t *testing.T) {
+	var g Group[int]
+	err := g.Do([]int{1}, func([]int) error { panic("bug") })
+	if err == nil || !strings.Contains(err.Error(), "panicked: bug") {
+		t.Fatalf("Do: %v", err)
+	}
+	if !g.Idle() {
+		t.Fatal("left writing after a panic")
+	}
+	if err := g.Do([]int{2}, func([]int) error { return nil }); err != nil {
+		t.Fatal(err)
 	}
 }
