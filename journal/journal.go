@@ -153,9 +153,9 @@ func Open(dir string, apply Apply, opts Options) (*Journal, error) {
 	return j, nil
 }
 
-// segments lists the numbers of the files in dir with the extension ext
+// numbered lists the numbers of the files in dir with the extension ext
 // (segments or spares), in order.
-func (j *Journal) segments(ext string) ([]int, error) {
+func (j *Journal) numbered(ext string) ([]int, error) {
 	entries, err := os.ReadDir(j.dir)
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", j.dir, err)
@@ -174,21 +174,26 @@ func (j *Journal) segments(ext string) ([]int, error) {
 	return out, nil
 }
 
-func (j *Journal) path(seg int) string {
-	return filepath.Join(j.dir, fmt.Sprintf("%012d%s", seg, segmentExt))
+// path is segment seg's file.
+func (j *Journal) path(seg int) string { return j.file(seg, segmentExt) }
+
+// file is the name of the file numbered n with extension ext: a segment,
+// a spare, or a damaged segment kept aside.
+func (j *Journal) file(n int, ext string) string {
+	return filepath.Join(j.dir, fmt.Sprintf("%012d%s", n, ext))
 }
 
 // replay applies the leftover segments in order, retiring each once its
 // records are in. A store that refuses them is retried for a while (a
 // busy or briefly unavailable database should not stop a start).
 func (j *Journal) replay() error {
-	segs, err := j.segments(segmentExt)
+	segs, err := j.numbered(segmentExt)
 	if err != nil {
 		return err
 	}
 	// A spare keeps the number of the segment it was: new segments are
 	// numbered beyond every number any file's frames may carry.
-	spares, err := j.segments(spareExt)
+	spares, err := j.numbered(spareExt)
 	if err != nil {
 		return err
 	}
@@ -241,7 +246,7 @@ func (j *Journal) replay() error {
 			// Records were acknowledged after a frame that no longer
 			// reads: the disk changed it. Those after it are applied; the
 			// file is kept for a look, never written over.
-			aside := strings.TrimSuffix(j.path(seg), segmentExt) + damagedExt
+			aside := j.file(seg, damagedExt)
 			j.opts.Logger.Error("journal segment has damaged frames; the records after them were applied, the damaged ones are lost",
 				"segment", j.path(seg), "offsets", damaged, "records", n, "kept_as", aside)
 			if err := os.Rename(j.path(seg), aside); err != nil {
@@ -371,8 +376,9 @@ func frameMark(seed uint32) uint32 {
 // Append writes records and syncs them to disk; when it returns nil they
 // are durable and queued for the applier, which owns the slices from then
 // on. Concurrent calls share one write and one sync, so callers should
-// prepare their records (compress, encode) before calling, in parallel. On an error nothing is queued, and the records must go another way:
-// a partial write is cut off again where that can be done, and the journal
+// prepare their records (compress, encode) before calling, in parallel.
+// On an error nothing is queued, and the records must go another way: a
+// partial write is cut off again where that can be done, and the journal
 // moves on to a new segment, so a replay may still find the records only
 // when cutting failed too (which is why apply must be idempotent).
 func (j *Journal) Append(records [][]byte) error {
@@ -446,10 +452,7 @@ func (j *Journal) write(records [][]byte) error {
 	j.pending[j.seg] += len(records)
 	j.appended += uint64(len(records))
 	j.qmu.Unlock()
-	select {
-	case j.wake <- struct{}{}:
-	default:
-	}
+	nudge(j.wake)
 	return nil
 }
 
@@ -483,22 +486,32 @@ func (j *Journal) rotate() error {
 	j.f, j.seg, j.size = f, next, 0
 	j.qmu.Lock()
 	j.current = next
-	j.reap(prev)
+	done := j.reap(prev)
 	j.qmu.Unlock()
+	if done {
+		j.retireLogged(prev)
+	}
 	return nil
 }
 
-// reap deletes segment seg if it is no longer appended to and all its
-// records are applied. Called with qmu held.
-func (j *Journal) reap(seg int) {
+// reap reports whether segment seg is done with (no longer appended to,
+// all its records applied), and forgets it if so; the caller then retires
+// it, outside qmu (retiring renames and syncs the directory, which
+// appends should not wait for). Called with qmu held.
+func (j *Journal) reap(seg int) bool {
 	if seg <= 0 || seg == j.current || j.pending[seg] > 0 {
-		return
+		return false
 	}
 	delete(j.pending, seg)
+	return true
+}
+
+// retireLogged retires segment seg; a failure is logged, since a segment
+// left on disk is only replayed at the next start, which is harmless
+// (applying is idempotent).
+func (j *Journal) retireLogged(seg int) {
 	if err := j.retire(seg); err != nil && !errors.Is(err, os.ErrNotExist) {
-		// Left on disk, it is replayed at the next start: harmless,
-		// since applying is idempotent.
-		j.opts.Logger.Warn("journal segment not deleted", "segment", j.path(seg), "err", err)
+		j.opts.Logger.Warn("journal segment not retired", "segment", j.path(seg), "err", err)
 	}
 }
 
@@ -506,8 +519,8 @@ func (j *Journal) reap(seg int) {
 // replay), or deletes it when there are enough spares.
 func (j *Journal) retire(seg int) error {
 	var err error
-	if spares, _ := filepath.Glob(filepath.Join(j.dir, "*"+spareExt)); len(spares) < maxSpares {
-		err = os.Rename(j.path(seg), filepath.Join(j.dir, fmt.Sprintf("%012d%s", seg, spareExt)))
+	if spares, _ := j.numbered(spareExt); len(spares) < maxSpares {
+		err = os.Rename(j.path(seg), j.file(seg, spareExt))
 	} else {
 		err = os.Remove(j.path(seg))
 	}
@@ -521,11 +534,19 @@ func (j *Journal) retire(seg int) error {
 
 // spare returns a spare file's path, or "".
 func (j *Journal) spare() string {
-	spares, _ := filepath.Glob(filepath.Join(j.dir, "*"+spareExt))
+	spares, _ := j.numbered(spareExt)
 	if len(spares) == 0 {
 		return ""
 	}
-	return spares[0]
+	return j.file(spares[0], spareExt)
+}
+
+// nudge signals ch (a channel of capacity 1) without waiting.
+func nudge(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
 
 // run is the applier.
@@ -557,31 +578,16 @@ func (j *Journal) run() {
 		default:
 		}
 		err := j.apply(batch)
-		j.qmu.Lock()
-		j.applyErr = err
 		if err == nil {
-			segs := map[int]bool{}
-			bytes := 0
-			for _, it := range j.queue[:n] {
-				j.pending[it.seg]--
-				segs[it.seg] = true
-				bytes += len(it.rec)
+			for _, seg := range j.settle(n) {
+				j.retireLogged(seg)
 			}
-			clear(j.queue[:n])
-			j.queue = j.queue[n:]
-			j.queuedBytes -= bytes
-			j.applied += uint64(n)
-			for seg := range segs {
-				j.reap(seg)
-			}
-			close(j.progress)
-			j.progress = make(chan struct{})
-		}
-		j.qmu.Unlock()
-		if err == nil {
 			retry = j.opts.Retry
 			continue
 		}
+		j.qmu.Lock()
+		j.applyErr = err
+		j.qmu.Unlock()
 		j.opts.Logger.Warn("journal: records not applied yet; retrying", "records", n, "retry_in", retry, "err", err)
 		select {
 		case <-time.After(retry):
@@ -590,6 +596,31 @@ func (j *Journal) run() {
 		}
 		retry = min(2*retry, 5*time.Second)
 	}
+}
+
+// settle takes the first n queued records, now applied, off the queue,
+// wakes those waiting for them, and returns the segments that are done
+// with (to retire).
+func (j *Journal) settle(n int) []int {
+	j.qmu.Lock()
+	defer j.qmu.Unlock()
+	j.applyErr = nil
+	var segs []int
+	bytes := 0
+	for _, it := range j.queue[:n] {
+		j.pending[it.seg]--
+		if !slices.Contains(segs, it.seg) {
+			segs = append(segs, it.seg)
+		}
+		bytes += len(it.rec)
+	}
+	clear(j.queue[:n])
+	j.queue = j.queue[n:]
+	j.queuedBytes -= bytes
+	j.applied += uint64(n)
+	close(j.progress)
+	j.progress = make(chan struct{})
+	return slices.DeleteFunc(segs, func(seg int) bool { return !j.reap(seg) })
 }
 
 // gather waits up to Gather for a full batch.
@@ -616,10 +647,7 @@ func (j *Journal) Wait(ctx context.Context) error {
 	j.qmu.Lock()
 	target := j.appended
 	if j.applied < target {
-		select {
-		case j.hurry <- struct{}{}:
-		default:
-		}
+		nudge(j.hurry)
 	}
 	for j.applied < target {
 		if j.applyErr != nil {
@@ -651,8 +679,7 @@ func (j *Journal) Backlog() int {
 
 // Close stops appends, waits up to timeout (and the apply under way then)
 // for the applier to apply what is queued, stops it and releases the
-// directory. Records not applied by
-// then stay on disk for the next Open.
+// directory. Records not applied by then stay on disk for the next Open.
 func (j *Journal) Close(timeout time.Duration) error {
 	j.mu.Lock()
 	if j.closed {
@@ -664,10 +691,7 @@ func (j *Journal) Close(timeout time.Duration) error {
 	var err error
 	deadline := time.Now().Add(timeout)
 	for j.Backlog() > 0 && time.Now().Before(deadline) {
-		select {
-		case j.hurry <- struct{}{}:
-		default:
-		}
+		nudge(j.hurry)
 		j.qmu.Lock()
 		ch := j.progress
 		j.qmu.Unlock()
@@ -690,8 +714,11 @@ func (j *Journal) Close(timeout time.Duration) error {
 	// Nothing is appended any more: the last segment goes too once its
 	// records are in.
 	j.current = 0
-	j.reap(j.seg)
+	done := j.reap(j.seg)
 	j.qmu.Unlock()
+	if done {
+		j.retireLogged(j.seg)
+	}
 	j.mu.Unlock()
 	unlockDir(j.lock)
 	return err
