@@ -39,7 +39,9 @@ func packDumps(entries []*vigil.LogEntry) [][]byte {
 	return packed
 }
 
-func sameDump(a, b json.RawMessage) bool {
+// sameDump reports whether a and b are the same bytes in memory (one
+// action's dump, shared by its entries), not merely equal.
+func sameDump(a, b []byte) bool {
 	return len(a) > 0 && len(a) == len(b) && &a[0] == &b[0]
 }
 
@@ -96,45 +98,28 @@ func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed
 		}
 		for i, e := range entries {
 			taken := "|" + strings.Join(e.ActionsTaken, "|") + "|"
-			ids[i] = e.ID
+			id := e.ID
 			if mode == insertNew {
 				err := insert.QueryRowContext(ctx, e.Wiki, e.FilterID, e.FilterVersion, e.Action, e.Performer, e.PageNamespace, e.PageTitle,
-					taken, e.LogOnly, packed[i], micros(e.Time)).Scan(&ids[i])
+					taken, e.LogOnly, packed[i], micros(e.Time)).Scan(&id)
 				if err != nil {
 					return s.wrap(err, "append log")
 				}
 			} else {
-				for {
-					res, err := insertID.ExecContext(ctx, ids[i], e.Wiki, e.FilterID, e.FilterVersion, e.Action, e.Performer, e.PageNamespace,
-						e.PageTitle, taken, e.LogOnly, packed[i], micros(e.Time))
-					if err != nil {
-						return s.wrap(err, "append log")
-					}
-					n, err := res.RowsAffected()
-					if err != nil {
-						return s.wrap(err, "append log")
-					}
-					if n == 1 {
-						break
-					}
-					var in int64
-					err = same.QueryRowContext(ctx, e.Performer, e.Wiki, e.FilterID, e.Action, e.PageNamespace, e.PageTitle,
-						micros(e.Time)).Scan(&in)
-					if err == nil {
-						ids[i] = -in // in already (under this number or another), with its protected row
-						break
-					}
-					if err != sql.ErrNoRows {
-						return s.wrap(err, "append log")
-					}
-					next := s.logIDs.Add(1)
-					renumbered = append(renumbered, renumber{ids[i], next})
-					ids[i] = next
+				var inserted bool
+				var err error
+				if id, inserted, err = s.placeEntry(ctx, insertID, same, e, taken, packed[i]); err != nil {
+					return err
 				}
-				if ids[i] < 0 {
-					continue
+				ids[i] = id
+				if !inserted {
+					continue // in already, with its protected row
+				}
+				if id != e.ID {
+					renumbered = append(renumbered, renumber{e.ID, id})
 				}
 			}
+			ids[i] = id
 			if p := e.Protected; p != nil {
 				pvars := string(p.Vars)
 				if pvars == "" {
@@ -151,7 +136,7 @@ func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed
 		return err
 	}
 	for i, e := range entries {
-		e.ID = max(ids[i], -ids[i])
+		e.ID = ids[i]
 	}
 	if len(renumbered) > 0 && s.log != nil {
 		// Another writer took these IDs (a process writing the log
@@ -159,6 +144,36 @@ func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed
 		s.log.Error("abuse log entries renumbered: their IDs were taken by other entries", "renumbered", fmt.Sprint(renumbered))
 	}
 	return nil
+}
+
+// placeEntry inserts e under its own ID, or finds it in already, or
+// inserts it under a new number (see insertLog). It returns the ID the
+// entry is under and whether this call inserted it.
+func (s *Store) placeEntry(ctx context.Context, insertID, same *sql.Stmt, e *vigil.LogEntry, taken string, packed []byte) (int64, bool, error) {
+	id := e.ID
+	for {
+		res, err := insertID.ExecContext(ctx, id, e.Wiki, e.FilterID, e.FilterVersion, e.Action, e.Performer, e.PageNamespace,
+			e.PageTitle, taken, e.LogOnly, packed, micros(e.Time))
+		if err != nil {
+			return 0, false, s.wrap(err, "append log")
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, false, s.wrap(err, "append log")
+		}
+		if n == 1 {
+			return id, true, nil
+		}
+		var in int64
+		err = same.QueryRowContext(ctx, e.Performer, e.Wiki, e.FilterID, e.Action, e.PageNamespace, e.PageTitle, micros(e.Time)).Scan(&in)
+		if err == nil {
+			return in, false, nil // under this number or another
+		}
+		if err != sql.ErrNoRows {
+			return 0, false, s.wrap(err, "append log")
+		}
+		id = s.logIDs.Add(1)
+	}
 }
 
 func (s *Store) QueryLog(ctx context.Context, q vigil.LogQuery) ([]*vigil.LogEntry, error) {

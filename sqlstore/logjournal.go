@@ -98,7 +98,8 @@ func (s *Store) loadLastLogID(ctx context.Context) error {
 // once), so that callers need not batch them.
 func (s *Store) GroupsAppends() bool { return s.journal != nil }
 
-// appendJournaled numbers the entries and appends them to the journal;
+// appendJournaled numbers the entries that have no number yet and
+// appends them to the journal;
 // when the journal cannot take them, it writes them to the database
 // directly, under the same numbers.
 func (s *Store) appendJournaled(ctx context.Context, entries []*vigil.LogEntry, packed [][]byte) error {
@@ -118,7 +119,8 @@ func (s *Store) appendJournaled(ctx context.Context, entries []*vigil.LogEntry, 
 		s.log.Warn("abuse log journal failed; writing to the database directly", "entries", len(entries), "err", err)
 	}
 	// A failed append may still have reached the disk (see
-	// journal.Append): a replay then finds these IDs in and skips them.
+	// journal.Append): a replay then finds these entries in and skips
+	// them.
 	return s.insertLog(ctx, entries, packed, insertKeepID)
 }
 
@@ -143,7 +145,7 @@ func encodeLogRecords(entries []*vigil.LogEntry, packed [][]byte) ([][]byte, err
 	var records [][]byte
 	for i := 0; i < len(entries); {
 		k := i + 1
-		for k < len(entries) && len(packed[k]) > 0 && &packed[k][0] == &packed[i][0] {
+		for k < len(entries) && sameDump(packed[k], packed[i]) {
 			k++
 		}
 		meta := make([]vigil.LogEntry, 0, k-i)
