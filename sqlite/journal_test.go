@@ -23,17 +23,22 @@ import (
 // The store with its abuse log written through the journal passes the
 // same suite: IDs, queries right after an append, protected data.
 func TestStoreWithLogJournal(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) vigil.Store {
-		dir := t.TempDir()
-		s, err := sqlite.Open(context.Background(), filepath.Join(dir, "vigil.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.UseLogJournal(context.Background(), filepath.Join(dir, "log-journal"), nil); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	})
+	storetest.Run(t, func(t *testing.T) vigil.Store { return openJournaled(t, t.TempDir()) })
+}
+
+// openJournaled opens the store in dir with its abuse log through the
+// journal in dir/log-journal, as vigil serve does; the caller closes it.
+func openJournaled(t *testing.T, dir string) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UseLogJournal(context.Background(), filepath.Join(dir, "log-journal"), nil); err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	return s
 }
 
 // journalChild, run as a child process by TestLogJournalCrash, appends
@@ -224,14 +229,8 @@ func TestJournalLeftWhileDisabled(t *testing.T) {
 			if !drain && later[0] != 1 {
 				t.Fatalf("without the drain the first entry took ID %d; the test means it to take one of the journal's", later[0])
 			}
-			s, err = sqlite.Open(ctx, filepath.Join(dir, "vigil.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
+			s = openJournaled(t, dir)
 			defer s.Close()
-			if err := s.UseLogJournal(ctx, journalDir, nil); err != nil {
-				t.Fatal(err)
-			}
 			got, err := s.QueryLog(ctx, vigil.LogQuery{Limit: 100})
 			if err != nil {
 				t.Fatal(err)
@@ -272,13 +271,7 @@ func TestJournalRenumberedNotReplayedTwice(t *testing.T) {
 		return &vigil.LogEntry{ID: id, Wiki: "w", FilterID: 1, Action: "edit", Performer: who, PageTitle: "P",
 			Time: time.UnixMicro(1_700_000_000_000_000)}
 	}
-	s, err := sqlite.Open(ctx, filepath.Join(dir, "vigil.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.UseLogJournal(ctx, journalDir, nil); err != nil {
-		t.Fatal(err)
-	}
+	s := openJournaled(t, dir)
 	a := []*vigil.LogEntry{entry("A", 0)}
 	if err := s.AppendLog(ctx, a); err != nil {
 		t.Fatal(err)
@@ -310,14 +303,8 @@ func TestJournalRenumberedNotReplayedTwice(t *testing.T) {
 	if err := os.WriteFile(segs[0], saved, 0o600); err != nil { // the retirement undone
 		t.Fatal(err)
 	}
-	s, err = sqlite.Open(ctx, filepath.Join(dir, "vigil.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = openJournaled(t, dir)
 	defer s.Close()
-	if err := s.UseLogJournal(ctx, journalDir, nil); err != nil {
-		t.Fatal(err)
-	}
 	if count(s, "B") != 1 || count(s, "A") != 1 {
 		t.Fatalf("after the replay: A %d, B %d entries, want one each", count(s, "A"), count(s, "B"))
 	}
