@@ -47,6 +47,16 @@ func (s *sink) records() []string {
 	return append([]string(nil), s.got...)
 }
 
+// mustOpen opens a journal or fails the test.
+func mustOpen(t *testing.T, dir string, apply Apply, opts Options) *Journal {
+	t.Helper()
+	j, err := Open(dir, apply, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
 func recs(prefix string, n int) [][]byte {
 	out := make([][]byte, n)
 	for i := range out {
@@ -67,10 +77,7 @@ func segmentFiles(t *testing.T, dir string) []string {
 func TestAppendApplyInOrder(t *testing.T) {
 	dir := t.TempDir()
 	s := &sink{}
-	j, err := Open(dir, s.apply, Options{MaxBatch: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustOpen(t, dir, s.apply, Options{MaxBatch: 7})
 	var want []string
 	for b := range 20 {
 		batch := recs(fmt.Sprint("b", b), b%5+1)
@@ -100,10 +107,7 @@ func TestAppendApplyInOrder(t *testing.T) {
 func TestReplayAfterStop(t *testing.T) {
 	dir := t.TempDir()
 	first := &sink{fail: 1 << 30} // the store is down throughout
-	j, err := Open(dir, first.apply, Options{SegmentSize: 64, Retry: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustOpen(t, dir, first.apply, Options{SegmentSize: 64, Retry: time.Millisecond})
 	var want []string
 	for b := range 10 {
 		batch := recs(fmt.Sprint("b", b), 3)
@@ -130,10 +134,7 @@ func TestReplayAfterStop(t *testing.T) {
 	}
 
 	second := &sink{}
-	j2, err := Open(dir, second.apply, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j2 := mustOpen(t, dir, second.apply, Options{})
 	if got := second.records(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("replayed %v, want %v", got, want)
 	}
@@ -168,10 +169,7 @@ func TestReplayTornTail(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := &sink{}
-			j, err := Open(dir, s.apply, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			j := mustOpen(t, dir, s.apply, Options{})
 			defer j.Close(time.Second)
 			if got := strings.Join(s.records(), ","); got != "one,two" {
 				t.Fatalf("replayed %q, want one,two", got)
@@ -245,10 +243,7 @@ func TestReplayDamagedMiddle(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &sink{}
-	j, err := Open(dir, s.apply, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustOpen(t, dir, s.apply, Options{})
 	defer j.Close(time.Second)
 	if got := strings.Join(s.records(), ","); got != "one,three" {
 		t.Fatalf("replayed %q, want one,three", got)
@@ -271,17 +266,14 @@ func TestCloseTimeout(t *testing.T) {
 		applied.Add(int64(len(records)))
 		return nil
 	}
-	j, err := Open(dir, slow, Options{MaxBatch: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustOpen(t, dir, slow, Options{MaxBatch: 1})
 	for i := range 40 {
 		if err := j.Append(recs(fmt.Sprint("r", i), 1)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	start := time.Now()
-	err = j.Close(100 * time.Millisecond)
+	err := j.Close(100 * time.Millisecond)
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("Close(100ms) took %v", took)
 	}
@@ -290,10 +282,7 @@ func TestCloseTimeout(t *testing.T) {
 		t.Fatalf("Close: %v, with %d records left", err, left)
 	}
 	s := &sink{}
-	j2, err := Open(dir, s.apply, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j2 := mustOpen(t, dir, s.apply, Options{})
 	defer j2.Close(time.Second)
 	// The segment was still being appended to, so the replay applies all
 	// of it again (apply is idempotent); what matters is the tail.
@@ -307,29 +296,20 @@ func TestCloseTimeout(t *testing.T) {
 // (ReplayPatience), not given up at once.
 func TestReplayRetried(t *testing.T) {
 	dir := t.TempDir()
-	j, err := Open(dir, (&sink{fail: 1 << 30}).apply, Options{Retry: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustOpen(t, dir, (&sink{fail: 1 << 30}).apply, Options{Retry: time.Hour})
 	if err := j.Append(recs("a", 2)); err != nil {
 		t.Fatal(err)
 	}
 	j.Close(0)
 	s := &sink{fail: 2}
-	j2, err := Open(dir, s.apply, Options{Retry: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j2 := mustOpen(t, dir, s.apply, Options{Retry: time.Millisecond})
 	j2.Close(time.Second)
 	if got := strings.Join(s.records(), ","); got != "a-0,a-1" {
 		t.Fatalf("replayed %q", got)
 	}
 	// Past its patience, Open fails and the records stay. (j3's store
 	// refuses too, so that "b" can only be in the journal.)
-	j3, err := Open(dir, (&sink{fail: 1 << 30}).apply, Options{Retry: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j3 := mustOpen(t, dir, (&sink{fail: 1 << 30}).apply, Options{Retry: time.Hour})
 	if err := j3.Append(recs("b", 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -339,10 +319,7 @@ func TestReplayRetried(t *testing.T) {
 		t.Fatalf("Open with the store down: %v", err)
 	}
 	s4 := &sink{}
-	j4, err := Open(dir, s4.apply, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j4 := mustOpen(t, dir, s4.apply, Options{})
 	defer j4.Close(time.Second)
 	if got := strings.Join(s4.records(), ","); got != "b-0" {
 		t.Fatalf("replayed %q, want b-0", got)
@@ -353,10 +330,7 @@ func TestReplayRetried(t *testing.T) {
 // and nothing twice.
 func TestApplyRetried(t *testing.T) {
 	s := &sink{fail: 3}
-	j, err := Open(t.TempDir(), s.apply, Options{Retry: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustOpen(t, t.TempDir(), s.apply, Options{Retry: time.Millisecond})
 	defer j.Close(time.Second)
 	if err := j.Append(recs("a", 4)); err != nil {
 		t.Fatal(err)
@@ -388,10 +362,7 @@ func TestApplyRetried(t *testing.T) {
 // with ErrFull instead of holding ever more in memory.
 func TestFull(t *testing.T) {
 	s := &sink{hold: make(chan struct{})}
-	j, err := Open(t.TempDir(), s.apply, Options{MaxQueued: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustOpen(t, t.TempDir(), s.apply, Options{MaxQueued: 100})
 	big := [][]byte{bytes.Repeat([]byte("x"), 60)}
 	if err := j.Append(big); err != nil {
 		t.Fatal(err)
@@ -414,10 +385,7 @@ func TestFull(t *testing.T) {
 
 func TestSecondProcessRefused(t *testing.T) {
 	dir := t.TempDir()
-	j, err := Open(dir, (&sink{}).apply, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustOpen(t, dir, (&sink{}).apply, Options{})
 	if _, err := Open(dir, (&sink{}).apply, Options{}); err == nil || !strings.Contains(err.Error(), "another process") {
 		t.Fatalf("second Open: %v", err)
 	}
@@ -434,10 +402,7 @@ func TestSecondProcessRefused(t *testing.T) {
 func TestSegmentsReaped(t *testing.T) {
 	dir := t.TempDir()
 	s := &sink{}
-	j, err := Open(dir, s.apply, Options{SegmentSize: 200})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustOpen(t, dir, s.apply, Options{SegmentSize: 200})
 	defer j.Close(time.Second)
 	for b := range 50 {
 		if err := j.Append(recs(fmt.Sprint("b", b), 4)); err != nil {
@@ -475,10 +440,7 @@ func TestRecycledSegment(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := &sink{fail: 1 << 30} // nothing applied: the replay must find the records
-	j, err := Open(dir, s.apply, Options{Retry: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustOpen(t, dir, s.apply, Options{Retry: time.Hour})
 	if err := j.Append(recs("new", 3)); err != nil {
 		t.Fatal(err)
 	}
@@ -494,10 +456,7 @@ func TestRecycledSegment(t *testing.T) {
 	}
 	j.Close(0)
 	second := &sink{}
-	j2, err := Open(dir, second.apply, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j2 := mustOpen(t, dir, second.apply, Options{})
 	defer j2.Close(time.Second)
 	if got := strings.Join(second.records(), ","); got != "new-0,new-1,new-2" {
 		t.Fatalf("replayed %q", got)
@@ -529,10 +488,7 @@ func TestRestartsReuseSpares(t *testing.T) {
 		if life == 3 {
 			s.fail = 1 << 30
 		}
-		j, err := Open(dir, s.apply, Options{SegmentSize: 100, Retry: time.Hour})
-		if err != nil {
-			t.Fatal(err)
-		}
+		j := mustOpen(t, dir, s.apply, Options{SegmentSize: 100, Retry: time.Hour})
 		if life > 0 && len(s.records()) != 0 {
 			t.Fatalf("life %d replayed %v, applied before", life, s.records())
 		}
@@ -544,10 +500,7 @@ func TestRestartsReuseSpares(t *testing.T) {
 		j.Close(time.Second)
 	}
 	s := &sink{}
-	j, err := Open(dir, s.apply, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustOpen(t, dir, s.apply, Options{})
 	defer j.Close(time.Second)
 	got := s.records()
 	if len(got) != 18 || !strings.HasPrefix(got[0], "life3-b0") || !strings.HasPrefix(got[17], "life3-b5") {
@@ -559,10 +512,7 @@ func TestRestartsReuseSpares(t *testing.T) {
 // once, each caller's records in its order.
 func TestGroupCommit(t *testing.T) {
 	s := &sink{}
-	j, err := Open(t.TempDir(), s.apply, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := mustOpen(t, t.TempDir(), s.apply, Options{})
 	const callers, each = 16, 20
 	var wg sync.WaitGroup
 	for c := range callers {
