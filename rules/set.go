@@ -65,18 +65,23 @@ func NewSet(filters []FilterSource) (*Set, []CompileError) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var crash atomic.Value // a panic (a bug in Vigil) is raised again in the caller
-	for range min(runtime.GOMAXPROCS(0), len(filters)) {
-		wg.Go(func() {
+	guarded := func(fn func()) func() {
+		return func() {
 			defer func() {
 				if r := recover(); r != nil {
 					crash.CompareAndSwap(nil, fmt.Sprint(r))
 				}
 			}()
+			fn()
+		}
+	}
+	for range min(runtime.GOMAXPROCS(0), len(filters)) {
+		wg.Go(guarded(func() {
 			for k := int(next.Add(1) - 1); k < len(filters); k = int(next.Add(1) - 1) {
 				i := order[k]
 				progs[i], errors[i] = Compile(filters[i].Pattern, CompileOptions{Scope: set.scope})
 			}
-		})
+		}))
 	}
 	wg.Wait()
 	if r := crash.Load(); r != nil {
@@ -99,14 +104,7 @@ func NewSet(filters []FilterSource) (*Set, []CompileError) {
 		lits = append(lits, p.lits...)
 	}
 	var indexed sync.WaitGroup
-	indexed.Go(func() {
-		defer func() {
-			if r := recover(); r != nil {
-				crash.CompareAndSwap(nil, fmt.Sprint(r))
-			}
-		}()
-		set.literals = literalIndex(lits)
-	})
+	indexed.Go(guarded(func() { set.literals = literalIndex(lits) }))
 	markCacheFree(set.programs)
 	set.planRuns()
 	set.staticShared = sharedStaticOps(set.programs)
