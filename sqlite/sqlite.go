@@ -30,9 +30,21 @@ import (
 var migrations embed.FS
 
 // Open opens (creating it if needed) the database file at path, applies
-// the migrations, and returns the store.
+// the migrations, and returns the store. The abuse log's variable dumps go
+// to files in the directory path+"-dumps" (see sqlstore.UseDumpFiles),
+// which belongs to the database as its WAL does.
 func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
-	return open(ctx, path, "FULL")
+	s, err := open(ctx, path, "FULL")
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(path + "-dumps")
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	s.UseDumpFiles(abs)
+	return s, nil
 }
 
 // OpenWindow opens a database for the window of recent actions only. It

@@ -62,14 +62,14 @@ const (
 // logged.
 func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed [][]byte, mode insertMode) error {
 	const cols = `wiki, filter_id, filter_version, action, performer,
-		page_namespace, page_title, actions_taken, log_only, vars, vars_zstd, created_at`
-	logStmt, err := s.prepared(ctx, `INSERT INTO abuse_log (`+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?) RETURNING id`)
+		page_namespace, page_title, actions_taken, log_only, vars, created_at, vars_zstd, dump_file, dump_offset, dump_length`
+	logStmt, err := s.prepared(ctx, `INSERT INTO abuse_log (`+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?) RETURNING id`)
 	if err != nil {
 		return s.wrap(err, "append log")
 	}
 	var withID, sameStmt *sql.Stmt
 	if mode == insertKeepID {
-		withID, err = s.prepared(ctx, `INSERT INTO abuse_log (id, `+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)
+		withID, err = s.prepared(ctx, `INSERT INTO abuse_log (id, `+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`)
 		if err != nil {
 			return s.wrap(err, "append log")
@@ -86,6 +86,19 @@ func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed
 	if err != nil {
 		return s.wrap(err, "append log (protected)")
 	}
+	// The dumps first: a committed row must find its dump.
+	var refs []dumpRef
+	if s.dumps != nil {
+		if refs, err = s.dumps.appendShared(packed); err != nil {
+			return err
+		}
+	}
+	dumpAt := func(i int) []any {
+		if refs == nil {
+			return []any{packed[i], nil, nil, nil}
+		}
+		return []any{nil, refs[i].file, refs[i].offset, refs[i].length}
+	}
 	type renumber struct{ from, to int64 }
 	var renumbered []renumber
 	ids := make([]int64, len(entries))
@@ -100,15 +113,16 @@ func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed
 			taken := "|" + strings.Join(e.ActionsTaken, "|") + "|"
 			id := e.ID
 			if mode == insertNew {
-				err := insert.QueryRowContext(ctx, e.Wiki, e.FilterID, e.FilterVersion, e.Action, e.Performer, e.PageNamespace, e.PageTitle,
-					taken, e.LogOnly, packed[i], micros(e.Time)).Scan(&id)
+				args := append([]any{e.Wiki, e.FilterID, e.FilterVersion, e.Action, e.Performer, e.PageNamespace, e.PageTitle,
+					taken, e.LogOnly, micros(e.Time)}, dumpAt(i)...)
+				err := insert.QueryRowContext(ctx, args...).Scan(&id)
 				if err != nil {
 					return s.wrap(err, "append log")
 				}
 			} else {
 				var inserted bool
 				var err error
-				if id, inserted, err = s.placeEntry(ctx, insertID, same, e, taken, packed[i]); err != nil {
+				if id, inserted, err = s.placeEntry(ctx, insertID, same, e, taken, dumpAt(i)); err != nil {
 					return err
 				}
 				ids[i] = id
@@ -149,11 +163,12 @@ func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed
 // placeEntry inserts e under its own ID, or finds it in already, or
 // inserts it under a new number (see insertLog). It returns the ID the
 // entry is under and whether this call inserted it.
-func (s *Store) placeEntry(ctx context.Context, insertID, same *sql.Stmt, e *vigil.LogEntry, taken string, packed []byte) (int64, bool, error) {
+func (s *Store) placeEntry(ctx context.Context, insertID, same *sql.Stmt, e *vigil.LogEntry, taken string, dumpAt []any) (int64, bool, error) {
 	id := e.ID
 	for {
-		res, err := insertID.ExecContext(ctx, id, e.Wiki, e.FilterID, e.FilterVersion, e.Action, e.Performer, e.PageNamespace,
-			e.PageTitle, taken, e.LogOnly, packed, micros(e.Time))
+		args := append([]any{id, e.Wiki, e.FilterID, e.FilterVersion, e.Action, e.Performer, e.PageNamespace,
+			e.PageTitle, taken, e.LogOnly, micros(e.Time)}, dumpAt...)
+		res, err := insertID.ExecContext(ctx, args...)
 		if err != nil {
 			return 0, false, s.wrap(err, "append log")
 		}
@@ -217,7 +232,7 @@ func (s *Store) QueryLog(ctx context.Context, q vigil.LogQuery) ([]*vigil.LogEnt
 	}
 	limit = min(limit, vigil.MaxLogLimit)
 	cols := `l.id, l.wiki, l.filter_id, l.filter_version, l.action, l.performer, l.page_namespace, l.page_title,
-		l.actions_taken, l.log_only, l.vars, l.vars_zstd, l.created_at`
+		l.actions_taken, l.log_only, l.vars, l.vars_zstd, l.dump_file, l.dump_offset, l.dump_length, l.created_at`
 	from := ` FROM abuse_log l`
 	if q.WithProtected {
 		cols += `, p.ip, p.user_agent, p.vars`
@@ -234,13 +249,19 @@ func (s *Store) QueryLog(ctx context.Context, q vigil.LogQuery) ([]*vigil.LogEnt
 	}
 	defer rows.Close()
 	var out []*vigil.LogEntry
+	var dumps *dumpReader
+	if s.dumps != nil {
+		dumps = s.dumps.reader()
+		defer dumps.close()
+	}
 	for rows.Next() {
 		var e vigil.LogEntry
 		var taken, vars string
 		var packed []byte
+		var dumpFile, dumpOffset, dumpLength sql.NullInt64
 		var created int64
 		dest := []any{&e.ID, &e.Wiki, &e.FilterID, &e.FilterVersion, &e.Action, &e.Performer, &e.PageNamespace,
-			&e.PageTitle, &taken, &e.LogOnly, &vars, &packed, &created}
+			&e.PageTitle, &taken, &e.LogOnly, &vars, &packed, &dumpFile, &dumpOffset, &dumpLength, &created}
 		var ip, ua, pvars sql.NullString
 		if q.WithProtected {
 			dest = append(dest, &ip, &ua, &pvars)
@@ -255,6 +276,15 @@ func (s *Store) QueryLog(ctx context.Context, q vigil.LogQuery) ([]*vigil.LogEnt
 			}
 		}
 		e.Vars = json.RawMessage(vars)
+		if dumpFile.Valid {
+			if dumps == nil {
+				return nil, fmt.Errorf("query log: entry %d: its dump is in a file, and this store reads no dump files", e.ID)
+			}
+			var err error
+			if packed, err = dumps.read(dumpRef{dumpFile.Int64, dumpOffset.Int64, dumpLength.Int64}); err != nil {
+				return nil, fmt.Errorf("query log: entry %d: %w", e.ID, err)
+			}
+		}
 		if packed != nil {
 			raw, err := decompress(packed)
 			if err != nil {

@@ -51,6 +51,10 @@ type Store struct {
 	logIDs  atomic.Int64 // the last abuse-log ID handed out
 	logDir  string       // the journal's directory
 	log     *slog.Logger
+
+	// Where the abuse log's dumps go, if not into their rows (see
+	// UseDumpFiles).
+	dumps *dumpFiles
 }
 
 var _ vigil.Store = (*Store)(nil)
@@ -66,6 +70,15 @@ func (s *Store) SetClock(now func() time.Time) { s.now = now }
 // OnClose registers fn to run when the store closes, before its pools
 // close: for what a dialect runs beside them (SQLite's checkpointer).
 func (s *Store) OnClose(fn func() error) { s.onClose = append(s.onClose, fn) }
+
+// UseDumpFiles makes the abuse log keep its entries' variable dumps in
+// append-only files in dir instead of in their rows (see dumpFiles), one
+// per action, and read them from there. SQLite uses it; rows written
+// before keep their dumps and are read as before.
+func (s *Store) UseDumpFiles(dir string) {
+	s.dumps = newDumpFiles(dir)
+	s.onClose = append(s.onClose, s.dumps.close)
+}
 
 // Close closes the pools.
 func (s *Store) Close() error {
