@@ -95,6 +95,11 @@ func (d *dumpFiles) appendShared(packed [][]byte) ([]dumpRef, error) {
 		// could not write, so nothing more goes into this file.
 		d.w.Close()
 		d.w = nil
+		if d.size == 0 {
+			// Nothing of use in it: no empty files pile up while the
+			// disk is full and the writer retries.
+			_ = os.Remove(d.path(d.num))
+		}
 		d.num++
 		return nil, fmt.Errorf("abuse log dumps: write %s: %w", d.dir, err)
 	}
