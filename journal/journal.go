@@ -31,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigilwiki/vigil/internal/fsdir"
 	"github.com/vigilwiki/vigil/internal/groupcommit"
 )
 
@@ -139,14 +140,17 @@ func Open(dir string, apply Apply, opts Options) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("journal %s: %w", dir, err)
 	}
-	lock, err := lockDir(dir)
+	lock, err := fsdir.Lock(dir)
+	if errors.Is(err, fsdir.ErrLocked) {
+		return nil, fmt.Errorf("journal %s: another process uses it (is another vigil serve running on this data directory?)", dir)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("journal %s: lock: %w", dir, err)
 	}
 	j := &Journal{dir: dir, opts: opts, apply: apply, lock: lock, pending: map[int]int{},
 		progress: make(chan struct{}), wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if err := j.replay(); err != nil {
-		unlockDir(lock)
+		fsdir.Unlock(lock)
 		return nil, err
 	}
 	go j.run()
@@ -477,7 +481,7 @@ func (j *Journal) rotate() error {
 		return fmt.Errorf("journal: new segment: %w", err)
 	}
 	// The new name must survive a crash along with what is written into it.
-	if err := syncDir(j.dir); err != nil {
+	if err := fsdir.Sync(j.dir); err != nil {
 		f.Close()
 		os.Remove(j.path(next))
 		return fmt.Errorf("journal: new segment: %w", err)
@@ -529,7 +533,7 @@ func (j *Journal) retire(seg int) error {
 	}
 	// Lost in a crash, the change would only replay what is applied; but
 	// kept, it keeps replays short.
-	return syncDir(j.dir)
+	return fsdir.Sync(j.dir)
 }
 
 // spare returns a spare file's path, or "".
@@ -720,6 +724,6 @@ func (j *Journal) Close(timeout time.Duration) error {
 		j.retireLogged(j.seg)
 	}
 	j.mu.Unlock()
-	unlockDir(j.lock)
+	fsdir.Unlock(j.lock)
 	return err
 }

@@ -2,10 +2,12 @@ package sqlite_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -307,5 +309,90 @@ func TestJournalRenumberedNotReplayedTwice(t *testing.T) {
 	defer s.Close()
 	if count(s, "B") != 1 || count(s, "A") != 1 {
 		t.Fatalf("after the replay: A %d, B %d entries, want one each", count(s, "A"), count(s, "B"))
+	}
+}
+
+// TestJournalRetryWritesDumpOnce: while the database refuses a batch, the
+// journal retries it; its dumps are written once, not once per try.
+func TestJournalRetryWritesDumpOnce(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := openJournaled(t, dir)
+	defer s.Close()
+	if _, err := s.DB().Exec(`CREATE TRIGGER refuse BEFORE INSERT ON abuse_log BEGIN SELECT RAISE(ABORT, 'refused'); END`); err != nil {
+		t.Fatal(err)
+	}
+	noise := make([]byte, 50_000)
+	for i := range noise {
+		noise[i] = "0123456789abcdef"[mrand.IntN(16)]
+	}
+	vars := json.RawMessage(`{"x":"` + string(noise) + `"}`)
+	e := &vigil.LogEntry{Wiki: "w", FilterID: 1, Action: "edit", Performer: "p", Vars: vars, Time: time.Now()}
+	if err := s.AppendLog(ctx, []*vigil.LogEntry{e}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // tries at about 0, 50, 150, 350, 750 ms
+	if _, err := s.DB().Exec(`DROP TRIGGER refuse`); err != nil {
+		t.Fatal(err)
+	}
+	var got []*vigil.LogEntry
+	for deadline := time.Now().Add(10 * time.Second); len(got) == 0 && time.Now().Before(deadline); {
+		var err error
+		if got, err = s.QueryLog(ctx, vigil.LogQuery{Wiki: "w"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != 1 || !bytes.Equal(got[0].Vars, vars) {
+		t.Fatalf("after the retries: %d entries", len(got))
+	}
+	st, err := os.Stat(filepath.Join(dir, "vigil.db-dumps", "000000000001.dumps"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Random hex digits do not compress with S2: one copy is a little
+	// over len(vars), two are twice that.
+	if st.Size() >= int64(len(vars))*3/2 {
+		t.Fatalf("the dump file holds %d bytes for one %d-byte dump: written more than once", st.Size(), len(vars))
+	}
+}
+
+// TestDumpFilesOneWriter: a second store writing the same database's log
+// (log_journal: false in an overlapping restart, say) is refused rather than
+// left to write over the first's dumps; once the first is closed it writes,
+// and every entry reads back its own variables.
+func TestDumpFilesOneWriter(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	s1, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	entry := func(filter int64) *vigil.LogEntry {
+		return &vigil.LogEntry{Wiki: "w", FilterID: filter, Action: "edit", Performer: "p",
+			Vars: json.RawMessage(fmt.Sprintf(`{"filter":%d}`, filter)), Time: time.Now()}
+	}
+	if err := s1.AppendLog(ctx, []*vigil.LogEntry{entry(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.AppendLog(ctx, []*vigil.LogEntry{entry(2)}); err == nil || !strings.Contains(err.Error(), "another process") {
+		t.Fatalf("second writer: %v, want an error saying another process writes the dumps", err)
+	}
+	s1.Close()
+	if err := s2.AppendLog(ctx, []*vigil.LogEntry{entry(3)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s2.QueryLog(ctx, vigil.LogQuery{Wiki: "w"})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("%d entries, %v; want 2", len(got), err)
+	}
+	for _, e := range got {
+		if want := fmt.Sprintf(`{"filter":%d}`, e.FilterID); string(e.Vars) != want {
+			t.Fatalf("entry of filter %d: vars %s, want %s", e.FilterID, e.Vars, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/vigilwiki/vigil/internal/fsdir"
 )
 
 // dumpFiles keeps the abuse log's variable dumps (compressed, as in
@@ -28,20 +31,42 @@ import (
 // and synced before the rows that point at them are committed, so a row
 // never points at bytes a crash could lose. A record whose rows were not
 // committed (the transaction failed, or a crash came between) stays in
-// the file, unread.
+// the file, unread; when the same batch is retried, its records are used
+// again rather than written again (see pending). The directory is locked
+// for one process: two writers would each append where they believe the
+// end is.
 type dumpFiles struct {
 	dir     string
 	maxSize int64 // a file takes no more appends once this size is reached
 
-	mu   sync.Mutex // appends
+	mu   sync.Mutex // all of what follows
+	lock *os.File   // the directory's lock, from the first append to close
 	w    *os.File   // the file appended to; nil until the first append or after an error
 	num  int64      // its number; 0: not chosen yet
 	size int64      // where the next record goes
+	// The records written since the last committed batch, by checksum
+	// and length: a batch the database refused comes back (the journal
+	// retries it, the spool resends it) with the same dumps.
+	pending      map[uint64]pendingDump
+	pendingBytes int
 }
 
-// dumpRef is where a dump is: its record's file and offset, and the
-// dump's length (the record's header aside).
-type dumpRef struct{ file, offset, length int64 }
+type pendingDump struct {
+	ref  dumpRef
+	dump []byte
+}
+
+// maxPending bounds the memory pending keeps (the journal keeps at most
+// 64 MB of records waiting).
+const maxPending = 64 << 20
+
+// dumpRef is where a dump is: its record's file and offset, the dump's
+// length (the record's header aside) and its CRC-32C, which the row keeps
+// too, so that a record read back is known to be the row's.
+type dumpRef struct {
+	file, offset, length int64
+	crc                  uint32
+}
 
 const (
 	dumpHeader   = 8
@@ -63,28 +88,40 @@ func (d *dumpFiles) path(num int64) string {
 // is. Consecutive entries with the same dump (sameDump: one action's)
 // share one record.
 func (d *dumpFiles) appendShared(packed [][]byte) ([]dumpRef, error) {
+	refs := make([]dumpRef, len(packed))
+	crcs := make([]uint32, len(packed))
 	total := 0
 	for i, b := range packed {
 		if i == 0 || !sameDump(packed[i-1], b) {
+			crcs[i] = crc32.Checksum(b, castagnoli)
 			total += dumpHeader + len(b)
 		}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err := d.ready(int64(total)); err != nil {
-		return nil, fmt.Errorf("abuse log dumps: %w", err)
+		return nil, fmt.Errorf("abuse log dumps %s: %w", d.dir, err)
 	}
 	buf := make([]byte, 0, total)
-	refs := make([]dumpRef, len(packed))
+	var added []pendingDump
 	for i, b := range packed {
 		if i > 0 && sameDump(packed[i-1], b) {
 			refs[i] = refs[i-1]
 			continue
 		}
-		refs[i] = dumpRef{file: d.num, offset: d.size + int64(len(buf)), length: int64(len(b))}
+		key := uint64(crcs[i])<<32 | uint64(uint32(len(b)))
+		if p, ok := d.pending[key]; ok && bytes.Equal(p.dump, b) {
+			refs[i] = p.ref // written for this batch's earlier try
+			continue
+		}
+		refs[i] = dumpRef{file: d.num, offset: d.size + int64(len(buf)), length: int64(len(b)), crc: crcs[i]}
 		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(b)))
-		buf = binary.LittleEndian.AppendUint32(buf, crc32.Checksum(b, castagnoli))
+		buf = binary.LittleEndian.AppendUint32(buf, crcs[i])
 		buf = append(buf, b...)
+		added = append(added, pendingDump{refs[i], b})
+	}
+	if len(buf) == 0 {
+		return refs, nil
 	}
 	_, err := d.w.WriteAt(buf, d.size)
 	if err == nil {
@@ -104,12 +141,37 @@ func (d *dumpFiles) appendShared(packed [][]byte) ([]dumpRef, error) {
 		return nil, fmt.Errorf("abuse log dumps: write %s: %w", d.dir, err)
 	}
 	d.size += int64(len(buf))
+	for _, p := range added {
+		if d.pendingBytes+len(p.dump) > maxPending {
+			clear(d.pending)
+			d.pendingBytes = 0
+		}
+		if d.pending == nil {
+			d.pending = map[uint64]pendingDump{}
+		}
+		d.pending[uint64(p.ref.crc)<<32|uint64(uint32(p.ref.length))] = p
+		d.pendingBytes += len(p.dump)
+	}
 	return refs, nil
+}
+
+// committed says that the rows of the dumps appended so far are in the
+// database: their records will not be asked for again.
+func (d *dumpFiles) committed() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	clear(d.pending)
+	d.pendingBytes = 0
 }
 
 // ready opens the file to append n bytes to: the newest one at the first
 // append, a new one when it is full or after an error.
 func (d *dumpFiles) ready(n int64) error {
+	if d.lock == nil {
+		if err := d.takeLock(); err != nil {
+			return err
+		}
+	}
 	if d.w != nil && (d.size == 0 || d.size+n <= d.maxSize) {
 		return nil
 	}
@@ -141,9 +203,6 @@ func (d *dumpFiles) ready(n int64) error {
 		}
 		d.num = newest + 1
 	}
-	if err := os.MkdirAll(d.dir, 0o700); err != nil {
-		return err
-	}
 	for {
 		f, err := os.OpenFile(d.path(d.num), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		if errors.Is(err, fs.ErrExist) {
@@ -154,7 +213,7 @@ func (d *dumpFiles) ready(n int64) error {
 			return err
 		}
 		// The new name must survive a crash as the records in it will.
-		if err := syncDir(d.dir); err != nil {
+		if err := fsdir.Sync(d.dir); err != nil {
 			f.Close()
 			return err
 		}
@@ -182,23 +241,40 @@ func (d *dumpFiles) newest() (int64, error) {
 	return newest, nil
 }
 
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
+// takeLock creates the directory if need be (its name made durable in
+// the parent, as the records will be) and locks it.
+func (d *dumpFiles) takeLock() error {
+	if _, err := os.Stat(d.dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(d.dir, 0o700); err != nil {
+			return err
+		}
+		if err := fsdir.Sync(filepath.Dir(d.dir)); err != nil {
+			return err
+		}
 	}
-	defer f.Close()
-	return f.Sync()
+	lock, err := fsdir.Lock(d.dir)
+	if errors.Is(err, fsdir.ErrLocked) {
+		return errors.New("another process writes these dumps (is another vigil serve running on this database?)")
+	}
+	if err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	d.lock = lock
+	return nil
 }
 
 func (d *dumpFiles) close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.w == nil {
-		return nil
+	var err error
+	if d.w != nil {
+		err = d.w.Close()
+		d.w = nil
 	}
-	err := d.w.Close()
-	d.w = nil
+	if d.lock != nil {
+		fsdir.Unlock(d.lock)
+		d.lock = nil
+	}
 	return err
 }
 
@@ -206,40 +282,56 @@ func (d *dumpFiles) close() error {
 // query's entries mostly point into one file.
 type dumpReader struct {
 	d     *dumpFiles
-	files map[int64]*os.File
+	files map[int64]readFile
 }
 
-func (d *dumpFiles) reader() *dumpReader { return &dumpReader{d: d, files: map[int64]*os.File{}} }
+type readFile struct {
+	f    *os.File
+	size int64 // as the reader first saw it: records read are older
+}
+
+func (d *dumpFiles) reader() *dumpReader { return &dumpReader{d: d, files: map[int64]readFile{}} }
 
 // read returns the dump at ref, checked against its record's header.
 func (r *dumpReader) read(ref dumpRef) ([]byte, error) {
 	if ref.file <= 0 || ref.offset < 0 || ref.length < 0 || ref.length > maxDecoded {
 		return nil, fmt.Errorf("dump at %d:%d (%d bytes): not a place a dump can be", ref.file, ref.offset, ref.length)
 	}
-	f, ok := r.files[ref.file]
+	rf, ok := r.files[ref.file]
 	if !ok {
-		var err error
-		if f, err = os.Open(r.d.path(ref.file)); err != nil {
+		f, err := os.Open(r.d.path(ref.file))
+		if err != nil {
 			return nil, fmt.Errorf("dump at %d:%d: %w", ref.file, ref.offset, err)
 		}
-		r.files[ref.file] = f
+		st, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("dump at %d:%d: %w", ref.file, ref.offset, err)
+		}
+		rf = readFile{f, st.Size()}
+		r.files[ref.file] = rf
+	}
+	// A damaged row's length must not cost memory the file cannot fill.
+	if ref.offset+dumpHeader+ref.length > rf.size {
+		return nil, fmt.Errorf("dump at %d:%d (%d bytes) in %s: past the end of the file (%d bytes)", ref.file, ref.offset, ref.length, rf.f.Name(), rf.size)
 	}
 	buf := make([]byte, dumpHeader+ref.length)
-	if _, err := f.ReadAt(buf, ref.offset); err != nil {
+	if _, err := rf.f.ReadAt(buf, ref.offset); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, fmt.Errorf("dump at %d:%d in %s: %w", ref.file, ref.offset, f.Name(), err)
+		return nil, fmt.Errorf("dump at %d:%d in %s: %w", ref.file, ref.offset, rf.f.Name(), err)
 	}
 	dump := buf[dumpHeader:]
-	if int64(binary.LittleEndian.Uint32(buf)) != ref.length || crc32.Checksum(dump, castagnoli) != binary.LittleEndian.Uint32(buf[4:]) {
-		return nil, fmt.Errorf("dump at %d:%d in %s: damaged (its length or checksum does not match)", ref.file, ref.offset, f.Name())
+	crc := binary.LittleEndian.Uint32(buf[4:])
+	if int64(binary.LittleEndian.Uint32(buf)) != ref.length || crc != ref.crc || crc32.Checksum(dump, castagnoli) != crc {
+		return nil, fmt.Errorf("dump at %d:%d in %s: damaged, or not this entry's (its length or checksum does not match)", ref.file, ref.offset, rf.f.Name())
 	}
 	return dump, nil
 }
 
 func (r *dumpReader) close() {
-	for _, f := range r.files {
-		f.Close()
+	for _, rf := range r.files {
+		rf.f.Close()
 	}
 }

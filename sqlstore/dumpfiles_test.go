@@ -42,6 +42,7 @@ func TestDumpFilesShareAndReopen(t *testing.T) {
 	if refs[0] != refs[1] || refs[1] == refs[2] {
 		t.Fatalf("refs %+v: the first two entries share one action's dump, the third has its own", refs)
 	}
+	d.committed() // as insertLog does once the rows are in
 	// Equal bytes but not one action's slice: stored apart.
 	c := []byte("second")
 	refs2, err := d.appendShared([][]byte{b, c})
@@ -104,6 +105,7 @@ func TestDumpFilesRoll(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		d.committed()
 		refs = append(refs, r...)
 	}
 	var files []int64
@@ -160,12 +162,14 @@ func TestDumpFilesDamage(t *testing.T) {
 		want string
 	}{
 		{"damaged", refs[1], "damaged"},
-		{"wrong length", dumpRef{1, refs[0].offset, 9}, "damaged"},
-		{"past the end", dumpRef{1, refs[1].offset + 8, 10}, "unexpected EOF"},
-		{"no such file", dumpRef{7, 0, 10}, "no such file"},
-		{"file 0", dumpRef{0, 0, 10}, "not a place"},
-		{"negative offset", dumpRef{1, -1, 10}, "not a place"},
-		{"huge length", dumpRef{1, 0, 1 << 50}, "not a place"},
+		{"wrong length", dumpRef{1, refs[0].offset, 9, refs[0].crc}, "damaged"},
+		{"another record's checksum", dumpRef{1, refs[0].offset, 10, refs[1].crc}, "not this entry's"},
+		{"past the end", dumpRef{1, refs[1].offset + 8, 10, refs[1].crc}, "past the end"},
+		{"a length the file cannot hold", dumpRef{1, 0, 200 << 20, refs[0].crc}, "past the end"},
+		{"no such file", dumpRef{7, 0, 10, 0}, "no such file"},
+		{"file 0", dumpRef{0, 0, 10, 0}, "not a place"},
+		{"negative offset", dumpRef{1, -1, 10, 0}, "not a place"},
+		{"huge length", dumpRef{1, 0, 1 << 50, 0}, "not a place"},
 	} {
 		r := d.reader()
 		_, err := r.read(c.ref)
@@ -176,5 +180,65 @@ func TestDumpFilesDamage(t *testing.T) {
 	}
 	if got := readDump(t, d, refs[0]); string(got) != "0123456789" {
 		t.Fatalf("the undamaged dump: %q", got)
+	}
+}
+
+// TestDumpFilesRetry: a batch the database refused, appended again before
+// any commit, reuses its records instead of writing them again; after a
+// commit the same bytes are a new action's and are written.
+func TestDumpFilesRetry(t *testing.T) {
+	dir := t.TempDir()
+	d := newDumpFiles(dir)
+	defer d.close()
+	batch := func() [][]byte { // as a retry decodes them: new slices, same bytes
+		a := bytes.Repeat([]byte("action one "), 100)
+		return [][]byte{a, a, []byte("action two")}
+	}
+	first, err := d.appendShared(batch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := fileSize(t, d.path(1))
+	again, err := d.appendShared(batch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(first, again) || fileSize(t, d.path(1)) != size {
+		t.Fatalf("the retried batch was written again: %+v then %+v, file %d then %d bytes", first, again, size, fileSize(t, d.path(1)))
+	}
+	d.committed()
+	later, err := d.appendShared(batch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if later[0] == first[0] || fileSize(t, d.path(1)) <= size {
+		t.Fatalf("after a commit, equal dumps of new actions share the old records: %+v", later)
+	}
+}
+
+// TestDumpFilesLocked: a second writer on the same directory is refused,
+// not left to append where it believes the end is; once the first closes,
+// it appends after the first's records.
+func TestDumpFilesLocked(t *testing.T) {
+	dir := t.TempDir()
+	d1, d2 := newDumpFiles(dir), newDumpFiles(dir)
+	defer d2.close()
+	r1, err := d1.appendShared([][]byte{[]byte("first writer")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d2.appendShared([][]byte{[]byte("second writer")}); err == nil || !strings.Contains(err.Error(), "another process") {
+		t.Fatalf("second writer: %v, want an error saying another process writes the dumps", err)
+	}
+	d1.close()
+	r2, err := d2.appendShared([][]byte{[]byte("second writer")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2[0].file != 1 || r2[0].offset != int64(dumpHeader+len("first writer")) {
+		t.Fatalf("second writer appended at %+v, want after the first's record", r2[0])
+	}
+	if got := readDump(t, d2, r1[0]); string(got) != "first writer" {
+		t.Fatalf("the first writer's dump: %q", got)
 	}
 }

@@ -62,14 +62,14 @@ const (
 // logged.
 func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed [][]byte, mode insertMode) error {
 	const cols = `wiki, filter_id, filter_version, action, performer,
-		page_namespace, page_title, actions_taken, log_only, vars, created_at, vars_zstd, dump_file, dump_offset, dump_length`
-	logStmt, err := s.prepared(ctx, `INSERT INTO abuse_log (`+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?) RETURNING id`)
+		page_namespace, page_title, actions_taken, log_only, vars, created_at, vars_zstd, dump_file, dump_offset, dump_length, dump_crc`
+	logStmt, err := s.prepared(ctx, `INSERT INTO abuse_log (`+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?) RETURNING id`)
 	if err != nil {
 		return s.wrap(err, "append log")
 	}
 	var withID, sameStmt *sql.Stmt
 	if mode == insertKeepID {
-		withID, err = s.prepared(ctx, `INSERT INTO abuse_log (id, `+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?)
+		withID, err = s.prepared(ctx, `INSERT INTO abuse_log (id, `+cols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`)
 		if err != nil {
 			return s.wrap(err, "append log")
@@ -95,9 +95,9 @@ func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed
 	}
 	dumpAt := func(i int) []any {
 		if refs == nil {
-			return []any{packed[i], nil, nil, nil}
+			return []any{packed[i], nil, nil, nil, nil}
 		}
-		return []any{nil, refs[i].file, refs[i].offset, refs[i].length}
+		return []any{nil, refs[i].file, refs[i].offset, refs[i].length, int64(refs[i].crc)}
 	}
 	type renumber struct{ from, to int64 }
 	var renumbered []renumber
@@ -148,6 +148,9 @@ func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed
 	})
 	if err != nil {
 		return err
+	}
+	if refs != nil {
+		s.dumps.committed()
 	}
 	for i, e := range entries {
 		e.ID = ids[i]
@@ -232,7 +235,7 @@ func (s *Store) QueryLog(ctx context.Context, q vigil.LogQuery) ([]*vigil.LogEnt
 	}
 	limit = min(limit, vigil.MaxLogLimit)
 	cols := `l.id, l.wiki, l.filter_id, l.filter_version, l.action, l.performer, l.page_namespace, l.page_title,
-		l.actions_taken, l.log_only, l.vars, l.vars_zstd, l.dump_file, l.dump_offset, l.dump_length, l.created_at`
+		l.actions_taken, l.log_only, l.vars, l.vars_zstd, l.dump_file, l.dump_offset, l.dump_length, l.dump_crc, l.created_at`
 	from := ` FROM abuse_log l`
 	if q.WithProtected {
 		cols += `, p.ip, p.user_agent, p.vars`
@@ -258,10 +261,10 @@ func (s *Store) QueryLog(ctx context.Context, q vigil.LogQuery) ([]*vigil.LogEnt
 		var e vigil.LogEntry
 		var taken, vars string
 		var packed []byte
-		var dumpFile, dumpOffset, dumpLength sql.NullInt64
+		var dumpFile, dumpOffset, dumpLength, dumpCRC sql.NullInt64
 		var created int64
 		dest := []any{&e.ID, &e.Wiki, &e.FilterID, &e.FilterVersion, &e.Action, &e.Performer, &e.PageNamespace,
-			&e.PageTitle, &taken, &e.LogOnly, &vars, &packed, &dumpFile, &dumpOffset, &dumpLength, &created}
+			&e.PageTitle, &taken, &e.LogOnly, &vars, &packed, &dumpFile, &dumpOffset, &dumpLength, &dumpCRC, &created}
 		var ip, ua, pvars sql.NullString
 		if q.WithProtected {
 			dest = append(dest, &ip, &ua, &pvars)
@@ -281,7 +284,7 @@ func (s *Store) QueryLog(ctx context.Context, q vigil.LogQuery) ([]*vigil.LogEnt
 				return nil, fmt.Errorf("query log: entry %d: its dump is in a file, and this store reads no dump files", e.ID)
 			}
 			var err error
-			if packed, err = dumps.read(dumpRef{dumpFile.Int64, dumpOffset.Int64, dumpLength.Int64}); err != nil {
+			if packed, err = dumps.read(dumpRef{dumpFile.Int64, dumpOffset.Int64, dumpLength.Int64, uint32(dumpCRC.Int64)}); err != nil {
 				return nil, fmt.Errorf("query log: entry %d: %w", e.ID, err)
 			}
 		}

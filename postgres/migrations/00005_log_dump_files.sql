@@ -1,10 +1,11 @@
 -- +goose Up
 -- Where an entry's variable dump is when it is kept in the abuse log's dump
 -- files (sqlstore.dumpFiles; SQLite only) rather than in vars_zstd: file number, offset of
--- its record, length of the compressed dump.
+-- its record, length and CRC-32C of the compressed dump.
 ALTER TABLE abuse_log ADD COLUMN dump_file BIGINT;
 ALTER TABLE abuse_log ADD COLUMN dump_offset BIGINT;
 ALTER TABLE abuse_log ADD COLUMN dump_length BIGINT;
+ALTER TABLE abuse_log ADD COLUMN dump_crc BIGINT;
 
 -- +goose Down
 -- Not reversible: rows written since keep their dumps only in the dump files.
