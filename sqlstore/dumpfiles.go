@@ -155,13 +155,20 @@ func (d *dumpFiles) appendShared(packed [][]byte) ([]dumpRef, error) {
 	return refs, nil
 }
 
-// committed says that the rows of the dumps appended so far are in the
-// database: their records will not be asked for again.
-func (d *dumpFiles) committed() {
+// committed says that the rows pointing at refs are in the database:
+// those records will not be asked for again. Other batches' stay pending
+// (batches overlap: the journal's writer beside its fallback, the spool's
+// drain beside requests).
+func (d *dumpFiles) committed(refs []dumpRef) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	clear(d.pending)
-	d.pendingBytes = 0
+	for _, ref := range refs {
+		key := uint64(ref.crc)<<32 | uint64(uint32(ref.length))
+		if p, ok := d.pending[key]; ok && p.ref == ref {
+			delete(d.pending, key)
+			d.pendingBytes -= len(p.dump)
+		}
+	}
 }
 
 // ready opens the file to append n bytes to: the newest one at the first
@@ -244,13 +251,13 @@ func (d *dumpFiles) newest() (int64, error) {
 // takeLock creates the directory if need be (its name made durable in
 // the parent, as the records will be) and locks it.
 func (d *dumpFiles) takeLock() error {
-	if _, err := os.Stat(d.dir); errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(d.dir, 0o700); err != nil {
-			return err
-		}
-		if err := fsdir.Sync(filepath.Dir(d.dir)); err != nil {
-			return err
-		}
+	if err := os.MkdirAll(d.dir, 0o700); err != nil {
+		return err
+	}
+	// Every time, not only when this call made it: an earlier try may
+	// have made it and failed to sync.
+	if err := fsdir.Sync(filepath.Dir(d.dir)); err != nil {
+		return err
 	}
 	lock, err := fsdir.Lock(d.dir)
 	if errors.Is(err, fsdir.ErrLocked) {
@@ -312,7 +319,7 @@ func (r *dumpReader) read(ref dumpRef) ([]byte, error) {
 		r.files[ref.file] = rf
 	}
 	// A damaged row's length must not cost memory the file cannot fill.
-	if ref.offset+dumpHeader+ref.length > rf.size {
+	if ref.offset > rf.size || ref.length > rf.size-ref.offset-dumpHeader {
 		return nil, fmt.Errorf("dump at %d:%d (%d bytes) in %s: past the end of the file (%d bytes)", ref.file, ref.offset, ref.length, rf.f.Name(), rf.size)
 	}
 	buf := make([]byte, dumpHeader+ref.length)

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -42,7 +43,7 @@ func TestDumpFilesShareAndReopen(t *testing.T) {
 	if refs[0] != refs[1] || refs[1] == refs[2] {
 		t.Fatalf("refs %+v: the first two entries share one action's dump, the third has its own", refs)
 	}
-	d.committed() // as insertLog does once the rows are in
+	d.committed(refs) // as insertLog does once the rows are in
 	// Equal bytes but not one action's slice: stored apart.
 	c := []byte("second")
 	refs2, err := d.appendShared([][]byte{b, c})
@@ -105,7 +106,7 @@ func TestDumpFilesRoll(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d.committed()
+		d.committed(r)
 		refs = append(refs, r...)
 	}
 	var files []int64
@@ -170,6 +171,7 @@ func TestDumpFilesDamage(t *testing.T) {
 		{"file 0", dumpRef{0, 0, 10, 0}, "not a place"},
 		{"negative offset", dumpRef{1, -1, 10, 0}, "not a place"},
 		{"huge length", dumpRef{1, 0, 1 << 50, 0}, "not a place"},
+		{"an offset near the largest", dumpRef{1, math.MaxInt64 - 100, 200 << 20, 0}, "past the end"},
 	} {
 		r := d.reader()
 		_, err := r.read(c.ref)
@@ -206,7 +208,7 @@ func TestDumpFilesRetry(t *testing.T) {
 	if !slices.Equal(first, again) || fileSize(t, d.path(1)) != size {
 		t.Fatalf("the retried batch was written again: %+v then %+v, file %d then %d bytes", first, again, size, fileSize(t, d.path(1)))
 	}
-	d.committed()
+	d.committed(first)
 	later, err := d.appendShared(batch())
 	if err != nil {
 		t.Fatal(err)
@@ -240,5 +242,29 @@ func TestDumpFilesLocked(t *testing.T) {
 	}
 	if got := readDump(t, d2, r1[0]); string(got) != "first writer" {
 		t.Fatalf("the first writer's dump: %q", got)
+	}
+}
+
+// TestDumpFilesOverlappingBatches: one batch's commit leaves another's
+// records pending, so that its retry still reuses them.
+func TestDumpFilesOverlappingBatches(t *testing.T) {
+	d := newDumpFiles(t.TempDir())
+	defer d.close()
+	a, err := d.appendShared([][]byte{[]byte("batch A")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.appendShared([][]byte{[]byte("batch B")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.committed(a)
+	size := fileSize(t, d.path(1))
+	retry, err := d.appendShared([][]byte{[]byte("batch B")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if retry[0] != b[0] || fileSize(t, d.path(1)) != size {
+		t.Fatalf("batch B's retry after A's commit wrote its dump again: %+v, was %+v", retry[0], b[0])
 	}
 }

@@ -150,7 +150,7 @@ func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed
 		return err
 	}
 	if refs != nil {
-		s.dumps.committed()
+		s.dumps.committed(refs)
 	}
 	for i, e := range entries {
 		e.ID = ids[i]
