@@ -34,16 +34,15 @@ var migrations embed.FS
 // to files in the directory path+"-dumps" (see sqlstore.UseDumpFiles),
 // which belongs to the database as its WAL does.
 func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
-	s, err := open(ctx, path, "FULL")
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite %s: %w", path, err)
+	}
+	s, err := open(ctx, abs, "FULL")
 	if err != nil {
 		return nil, err
 	}
-	abs, err := filepath.Abs(path + "-dumps")
-	if err != nil {
-		s.Close()
-		return nil, fmt.Errorf("sqlite %s: %w", path, err)
-	}
-	s.UseDumpFiles(abs)
+	s.UseDumpFiles(abs + "-dumps")
 	return s, nil
 }
 

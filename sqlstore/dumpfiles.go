@@ -77,8 +77,11 @@ const (
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func newDumpFiles(dir string) *dumpFiles {
-	return &dumpFiles{dir: dir, maxSize: dumpFileSize}
+	return &dumpFiles{dir: dir, maxSize: dumpFileSize, pending: map[uint64]pendingDump{}}
 }
+
+// pendingKey is a dump's key in pending.
+func pendingKey(crc uint32, length int64) uint64 { return uint64(crc)<<32 | uint64(uint32(length)) }
 
 func (d *dumpFiles) path(num int64) string {
 	return filepath.Join(d.dir, fmt.Sprintf("%012d%s", num, dumpSuffix))
@@ -109,8 +112,7 @@ func (d *dumpFiles) appendShared(packed [][]byte) ([]dumpRef, error) {
 			refs[i] = refs[i-1]
 			continue
 		}
-		key := uint64(crcs[i])<<32 | uint64(uint32(len(b)))
-		if p, ok := d.pending[key]; ok && bytes.Equal(p.dump, b) {
+		if p, ok := d.pending[pendingKey(crcs[i], int64(len(b)))]; ok && bytes.Equal(p.dump, b) {
 			refs[i] = p.ref // written for this batch's earlier try
 			continue
 		}
@@ -146,10 +148,7 @@ func (d *dumpFiles) appendShared(packed [][]byte) ([]dumpRef, error) {
 			clear(d.pending)
 			d.pendingBytes = 0
 		}
-		if d.pending == nil {
-			d.pending = map[uint64]pendingDump{}
-		}
-		d.pending[uint64(p.ref.crc)<<32|uint64(uint32(p.ref.length))] = p
+		d.pending[pendingKey(p.ref.crc, p.ref.length)] = p
 		d.pendingBytes += len(p.dump)
 	}
 	return refs, nil
@@ -163,7 +162,7 @@ func (d *dumpFiles) committed(refs []dumpRef) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, ref := range refs {
-		key := uint64(ref.crc)<<32 | uint64(uint32(ref.length))
+		key := pendingKey(ref.crc, ref.length)
 		if p, ok := d.pending[key]; ok && p.ref == ref {
 			delete(d.pending, key)
 			d.pendingBytes -= len(p.dump)
