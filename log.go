@@ -64,6 +64,10 @@ type LogStore interface {
 	AppendLog(ctx context.Context, entries []*LogEntry) error
 	// QueryLog returns up to q.Limit entries, newest first.
 	QueryLog(ctx context.Context, q LogQuery) ([]*LogEntry, error)
+	// PurgeProtected deletes the protected data (IP address, user agent,
+	// protected variables) of up to limit entries logged before before,
+	// oldest first, and returns how many it deleted; the entries stay.
+	PurgeProtected(ctx context.Context, before time.Time, limit int) (int64, error)
 }
 
 // Block is a block Vigil placed: the performer or IP range it names cannot

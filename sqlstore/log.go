@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/vigilwiki/vigil"
 )
@@ -45,6 +46,22 @@ func sameDump(a, b []byte) bool {
 	return len(a) > 0 && len(a) == len(b) && &a[0] == &b[0]
 }
 
+// PurgeProtected deletes the protected data of up to limit entries logged
+// before before, oldest first, and says how many it deleted.
+func (s *Store) PurgeProtected(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if limit <= 0 {
+		return 0, fmt.Errorf("purge protected data: limit %d, not positive", limit)
+	}
+	s.awaitJournal(ctx) // what was appended before is purged too
+	res, err := s.exec(ctx, s.rw, `DELETE FROM abuse_log_protected WHERE log_id IN
+		(SELECT log_id FROM abuse_log_protected WHERE created_at < ? ORDER BY created_at LIMIT ?)`, micros(before), limit)
+	if err != nil {
+		return 0, s.wrap(err, "purge protected data")
+	}
+	n, err := res.RowsAffected()
+	return n, s.wrap(err, "purge protected data")
+}
+
 // insertMode says where an entry's ID comes from.
 type insertMode int
 
@@ -82,7 +99,7 @@ func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed
 			return s.wrap(err, "append log")
 		}
 	}
-	protectedStmt, err := s.prepared(ctx, `INSERT INTO abuse_log_protected (log_id, ip, user_agent, vars) VALUES (?, ?, ?, ?)`)
+	protectedStmt, err := s.prepared(ctx, `INSERT INTO abuse_log_protected (log_id, ip, user_agent, vars, created_at) VALUES (?, ?, ?, ?, ?)`)
 	if err != nil {
 		return s.wrap(err, "append log (protected)")
 	}
@@ -139,7 +156,7 @@ func (s *Store) insertLog(ctx context.Context, entries []*vigil.LogEntry, packed
 				if pvars == "" {
 					pvars = "{}"
 				}
-				if _, err := insertProtected.ExecContext(ctx, ids[i], p.IP, p.UserAgent, pvars); err != nil {
+				if _, err := insertProtected.ExecContext(ctx, ids[i], p.IP, p.UserAgent, pvars, micros(e.Time)); err != nil {
 					return s.wrap(err, "append log (protected)")
 				}
 			}

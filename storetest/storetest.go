@@ -24,6 +24,7 @@ func Run(t *testing.T, newStore func(t *testing.T) vigil.Store) {
 		{"FilterNotFound", testFilterNotFound},
 		{"Log", testLog},
 		{"LogPaging", testLogPaging},
+		{"PurgeProtected", testPurgeProtected},
 		{"Blocks", testBlocks},
 		{"Tokens", testTokens},
 		{"Audit", testAudit},
@@ -255,6 +256,76 @@ func testLog(t *testing.T, s vigil.Store) {
 	got, _ = s.QueryLog(ctx, vigil.LogQuery{Wiki: "dewiki", WithProtected: true})
 	if got[0].Protected != nil || !got[0].LogOnly || len(got[0].ActionsTaken) != 0 {
 		t.Errorf("log-only entry read back %+v", got[0])
+	}
+}
+
+// testPurgeProtected: protected data older than the cut goes, in batches,
+// oldest first; newer protected data and every entry itself stay.
+func testPurgeProtected(t *testing.T, s vigil.Store) {
+	t0 := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
+	var entries []*vigil.LogEntry
+	for i := range 7 {
+		e := &vigil.LogEntry{Wiki: "enwiki", FilterID: 1, FilterVersion: 1, Action: "edit", Performer: fmt.Sprintf("10.0.0.%d", i),
+			PageTitle: "P", Vars: json.RawMessage(`{"action":"edit"}`), Time: t0.Add(time.Duration(i) * 24 * time.Hour)}
+		if i != 3 { // one entry without protected data
+			e.Protected = &vigil.ProtectedData{IP: e.Performer, UserAgent: "ua", Vars: json.RawMessage(`{"user_unnamed_ip":"x"}`)}
+		}
+		entries = append(entries, e)
+	}
+	// Appended out of time order, in two batches: the purge goes by the
+	// time each entry was logged, not by its ID.
+	if err := s.AppendLog(ctx, []*vigil.LogEntry{entries[5], entries[0], entries[6]}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendLog(ctx, []*vigil.LogEntry{entries[2], entries[4], entries[1], entries[3]}); err != nil {
+		t.Fatal(err)
+	}
+	protectedIPs := func() map[string]bool {
+		got, err := s.QueryLog(ctx, vigil.LogQuery{WithProtected: true, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(entries) {
+			t.Fatalf("%d entries, want %d: a purge must keep the entries", len(got), len(entries))
+		}
+		ips := map[string]bool{}
+		for _, e := range got {
+			if e.Protected != nil {
+				ips[e.Protected.IP] = true
+			}
+		}
+		return ips
+	}
+	if _, err := s.PurgeProtected(ctx, t0, 0); err == nil {
+		t.Error("PurgeProtected with limit 0: no error")
+	}
+	cut := t0.Add(4*24*time.Hour + time.Second) // entries 0-4 are older; 3 has nothing to purge
+	n, err := s.PurgeProtected(ctx, cut, 2)
+	if err != nil || n != 2 {
+		t.Fatalf("first batch: %d, %v; want 2", n, err)
+	}
+	if ips := protectedIPs(); ips["10.0.0.0"] || ips["10.0.0.1"] || !ips["10.0.0.2"] || !ips["10.0.0.4"] {
+		t.Fatalf("after one batch of 2, protected data of %v; the two oldest should be gone", ips)
+	}
+	var total int64
+	for {
+		n, err := s.PurgeProtected(ctx, cut, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total += n; n == 0 {
+			break
+		}
+	}
+	if total != 2 {
+		t.Errorf("later batches purged %d, want 2", total)
+	}
+	if ips := protectedIPs(); fmt.Sprint(ips) != "map[10.0.0.5:true 10.0.0.6:true]" {
+		t.Errorf("protected data left for %v, want only the entries newer than the cut", ips)
+	}
+	got, err := s.QueryLog(ctx, vigil.LogQuery{Performer: "10.0.0.0"})
+	if err != nil || len(got) != 1 || !jsonEqual(got[0].Vars, `{"action":"edit"}`) {
+		t.Errorf("a purged entry's public part: %v, %v", got, err)
 	}
 }
 
