@@ -37,6 +37,10 @@ type Config struct {
 	// LogJournal writes the abuse log through a journal in Data (SQLite
 	// only): see sqlstore.Store.UseLogJournal.
 	LogJournal bool `koanf:"log_journal"`
+	// LogProtectedMaxAge is how long the abuse log keeps an entry's IP
+	// address, user agent and protected variables (AbuseFilter's
+	// $wgAbuseFilterLogIPMaxAge); 0: for ever.
+	LogProtectedMaxAge time.Duration `koanf:"log_protected_max_age"`
 
 	Screen ScreenConfig                 `koanf:"screen"`
 	Recent RecentConfig                 `koanf:"recent"`
@@ -80,6 +84,7 @@ func Defaults() map[string]any {
 		"shutdown_timeout":           "15s",
 		"gc_percent":                 200,
 		"log_journal":                true,
+		"log_protected_max_age":      "2160h",
 		"screen.cond_limit":          1000,
 		"screen.budget":              "100ms",
 		"screen.emergency_threshold": 0.05,
@@ -169,6 +174,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("configuration: db: a postgres:// URL")
 	case c.GCPercent < 50:
 		return fmt.Errorf("configuration: gc_percent: at least 50, not %d", c.GCPercent)
+	case c.LogProtectedMaxAge < 0:
+		return fmt.Errorf("configuration: log_protected_max_age: 0 (for ever) or a positive duration, not %s", c.LogProtectedMaxAge)
+	case c.LogProtectedMaxAge > 0 && c.LogProtectedMaxAge < time.Hour:
+		return fmt.Errorf("configuration: log_protected_max_age: at least 1h (or 0 for ever), not %s", c.LogProtectedMaxAge)
 	case c.Screen.CondLimit < 1:
 		return fmt.Errorf("configuration: screen.cond_limit: at least 1")
 	case c.Screen.Budget <= 0:
@@ -191,7 +200,11 @@ func (c *Config) validate() error {
 
 // Engine returns the screening settings.
 func (c *Config) Engine() screen.Config {
-	return screen.Config{CondLimit: c.Screen.CondLimit, Budget: c.Screen.Budget, EmergencyThreshold: c.Screen.EmergencyThreshold,
+	protected := c.LogProtectedMaxAge
+	if protected == 0 {
+		protected = -1 // the engine's "for ever"
+	}
+	return screen.Config{ProtectedMaxAge: protected, CondLimit: c.Screen.CondLimit, Budget: c.Screen.Budget, EmergencyThreshold: c.Screen.EmergencyThreshold,
 		EmergencyCount: c.Screen.EmergencyCount, EmergencyAge: c.Screen.EmergencyAge, WarnTTL: c.Screen.WarnTTL,
 		ProfileEvery: c.Screen.ProfileEvery, SlowFilter: c.Screen.SlowFilter, Wikis: c.Wikis}
 }

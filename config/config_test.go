@@ -59,6 +59,8 @@ func TestRefused(t *testing.T) {
 		{"negative warm-up", "screen:\n  warm_actions: -5\n", nil, nil, "screen.warm_actions"},
 		{"negative warm-up time", "", []string{"VIGIL_SCREEN__WARM_TIME=-1s"}, nil, "screen.warm_time"},
 		{"collector too eager", "gc_percent: 10\n", nil, nil, "gc_percent: at least 50"},
+		{"negative retention", "log_protected_max_age: -1h\n", nil, nil, "log_protected_max_age: 0 (for ever) or a positive duration"},
+		{"retention too short", "", []string{"VIGIL_LOG_PROTECTED_MAX_AGE=5m"}, nil, "log_protected_max_age: at least 1h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,5 +77,26 @@ func TestRefused(t *testing.T) {
 	}
 	if _, err := Load("/nonexistent/vigil.yaml", func(string) string { return "" }, nil, nil); err == nil {
 		t.Fatal("a missing config file is accepted")
+	}
+}
+
+// TestProtectedRetention: 90 days unless set; 0 keeps protected data for
+// ever, which the engine spells as a negative age.
+func TestProtectedRetention(t *testing.T) {
+	for _, tt := range []struct {
+		env  []string
+		want time.Duration
+	}{
+		{nil, 90 * 24 * time.Hour},
+		{[]string{"VIGIL_LOG_PROTECTED_MAX_AGE=720h"}, 720 * time.Hour},
+		{[]string{"VIGIL_LOG_PROTECTED_MAX_AGE=0"}, -1},
+	} {
+		c, err := Load("", func(string) string { return "" }, tt.env, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Engine().ProtectedMaxAge; got != tt.want {
+			t.Errorf("%v: engine's ProtectedMaxAge %v, want %v", tt.env, got, tt.want)
+		}
 	}
 }

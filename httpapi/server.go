@@ -39,7 +39,7 @@ func NewServer(d Deps) http.Handler {
 	}
 	m := newMetrics(d.Registry)
 	if d.Engine != nil {
-		d.Registry.MustRegister(filterCollector{d.Engine})
+		d.Registry.MustRegister(filterCollector{d.Engine}, purgeCollector{d.Engine})
 	}
 	mux := http.NewServeMux()
 	addRoutes(mux, d, m)
@@ -160,6 +160,28 @@ func (m *metrics) instrument(mux *http.ServeMux) http.Handler {
 		}
 		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
 	})
+}
+
+// purgeCollector exports what the purges of expired protected data did.
+type purgeCollector struct{ e *screen.Engine }
+
+var (
+	purgedDesc = prometheus.NewDesc("vigil_protected_purged_total",
+		"Abuse-log entries whose protected data (IP address, user agent, protected variables) this process purged.", nil, nil)
+	purgeLastDesc = prometheus.NewDesc("vigil_protected_purge_last_success_timestamp_seconds",
+		"When this process last finished a purge of expired protected data (0: not yet).", nil, nil)
+)
+
+func (purgeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- purgedDesc; ch <- purgeLastDesc }
+
+func (c purgeCollector) Collect(ch chan<- prometheus.Metric) {
+	n, last := c.e.PurgeStatus()
+	var at float64
+	if !last.IsZero() {
+		at = float64(last.UnixNano()) / 1e9
+	}
+	ch <- prometheus.MustNewConstMetric(purgedDesc, prometheus.CounterValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(purgeLastDesc, prometheus.GaugeValue, at)
 }
 
 // filterCollector exports the engine's per-filter statistics at each

@@ -49,7 +49,11 @@ type Config struct {
 	// SlowFilter logs a filter that takes longer than this on an action
 	// (AbuseFilter's $wgAbuseFilterSlowFilterRuntimeLimit: 500ms).
 	SlowFilter time.Duration
-	Wikis      map[string]WikiConfig
+	// ProtectedMaxAge is how long the abuse log keeps an entry's protected
+	// data (IP address, user agent, protected variables): AbuseFilter's
+	// $wgAbuseFilterLogIPMaxAge, 90 days by default; negative: for ever.
+	ProtectedMaxAge time.Duration
+	Wikis           map[string]WikiConfig
 }
 
 func (c *Config) defaults() {
@@ -61,6 +65,7 @@ func (c *Config) defaults() {
 	c.WarnTTL = cmp.Or(c.WarnTTL, 24*time.Hour)
 	c.ProfileEvery = cmp.Or(c.ProfileEvery, 8)
 	c.SlowFilter = cmp.Or(c.SlowFilter, 500*time.Millisecond)
+	c.ProtectedMaxAge = cmp.Or(c.ProtectedMaxAge, 90*24*time.Hour)
 }
 
 // Engine screens actions. It is safe for concurrent use.
@@ -91,6 +96,8 @@ type Engine struct {
 	emerg   map[emergKey]*emergCount
 
 	profileTick uint64
+
+	purge purgeStatus
 }
 
 type setKey struct{ wiki, group string }
@@ -255,11 +262,14 @@ func (e *Engine) refresh(ctx context.Context, only func(setKey) bool) {
 
 // Run does the engine's background work until ctx ends: noticing filter
 // changes made by other instances, refreshing blocks, draining the spool
-// into the database, flushing statistics and the recent-action window.
+// into the database, flushing statistics and the recent-action window,
+// purging expired protected data.
 func (e *Engine) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); e.recent.run(ctx) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); e.runPurges(ctx) }()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	flush := time.NewTicker(10 * time.Second)

@@ -611,10 +611,14 @@ func TestServeTour(t *testing.T) {
 		`vigil_http_request_duration_seconds_count{method="POST",route="POST /v1/screen",status="200"} 1`,
 		`vigil_screen_phase_seconds_count{phase="filters",wiki="demowiki"} 1`,
 		`vigil_screen_phase_seconds_count{phase="log",wiki="demowiki"} 1`,
+		"\nvigil_protected_purged_total 0\n", // nothing is 90 days old yet
 		fmt.Sprintf("\ngo_gc_gogc_percent %d\n", config.Defaults()["gc_percent"])} { // gc_percent's default (the test gives serve no GOGC)
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	if !regexp.MustCompile(`\nvigil_protected_purge_last_success_timestamp_seconds [1-9]`).Match(metrics) {
+		t.Error("/metrics: no purge of expired protected data finished since the start")
 	}
 
 	out, errOut, code = s.cli(t, "", "log", "query", "--wiki", "demowiki")
