@@ -27,18 +27,24 @@ var (
 	s2Buffers      = sync.Pool{New: func() any { return new([]byte) }}
 )
 
-func compress(b []byte) []byte {
+func compress(b []byte) []byte { return appendCompressed(nil, b) }
+
+// appendCompressed appends b, compressed behind its mark, to dst, and
+// returns the result in memory of its own (dst is copied). The result is
+// allocated by append, which does not zero what it copies over (a fresh
+// make would clear it first: 1-2 % of the service's CPU for three such
+// buffers per logged action).
+func appendCompressed(dst, b []byte) []byte {
 	bp := s2Buffers.Get().(*[]byte)
 	defer s2Buffers.Put(bp)
-	if n := 1 + s2.MaxEncodedLen(len(b)); cap(*bp) < n {
+	if n := len(dst) + 1 + s2.MaxEncodedLen(len(b)); cap(*bp) < n {
 		*bp = make([]byte, n)
 	}
 	buf := (*bp)[:cap(*bp)]
-	n := len(s2.Encode(buf[1:], b))
-	out := make([]byte, 1+n)
-	out[0] = s2Mark
-	copy(out[1:], buf[1:1+n])
-	return out
+	copy(buf, dst)
+	buf[len(dst)] = s2Mark
+	n := len(s2.Encode(buf[len(dst)+1:], b))
+	return append([]byte(nil), buf[:len(dst)+1+n]...)
 }
 
 func decompress(b []byte) ([]byte, error) {

@@ -49,7 +49,11 @@ type dumpFiles struct {
 	// retries it, the spool resends it) with the same dumps.
 	pending      map[uint64]pendingDump
 	pendingBytes int
+	buf          []byte // a batch's records, reused (up to maxBuf)
 }
+
+// maxBuf bounds the write buffer dumpFiles keeps between batches.
+const maxBuf = 4 << 20
 
 type pendingDump struct {
 	ref  dumpRef
@@ -105,7 +109,13 @@ func (d *dumpFiles) appendShared(packed [][]byte) ([]dumpRef, error) {
 	if err := d.ready(int64(total)); err != nil {
 		return nil, fmt.Errorf("abuse log dumps %s: %w", d.dir, err)
 	}
-	buf := make([]byte, 0, total)
+	buf := d.buf[:0]
+	if cap(buf) < total {
+		buf = make([]byte, 0, total)
+	}
+	if cap(buf) <= maxBuf {
+		d.buf = buf
+	}
 	var added []pendingDump
 	for i, b := range packed {
 		if i > 0 && sameDump(packed[i-1], b) {

@@ -15,11 +15,10 @@ func (s *Store) AppendLog(ctx context.Context, entries []*vigil.LogEntry) error 
 	if len(entries) == 0 {
 		return nil
 	}
-	packed := packDumps(entries)
 	if s.journal != nil {
-		return s.appendJournaled(ctx, entries, packed)
+		return s.appendJournaled(ctx, entries)
 	}
-	return s.insertLog(ctx, entries, packed, insertNew)
+	return s.insertLog(ctx, entries, packDumps(entries), insertNew)
 }
 
 // packDumps compresses each entry's dump; the entries of one action share
@@ -27,17 +26,21 @@ func (s *Store) AppendLog(ctx context.Context, entries []*vigil.LogEntry) error 
 func packDumps(entries []*vigil.LogEntry) [][]byte {
 	packed := make([][]byte, len(entries))
 	for i, e := range entries {
-		vars := e.Vars
-		if len(vars) == 0 {
-			vars = json.RawMessage("{}")
-		}
-		if i > 0 && sameDump(entries[i-1].Vars, vars) {
+		if i > 0 && sameDump(entries[i-1].Vars, e.Vars) {
 			packed[i] = packed[i-1]
 			continue
 		}
-		packed[i] = compress(vars)
+		packed[i] = compress(dumpOf(e))
 	}
 	return packed
+}
+
+// dumpOf is an entry's variable dump, {} when it has none.
+func dumpOf(e *vigil.LogEntry) []byte {
+	if len(e.Vars) == 0 {
+		return []byte("{}")
+	}
+	return e.Vars
 }
 
 // sameDump reports whether a and b are the same bytes in memory (one

@@ -102,14 +102,16 @@ func (s *Store) GroupsAppends() bool { return s.journal != nil }
 // appends them to the journal;
 // when the journal cannot take them, it writes them to the database
 // directly, under the same numbers.
-func (s *Store) appendJournaled(ctx context.Context, entries []*vigil.LogEntry, packed [][]byte) error {
+func (s *Store) appendJournaled(ctx context.Context, entries []*vigil.LogEntry) error {
 	for _, e := range entries {
 		if e.ID == 0 {
 			e.ID = s.logIDs.Add(1)
 		}
 	}
-	records, err := encodeLogRecords(entries, packed)
-	if err == nil {
+	records, packed, err := encodeLogRecords(entries)
+	if err != nil {
+		packed = packDumps(entries)
+	} else {
 		err = s.journal.Append(records)
 		if err == nil {
 			return nil
@@ -141,11 +143,13 @@ func (s *Store) awaitJournal(ctx context.Context) {
 // A journal record holds the entries of one action that share a dump:
 // the length of their JSON (4 bytes, little-endian), the JSON (an array
 // of entries without their dumps), then the compressed dump.
-func encodeLogRecords(entries []*vigil.LogEntry, packed [][]byte) ([][]byte, error) {
-	var records [][]byte
+// encodeLogRecords also returns each entry's compressed dump, a part of
+// its record (for writing to the database directly).
+func encodeLogRecords(entries []*vigil.LogEntry) (records, packed [][]byte, err error) {
+	packed = make([][]byte, len(entries))
 	for i := 0; i < len(entries); {
 		k := i + 1
-		for k < len(entries) && sameDump(packed[k], packed[i]) {
+		for k < len(entries) && sameDump(entries[k].Vars, entries[i].Vars) {
 			k++
 		}
 		meta := make([]vigil.LogEntry, 0, k-i)
@@ -156,15 +160,17 @@ func encodeLogRecords(entries []*vigil.LogEntry, packed [][]byte) ([][]byte, err
 		}
 		js, err := json.Marshal(meta)
 		if err != nil {
-			return nil, fmt.Errorf("abuse log journal: %w", err)
+			return nil, nil, fmt.Errorf("abuse log journal: %w", err)
 		}
-		rec := make([]byte, 4, 4+len(js)+len(packed[i]))
-		binary.LittleEndian.PutUint32(rec, uint32(len(js)))
-		rec = append(append(rec, js...), packed[i]...)
+		head := append(binary.LittleEndian.AppendUint32(make([]byte, 0, 4+len(js)), uint32(len(js))), js...)
+		rec := appendCompressed(head, dumpOf(entries[i]))
+		for j := i; j < k; j++ {
+			packed[j] = rec[len(head):]
+		}
 		records = append(records, rec)
 		i = k
 	}
-	return records, nil
+	return records, packed, nil
 }
 
 func decodeLogRecord(rec []byte) ([]*vigil.LogEntry, []byte, error) {
