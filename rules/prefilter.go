@@ -29,6 +29,8 @@ type literalSet struct {
 	// exact: the regex is these fixed strings (pcre.Regexp.ExactStrings),
 	// so that its literal search is its match.
 	exact bool
+	// needles: lits, searched together, when there are several.
+	needles *pcre.Needles
 }
 
 func newLiteralSet(re *pcre.Regexp) literalSet {
@@ -39,7 +41,11 @@ func newLiteralSet(re *pcre.Regexp) literalSet {
 		}
 	}
 	set, _ := re.ExactStrings()
-	return literalSet{lits: l.Any, fold: l.Fold, exact: set != nil}
+	ls := literalSet{lits: l.Any, fold: l.Fold, exact: set != nil}
+	if len(ls.lits) > 1 {
+		ls.needles = pcre.NewNeedles(ls.lits)
+	}
+	return ls
 }
 
 func (ls *literalSet) empty() bool { return len(ls.lits) == 0 }
@@ -267,6 +273,9 @@ func (p *prefilterState) mayContain(s string, ls *literalSet) bool {
 	}
 	if ls.fold {
 		s = p.fold(s)
+	}
+	if ls.needles != nil {
+		return ls.needles.In(s)
 	}
 	for _, l := range ls.lits {
 		if pcre.Contains(s, l) {

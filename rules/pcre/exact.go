@@ -151,6 +151,9 @@ func (re *Regexp) MatchFolded(folded string) bool { return re.matchExact(folded)
 // matchExact reports whether s contains one of the pattern's fixed
 // strings.
 func (re *Regexp) matchExact(s string) bool {
+	if re.exactNeedles != nil {
+		return re.exactNeedles.In(s)
+	}
 	for _, l := range re.exactSet {
 		if Contains(s, l) {
 			return true

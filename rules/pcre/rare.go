@@ -59,3 +59,102 @@ func Contains(s, sub string) bool {
 	}
 	return false
 }
+
+// Needles is a set of fixed strings to look for in texts. Looking for each
+// in turn reads a long text once per string; but the strings of a set often
+// share their rarest byte ("(c|C)ategory\:(l|L)iving people" is four
+// strings, each with its colon ninth), and Needles reads a long text once
+// per such byte, checking every string of the byte at each occurrence.
+type Needles struct {
+	all    []string
+	groups []needleGroup
+	empty  bool // one of the strings is "", found in any text
+}
+
+// needleGroup is the strings whose rarest byte is c, and where c is in
+// each.
+type needleGroup struct {
+	c    byte
+	subs []string
+	offs []int
+}
+
+// NewNeedles returns the set of subs.
+func NewNeedles(subs []string) *Needles {
+	n := &Needles{all: subs}
+	for _, sub := range subs {
+		if sub == "" {
+			n.empty = true
+			continue
+		}
+		off := rareOffset(sub)
+		gi := -1
+		for i := range n.groups {
+			if n.groups[i].c == sub[off] {
+				gi = i
+			}
+		}
+		if gi < 0 {
+			gi = len(n.groups)
+			n.groups = append(n.groups, needleGroup{c: sub[off]})
+		}
+		g := &n.groups[gi]
+		g.subs = append(g.subs, sub)
+		g.offs = append(g.offs, off)
+	}
+	return n
+}
+
+// In reports whether s contains one of the strings.
+func (n *Needles) In(s string) bool {
+	if n.empty {
+		return true
+	}
+	if len(s) < 1024 || len(n.groups) == len(n.all) {
+		for _, sub := range n.all {
+			if Contains(s, sub) {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range n.groups {
+		if n.groups[i].in(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// in is Contains for all the group's strings at once. When its byte
+// turns out to be common in s, it hands the rest to strings.Contains.
+func (g *needleGroup) in(s string) bool {
+	if len(g.subs) == 1 {
+		return Contains(s, g.subs[0])
+	}
+	misses := 0
+	for i := 0; i < len(s); {
+		j := strings.IndexByte(s[i:], g.c)
+		if j < 0 {
+			return false
+		}
+		p := i + j
+		for k, sub := range g.subs {
+			if start := p - g.offs[k]; start >= 0 && start+len(sub) <= len(s) && s[start:start+len(sub)] == sub {
+				return true
+			}
+		}
+		i = p + 1
+		if misses++; misses > 16+i>>5 {
+			// Every string beginning at or before p has been checked: its
+			// first c (where offs points) would be at p or before.
+			for _, sub := range g.subs {
+				if strings.Contains(s[i:], sub) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	return false
+}

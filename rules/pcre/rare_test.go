@@ -87,4 +87,93 @@ func BenchmarkContainsRare(b *testing.B) {
 			}
 		}
 	})
+	// The four spellings of `(c|C)ategory\:(l|L)iving people`: one pass.
+	n := NewNeedles(set[1:])
+	b.Run("Needles", func(b *testing.B) {
+		for b.Loop() {
+			n.In(page)
+		}
+	})
+	b.Run("Contains4", func(b *testing.B) {
+		for b.Loop() {
+			for _, s := range set[1:] {
+				Contains(page, s)
+			}
+		}
+	})
+}
+
+// TestNeedles: Needles.In agrees with looking for each string in turn, on
+// long and short subjects, with strings that share their rare byte (found
+// in one pass), that do not, that are empty, and past the fallback when the
+// shared byte is common.
+func TestNeedles(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	alphabets := []string{"ab", "abc ", "aaaaaaaaab", "etaoin :vqz", "xyz:"}
+	for range 4000 {
+		alpha := alphabets[r.IntN(len(alphabets))]
+		subject := make([]byte, r.IntN(4000))
+		for i := range subject {
+			subject[i] = alpha[r.IntN(len(alpha))]
+		}
+		s := string(subject)
+		var subs []string
+		for range 1 + r.IntN(6) {
+			var sub string
+			switch {
+			case r.IntN(3) == 0 && len(s) > 20: // from the subject
+				at := r.IntN(len(s) - 16)
+				sub = s[at : at+1+r.IntN(16)]
+			case r.IntN(8) == 0:
+				sub = ""
+			case r.IntN(2) == 0 && len(subs) > 0: // a variant of another: same rare byte, elsewhere
+				b := []byte(subs[r.IntN(len(subs))])
+				if len(b) > 0 {
+					b[r.IntN(len(b))] = alpha[r.IntN(len(alpha))]
+				}
+				sub = string(b)
+			default:
+				b := make([]byte, 1+r.IntN(8))
+				for i := range b {
+					b[i] = alpha[r.IntN(len(alpha))]
+				}
+				sub = string(b)
+			}
+			subs = append(subs, sub)
+		}
+		want := false
+		for _, sub := range subs {
+			want = want || strings.Contains(s, sub)
+		}
+		if got := NewNeedles(subs).In(s); got != want {
+			t.Fatalf("Needles(%q).In(%d bytes) = %v, want %v", subs, len(s), got, want)
+		}
+	}
+}
+
+// TestNeedlesOnePass: the four spellings of a category, each with its
+// colon ninth, are one group, found at the start, the end, after the
+// fallback, or not at all.
+func TestNeedlesOnePass(t *testing.T) {
+	subs := []string{"category:living people", "Category:living people", "category:Living people", "Category:Living people"}
+	n := NewNeedles(subs)
+	if len(n.groups) != 1 || n.groups[0].c != ':' {
+		t.Fatalf("groups %+v, want one on ':'", n.groups)
+	}
+	page := strings.Repeat("[[File:x.jpg]] text and more text. ", 100)
+	for _, tt := range []struct {
+		s    string
+		want bool
+	}{
+		{page, false},
+		{"Category:Living people" + page, true},
+		{page + "category:Living people", true},
+		{strings.Repeat("a:", 3000) + "Category:living people", true}, // after the fallback
+		{strings.Repeat("a:", 3000) + "Category:living peopl", false},
+		{page + "CATEGORY:LIVING PEOPLE", false},
+	} {
+		if got := n.In(tt.s); got != tt.want {
+			t.Errorf("In(...%q) = %v, want %v", tt.s[max(0, len(tt.s)-30):], got, tt.want)
+		}
+	}
 }

@@ -47,9 +47,10 @@ type Regexp struct {
 	lits Literals
 	unit *inst // the pattern is one repeat unit: see matchUnit
 
-	exactSet  []string // the pattern is these fixed strings: see ExactStrings
-	exactFold bool
-	oneClass  *class // the pattern is one character class
+	exactSet     []string // the pattern is these fixed strings: see ExactStrings
+	exactFold    bool
+	exactNeedles *Needles // exactSet, when it has several
+	oneClass     *class   // the pattern is one character class
 
 	exactOnce  sync.Once
 	exact      *re2.Regexp
@@ -168,6 +169,9 @@ func CompilePHP(pattern string) (*Regexp, error) {
 	re.unit = unitOf(root)
 	if !anchored {
 		re.exactSet, re.exactFold = exactStrings(root)
+		if len(re.exactSet) > 1 {
+			re.exactNeedles = NewNeedles(re.exactSet)
+		}
 		re.oneClass = oneClass(root)
 	}
 	return re, nil
