@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/binary"
-	"math/bits"
 	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -211,13 +209,7 @@ func scanString(b []byte, i int) (text string, end int, ok bool) {
 	var out strings.Builder // empty until the first escape
 	escaped := false
 	for {
-		for i+8 <= len(b) {
-			if m := jsonstr.Stops(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
-		}
+		i += jsonstr.IndexStop(b[i:])
 		if i >= len(b) {
 			return "", 0, false
 		}
@@ -231,9 +223,6 @@ func scanString(b []byte, i int) (text string, end int, ok bool) {
 			return out.String(), i + 1, true
 		case c < 0x20:
 			return "", 0, false
-		case c != '\\':
-			i++ // a false mark, or the tail shorter than 8 bytes
-			continue
 		}
 		if !escaped {
 			// The text is at most as long as what is left of its literal:

@@ -2,7 +2,6 @@ package screen
 
 import (
 	"encoding/json"
-	"math/bits"
 	"slices"
 	"strconv"
 	"sync"
@@ -77,13 +76,6 @@ func appendJSONValue(buf []byte, v any) ([]byte, bool) {
 	return append(buf, b...), true
 }
 
-// load64 reads the first 8 bytes of s, little-endian (one load).
-func load64(s string) uint64 {
-	_ = s[7]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-}
-
 const hexDigits = "0123456789abcdef"
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json
@@ -92,15 +84,8 @@ func appendJSONString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		for i+8 <= len(s) {
-			// Non-ASCII bytes need a look too (invalid UTF-8, U+2028).
-			x := load64(s[i:])
-			if m := jsonstr.Stops(x) | jsonstr.NonASCII(x); m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
-		}
+		// Non-ASCII bytes need a look too (invalid UTF-8, U+2028).
+		i += jsonstr.IndexStopOrNonASCII(s[i:])
 		if i >= len(s) {
 			break
 		}

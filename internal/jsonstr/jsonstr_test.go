@@ -18,7 +18,7 @@ func TestStops(t *testing.T) {
 		for i := range b {
 			b[i] = alphabet[r.IntN(len(alphabet))]
 		}
-		m := Stops(binary.LittleEndian.Uint64(b[:]))
+		m := stops(binary.LittleEndian.Uint64(b[:]))
 		first := -1
 		for i, c := range b {
 			if stop(c) {
