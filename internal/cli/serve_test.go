@@ -611,7 +611,7 @@ func TestServeTour(t *testing.T) {
 		`vigil_http_request_duration_seconds_count{method="POST",route="POST /v1/screen",status="200"} 1`,
 		`vigil_screen_phase_seconds_count{phase="filters",wiki="demowiki"} 1`,
 		`vigil_screen_phase_seconds_count{phase="log",wiki="demowiki"} 1`,
-		"\nvigil_protected_purged_total 0\n", // nothing is 90 days old yet
+		"\nvigil_protected_purged_total 0\n",                                        // nothing is 90 days old yet
 		fmt.Sprintf("\ngo_gc_gogc_percent %d\n", config.Defaults()["gc_percent"])} { // gc_percent's default (the test gives serve no GOGC)
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)
