@@ -117,6 +117,7 @@ type filterSet struct {
 	filters []*vigil.Filter
 	names   []string // "12", or "global-12" for another wiki's global filter
 	cons    []*Consequences
+	stats   []*filterStats // each filter's statistics, by index
 }
 
 type emergKey struct {
@@ -392,6 +393,7 @@ func (e *Engine) compileSet(ctx context.Context, wiki, group string) (*filterSet
 		fs.cons = slices.Delete(fs.cons, i, i+1)
 	}
 	fs.set = set
+	fs.stats = e.stats.lookup(fs.filters)
 	return fs, nil
 }
 

@@ -25,11 +25,28 @@ type Stats struct {
 }
 
 type filterStats struct {
-	total   vigil.FilterStats // since start, plus what the store had
+	saved   vigil.FilterStats // what the store had, and what was added to it since
 	pending vigil.FilterStats // not yet in the store
 	timed   int64             // actions timed by this process
 	timedNS int64             // their total runtime
 	hist    [40]int64         // timed runtimes by power of two of nanoseconds
+}
+
+// total is the filter's totals: saved and pending.
+func (fs *filterStats) total() vigil.FilterStats {
+	t := fs.saved
+	addStats(&t, &fs.pending, 1)
+	return t
+}
+
+// addStats adds sign times d's counts to st.
+func addStats(st, d *vigil.FilterStats, sign int64) {
+	st.Checked += sign * d.Checked
+	st.Matches += sign * d.Matches
+	st.Conditions += sign * d.Conditions
+	st.Overflows += sign * d.Overflows
+	st.Errors += sign * d.Errors
+	st.TotalTimeNS += sign * d.TotalTimeNS
 }
 
 func newStats() *Stats { return &Stats{filters: map[int64]*filterStats{}} }
@@ -38,10 +55,22 @@ func (s *Stats) get(id int64) *filterStats {
 	fs := s.filters[id]
 	if fs == nil {
 		fs = &filterStats{}
-		fs.total.FilterID, fs.pending.FilterID = id, id
+		fs.saved.FilterID, fs.pending.FilterID = id, id
 		s.filters[id] = fs
 	}
 	return fs
+}
+
+// lookup returns the statistics of filters, in their order: a filter set
+// looks them up once, not once per filter and action.
+func (s *Stats) lookup(filters []*vigil.Filter) []*filterStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*filterStats, len(filters))
+	for i, f := range filters {
+		out[i] = s.get(f.ID)
+	}
+	return out
 }
 
 // record adds one action's results.
@@ -49,30 +78,26 @@ func (s *Stats) record(set *filterSet, res *rules.Result, profiled bool, slow ti
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, r := range res.Filters {
-		f := set.filters[i]
-		fs := s.get(f.ID)
-		for _, st := range []*vigil.FilterStats{&fs.total, &fs.pending} {
-			st.Checked++
-			st.Conditions += int64(r.Conds)
-			if r.Matched {
-				st.Matches++
-			}
-			if r.Err != nil {
-				st.Errors++
-			}
-			if res.LimitReached {
-				st.Overflows++
-			}
-			if profiled {
-				st.TotalTimeNS += int64(r.Time)
-			}
+		fs := set.stats[i]
+		st := &fs.pending
+		st.Checked++
+		st.Conditions += int64(r.Conds)
+		if r.Matched {
+			st.Matches++
+		}
+		if r.Err != nil {
+			st.Errors++
+		}
+		if res.LimitReached {
+			st.Overflows++
 		}
 		if profiled {
+			st.TotalTimeNS += int64(r.Time)
 			fs.timed++
 			fs.timedNS += int64(r.Time)
 			fs.hist[min(bits.Len64(uint64(r.Time)), len(fs.hist)-1)]++
 			if r.Time > slow {
-				log.Warn("slow filter", "wiki", wiki, "filter", f.ID, "duration", r.Time, "conditions", r.Conds)
+				log.Warn("slow filter", "wiki", wiki, "filter", set.filters[i].ID, "duration", r.Time, "conditions", r.Conds)
 			}
 		}
 	}
@@ -100,7 +125,7 @@ func (s *Stats) Report(id int64) FilterReport {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fs := s.get(id)
-	t := fs.total
+	t := fs.total()
 	r := FilterReport{FilterID: id, Checked: t.Checked, Matches: t.Matches, Conditions: t.Conditions,
 		Overflows: t.Overflows, Errors: t.Errors, Timed: fs.timed}
 	if t.Checked > 0 {
@@ -139,7 +164,7 @@ func (e *Engine) AllFilterStats() []TimedFilter {
 	defer e.stats.mu.Unlock()
 	out := make([]TimedFilter, 0, len(e.stats.filters))
 	for _, fs := range e.stats.filters {
-		out = append(out, TimedFilter{FilterStats: fs.total, Timed: fs.timed, TimedNS: fs.timedNS})
+		out = append(out, TimedFilter{FilterStats: fs.total(), Timed: fs.timed, TimedNS: fs.timedNS})
 	}
 	slices.SortFunc(out, func(a, b TimedFilter) int { return cmp.Compare(a.FilterID, b.FilterID) })
 	return out
@@ -154,13 +179,7 @@ func (e *Engine) LoadStats(ctx context.Context) error {
 	e.stats.mu.Lock()
 	defer e.stats.mu.Unlock()
 	for _, st := range stored {
-		fs := e.stats.get(st.FilterID)
-		fs.total.Checked += st.Checked
-		fs.total.Matches += st.Matches
-		fs.total.Conditions += st.Conditions
-		fs.total.Overflows += st.Overflows
-		fs.total.Errors += st.Errors
-		fs.total.TotalTimeNS += st.TotalTimeNS
+		addStats(&e.stats.get(st.FilterID).saved, st, 1)
 	}
 	return nil
 }
@@ -172,6 +191,7 @@ func (e *Engine) flushStats(ctx context.Context) {
 		if fs.pending.Checked > 0 {
 			d := fs.pending
 			deltas = append(deltas, &d)
+			addStats(&fs.saved, &d, 1)
 			fs.pending = vigil.FilterStats{FilterID: fs.pending.FilterID}
 		}
 	}
@@ -183,13 +203,9 @@ func (e *Engine) flushStats(ctx context.Context) {
 		// Put them back for the next flush.
 		e.stats.mu.Lock()
 		for _, d := range deltas {
-			p := &e.stats.get(d.FilterID).pending
-			p.Checked += d.Checked
-			p.Matches += d.Matches
-			p.Conditions += d.Conditions
-			p.Overflows += d.Overflows
-			p.Errors += d.Errors
-			p.TotalTimeNS += d.TotalTimeNS
+			fs := e.stats.get(d.FilterID)
+			addStats(&fs.saved, d, -1)
+			addStats(&fs.pending, d, 1)
 		}
 		e.stats.mu.Unlock()
 		e.log.Warn("could not save filter statistics; will retry", "err", err)
