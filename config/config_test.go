@@ -30,7 +30,7 @@ func TestDocumentedExample(t *testing.T) {
 	}
 	if c.LogLevel != "debug" || c.Screen.CondLimit != 500 || c.Listen != "127.0.0.1:9999" || c.Data != "/var/lib/vigil" ||
 		c.Screen.Budget != 50*time.Millisecond || c.Recent.MaxAge != 72*time.Hour || c.Recent.MaxActions != 100000 ||
-		c.Sample || !strings.HasPrefix(c.DB, "postgres://") || c.GCPercent != 200 {
+		c.Sample || !strings.HasPrefix(c.DB, "postgres://") || c.GCPercent != 200 || c.LogProtectedMaxAge != 720*time.Hour {
 		t.Fatalf("loaded %+v", c)
 	}
 	fr := c.Wikis["frwiki"]
