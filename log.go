@@ -65,9 +65,12 @@ type LogStore interface {
 	// QueryLog returns up to q.Limit entries, newest first.
 	QueryLog(ctx context.Context, q LogQuery) ([]*LogEntry, error)
 	// PurgeProtected deletes the protected data (IP address, user agent,
-	// protected variables) of up to limit entries logged before before,
-	// oldest first, and returns how many it deleted; the entries stay.
-	PurgeProtected(ctx context.Context, before time.Time, limit int) (int64, error)
+	// protected variables) of every entry logged before before, in
+	// transactions of at most batch entries, and returns how many entries
+	// lost theirs; the entries stay. Nothing of the deleted data is left
+	// in the store's files, where the database allows (PostgreSQL keeps
+	// dead rows until its vacuum).
+	PurgeProtected(ctx context.Context, before time.Time, batch int) (int64, error)
 }
 
 // Block is a block Vigil placed: the performer or IP range it names cannot

@@ -178,6 +178,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("configuration: log_protected_max_age: 0 (for ever) or a positive duration, not %s", c.LogProtectedMaxAge)
 	case c.LogProtectedMaxAge > 0 && c.LogProtectedMaxAge < time.Hour:
 		return fmt.Errorf("configuration: log_protected_max_age: at least 1h (or 0 for ever), not %s", c.LogProtectedMaxAge)
+	case c.LogProtectedMaxAge > 0 && !c.Recent.Disabled && c.Recent.MaxAge > c.LogProtectedMaxAge:
+		return fmt.Errorf("configuration: recent.max_age: %s would keep IP addresses and user agents longer than log_protected_max_age (%s)",
+			c.Recent.MaxAge, c.LogProtectedMaxAge)
 	case c.Screen.CondLimit < 1:
 		return fmt.Errorf("configuration: screen.cond_limit: at least 1")
 	case c.Screen.Budget <= 0:

@@ -61,6 +61,7 @@ func TestRefused(t *testing.T) {
 		{"collector too eager", "gc_percent: 10\n", nil, nil, "gc_percent: at least 50"},
 		{"negative retention", "log_protected_max_age: -1h\n", nil, nil, "log_protected_max_age: 0 (for ever) or a positive duration"},
 		{"retention too short", "", []string{"VIGIL_LOG_PROTECTED_MAX_AGE=5m"}, nil, "log_protected_max_age: at least 1h"},
+		{"window outlives retention", "log_protected_max_age: 48h\n", nil, nil, "recent.max_age: 168h0m0s would keep IP addresses"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

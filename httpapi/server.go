@@ -175,7 +175,10 @@ var (
 func (purgeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- purgedDesc; ch <- purgeLastDesc }
 
 func (c purgeCollector) Collect(ch chan<- prometheus.Metric) {
-	n, last := c.e.PurgeStatus()
+	n, last, enabled := c.e.PurgeStatus()
+	if !enabled {
+		return // protected data kept for ever: nothing to watch
+	}
 	var at float64
 	if !last.IsZero() {
 		at = float64(last.UnixNano()) / 1e9

@@ -69,6 +69,9 @@ type Options struct {
 	// takes many at once. Zero: it applies whatever is queued at once.
 	Gather time.Duration
 	Logger *slog.Logger
+	// Now is the clock that dates a segment's first record (see Scrub);
+	// default time.Now.
+	Now func() time.Time
 }
 
 // Apply takes records into the store, in the order they were appended. It
@@ -93,7 +96,8 @@ type Journal struct {
 	f      *os.File   // the segment being appended to, or nil
 	seg    int        // its number (or the last one's)
 	size   int64
-	writes int // appends written and synced (groups of calls)
+	first  time.Time // when its first record was appended
+	writes int       // appends written and synced (groups of calls)
 	buf    []byte
 	closed bool
 
@@ -121,6 +125,9 @@ type Journal struct {
 func Open(dir string, apply Apply, opts Options) (*Journal, error) {
 	if opts.SegmentSize <= 0 {
 		opts.SegmentSize = 16 << 20
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	if opts.MaxQueued <= 0 {
 		opts.MaxQueued = 64 << 20
@@ -425,6 +432,9 @@ func (j *Journal) write(records [][]byte) error {
 			return err
 		}
 	}
+	if j.size == 0 {
+		j.first = j.opts.Now()
+	}
 	buf := j.buf[:0]
 	for _, r := range records {
 		buf = AppendFrame(buf, j.seg, r)
@@ -533,6 +543,41 @@ func (j *Journal) retire(seg int) error {
 	}
 	// Lost in a crash, the change would only replay what is applied; but
 	// kept, it keeps replays short.
+	return fsdir.Sync(j.dir)
+}
+
+// Scrub deletes the files that hold only applied records (the spare
+// segments, kept to be written over), and when the segment being written
+// holds records appended before t, all applied, starts a new one and
+// deletes it. Applied records otherwise stay on disk until a new segment is
+// written over their file, which on a quiet journal may be long after their
+// data should be gone (the abuse log's protected data expires). The next
+// segments then grow new files until spares are kept again.
+func (j *Journal) Scrub(t time.Time) error {
+	j.mu.Lock() // rotate renames spares and segments under mu
+	defer j.mu.Unlock()
+	if j.closed {
+		return ErrClosed
+	}
+	if j.f != nil && j.size > 0 && j.first.Before(t) {
+		j.qmu.Lock()
+		applied := j.pending[j.seg] == 0
+		j.qmu.Unlock()
+		if applied {
+			if err := j.rotate(); err != nil {
+				return err
+			}
+		}
+	}
+	spares, err := j.numbered(spareExt)
+	if err != nil || len(spares) == 0 {
+		return err
+	}
+	for _, n := range spares {
+		if err := os.Remove(j.file(n, spareExt)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("journal: scrub: %w", err)
+		}
+	}
 	return fsdir.Sync(j.dir)
 }
 

@@ -554,3 +554,59 @@ func TestGroupCommit(t *testing.T) {
 	t.Logf("%d appends in %d writes", callers*each, writes)
 	j.Close(time.Second)
 }
+
+// TestScrub: the spares (applied records kept to be written over) are
+// deleted, and the segment being written, when its first record is older
+// than the given time and all are applied, is replaced by a new one and
+// deleted; a younger segment stays; the journal goes on.
+func TestScrub(t *testing.T) {
+	dir := t.TempDir()
+	s := &sink{}
+	clock := time.Now().Add(-100 * 24 * time.Hour)
+	j := mustOpen(t, dir, s.apply, Options{SegmentSize: 200, Now: func() time.Time { return clock }})
+	defer j.Close(time.Second)
+	for b := range 6 {
+		if err := j.Append(recs(fmt.Sprint("b", b), 4)); err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*"+spareExt)); len(m) == 0 {
+		t.Fatal("no spare to scrub")
+	}
+	cut := time.Now().Add(-90 * 24 * time.Hour)
+	current := j.path(j.seg)
+	if err := j.Scrub(cut); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*"+spareExt)); len(m) != 0 {
+		t.Fatalf("spares left: %v", m)
+	}
+	if m := segmentFiles(t, dir); len(m) != 1 || m[0] == current {
+		t.Fatalf("segments %v; want one new one instead of %s", m, current)
+	}
+	// Records appended now: their segment is young and stays.
+	clock = time.Now()
+	if err := j.Append(recs("after", 8)); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	current = j.path(j.seg)
+	if err := j.Scrub(cut); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(current); err != nil {
+		t.Fatalf("the young segment: %v", err)
+	}
+	if len(s.records()) != 32 {
+		t.Errorf("applied %d records, want 32", len(s.records()))
+	}
+	j.Close(time.Second)
+	if err := j.Scrub(cut); !errors.Is(err, ErrClosed) {
+		t.Errorf("Scrub after Close: %v", err)
+	}
+}

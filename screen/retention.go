@@ -9,15 +9,13 @@ import (
 // The abuse log's protected data expires. AbuseFilter clears the IP
 // addresses of log rows older than $wgAbuseFilterLogIPMaxAge (90 days)
 // when an operator runs its purgeOldLogIPData script; Vigil purges by
-// itself, at start and every purgeEvery, in batches, so that the log's
-// writer is never held for long. The entries themselves stay.
+// itself, at start and every purgeEvery, in transactions of purgeBatch
+// entries so that the log's writer is never held for long. The entries
+// themselves stay.
 
 const (
 	purgeEvery = 10 * time.Minute
 	purgeBatch = 1000
-	// purgePause between batches leaves the log's writer to the requests
-	// when a first purge meets a large backlog (an upgrade, a lowered age).
-	purgePause = 20 * time.Millisecond
 )
 
 // purgeStatus is what the purges have done, for the metrics.
@@ -28,11 +26,12 @@ type purgeStatus struct {
 }
 
 // PurgeStatus returns how many entries' protected data this process has
-// purged, and when its last complete purge ended (zero: none yet).
-func (e *Engine) PurgeStatus() (purged int64, lastOK time.Time) {
+// purged, when its last complete purge ended (zero: none yet), and whether
+// protected data expires at all.
+func (e *Engine) PurgeStatus() (purged int64, lastOK time.Time, enabled bool) {
 	e.purge.mu.Lock()
 	defer e.purge.mu.Unlock()
-	return e.purge.purged, e.purge.lastOK
+	return e.purge.purged, e.purge.lastOK, e.cfg.ProtectedMaxAge >= 0
 }
 
 func (e *Engine) runPurges(ctx context.Context) {
@@ -60,35 +59,18 @@ func (e *Engine) PurgeProtected(ctx context.Context) int64 {
 		return 0
 	}
 	before := e.now().Add(-e.cfg.ProtectedMaxAge)
-	var total int64
-	defer func() {
-		e.purge.mu.Lock()
-		e.purge.purged += total
-		e.purge.mu.Unlock()
-		if total > 0 {
-			e.log.Info("protected data purged from the abuse log", "entries", total, "logged_before", before.UTC().Format(time.RFC3339))
-		}
-	}()
-	for {
-		n, err := e.store.PurgeProtected(ctx, before, purgeBatch)
-		total += n
-		if err != nil {
-			if ctx.Err() == nil {
-				e.log.Warn("protected data not purged; the next purge tries again", "logged_before", before.UTC().Format(time.RFC3339), "err", err)
-			}
-			return total
-		}
-		if n < purgeBatch {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return total
-		case <-time.After(purgePause):
-		}
-	}
+	n, err := e.store.PurgeProtected(ctx, before, purgeBatch)
 	e.purge.mu.Lock()
-	e.purge.lastOK = e.now()
+	e.purge.purged += n
+	if err == nil {
+		e.purge.lastOK = e.now()
+	}
 	e.purge.mu.Unlock()
-	return total
+	if n > 0 {
+		e.log.Info("protected data purged from the abuse log", "entries", n, "logged_before", before.UTC().Format(time.RFC3339))
+	}
+	if err != nil && ctx.Err() == nil {
+		e.log.Warn("protected data not purged; the next purge tries again", "logged_before", before.UTC().Format(time.RFC3339), "err", err)
+	}
+	return n
 }

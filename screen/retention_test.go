@@ -40,8 +40,8 @@ func TestPurgeProtected(t *testing.T) {
 	if n := f.engine.PurgeProtected(ctx); n != 2501 {
 		t.Fatalf("at 91 days %d entries purged, want 2501", n)
 	}
-	if n, last := f.engine.PurgeStatus(); n != 2501 || !last.Equal(f.clock.now()) {
-		t.Errorf("PurgeStatus %d, %v; want 2501 at %v", n, last, f.clock.now())
+	if n, last, on := f.engine.PurgeStatus(); n != 2501 || !last.Equal(f.clock.now()) || !on {
+		t.Errorf("PurgeStatus %d, %v, %v; want 2501 at %v, on", n, last, on, f.clock.now())
 	}
 	got, err := f.store.QueryLog(ctx, vigil.LogQuery{Wiki: "enwiki", FilterID: 1, WithProtected: true, Limit: 500, PageTitle: "Example"})
 	if err != nil || len(got) != 2 {
@@ -63,6 +63,9 @@ func TestPurgeProtectedForever(t *testing.T) {
 	f.clock.add(10 * 365 * 24 * time.Hour)
 	if n := f.engine.PurgeProtected(ctx); n != 0 {
 		t.Fatalf("%d purged, want none", n)
+	}
+	if _, _, on := f.engine.PurgeStatus(); on {
+		t.Error("PurgeStatus says protected data expires")
 	}
 	got, err := f.store.QueryLog(ctx, vigil.LogQuery{WithProtected: true})
 	if err != nil || len(got) != 1 || got[0].Protected == nil || got[0].Protected.IP != "192.0.2.1" {

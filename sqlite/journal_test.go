@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -394,5 +395,82 @@ func TestDumpFilesOneWriter(t *testing.T) {
 		if want := fmt.Sprintf(`{"filter":%d}`, e.FilterID); string(e.Vars) != want {
 			t.Fatalf("entry of filter %d: vars %s, want %s", e.FilterID, e.Vars, want)
 		}
+	}
+}
+
+// TestPurgedDataLeavesNoTrace: after a purge, the purged IP addresses and
+// user agents are in none of the files of the data directory (the
+// database, its WAL, the journal's segments and spares, the dump files),
+// while a younger entry's are still in the database.
+func TestPurgedDataLeavesNoTrace(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	now := time.Now().Add(-100 * 24 * time.Hour)
+	s.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	if err := s.UseLogJournal(ctx, filepath.Join(dir, "log-journal"), nil); err != nil {
+		t.Fatal(err)
+	}
+	entry := func(ip, agent string) *vigil.LogEntry {
+		mu.Lock()
+		defer mu.Unlock()
+		return &vigil.LogEntry{Wiki: "enwiki", FilterID: 1, FilterVersion: 1, Action: "edit", Performer: "Someone",
+			PageTitle: "Page", Vars: json.RawMessage(`{"action":"edit","new_wikitext":"` + strings.Repeat("text ", 200) + `"}`), Time: now,
+			Protected: &vigil.ProtectedData{IP: ip, UserAgent: agent, Vars: json.RawMessage(`{"user_unnamed_ip":"` + ip + `"}`)}}
+	}
+	for i := range 40 {
+		if err := s.AppendLog(ctx, []*vigil.LogEntry{entry(fmt.Sprint("198.51.100.", i), "SecretAgent/1.0")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	now = time.Now()
+	mu.Unlock()
+	if err := s.AppendLog(ctx, []*vigil.LogEntry{entry("203.0.113.77", "YoungAgent/2.0")}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.PurgeProtected(ctx, time.Now().Add(-90*24*time.Hour), 7)
+	if err != nil || n != 40 {
+		t.Fatalf("purged %d, %v; want 40", n, err)
+	}
+	// Looked at while the store is open (closing it removes the WAL),
+	// and again after.
+	scan(t, dir, "while open")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	scan(t, dir, "after closing")
+}
+
+func scan(t *testing.T, dir, when string) {
+	t.Helper()
+	found := map[string][]string{}
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, secret := range []string{"SecretAgent/1.0", "198.51.100.", "YoungAgent/2.0"} {
+			if bytes.Contains(b, []byte(secret)) {
+				found[secret] = append(found[secret], strings.TrimPrefix(path, dir))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found["SecretAgent/1.0"]) > 0 || len(found["198.51.100."]) > 0 {
+		t.Errorf("%s: purged data still in %v", when, found)
+	}
+	if fmt.Sprint(found["YoungAgent/2.0"]) != "[/vigil.db]" {
+		t.Errorf("%s: the young entry's user agent in %v, want only in the database", when, found["YoungAgent/2.0"])
 	}
 }

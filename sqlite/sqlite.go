@@ -66,8 +66,11 @@ func open(ctx context.Context, path, synchronous string) (*sqlstore.Store, error
 	// screen.committer).
 	// wal_autocheckpoint: see checkpointer; the higher threshold is only a
 	// bound on the WAL's size should the checkpointer fall behind.
+	// secure_delete(ON): deleted rows are overwritten with zeros, not only
+	// unlinked, so that protected data purged (or pruned from the recent
+	// window) does not linger in the file.
 	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(5000)", "foreign_keys(ON)", "synchronous(" + synchronous + ")",
-		fmt.Sprintf("wal_autocheckpoint(%d)", walBound)} {
+		fmt.Sprintf("wal_autocheckpoint(%d)", walBound), "secure_delete(ON)"} {
 		params.Add("_pragma", p)
 	}
 	dsn := "file:" + abs + "?" + params.Encode()
@@ -139,6 +142,10 @@ func startCheckpointer(db *sql.DB) (stop func() error) {
 // Dialect is SQLite's.
 var Dialect = sqlstore.Dialect{
 	Name: "sqlite",
+	// The WAL may keep old frames of a page (its content before the
+	// delete) until it is written over; emptying it after a purge leaves
+	// deleted protected data only where secure_delete zeroed it.
+	Scrub: "PRAGMA wal_checkpoint(TRUNCATE)",
 	IsConflict: func(err error) bool {
 		var e *sqlite3.Error
 		return errors.As(err, &e) && (e.Code() == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY)

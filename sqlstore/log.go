@@ -49,20 +49,47 @@ func sameDump(a, b []byte) bool {
 	return len(a) > 0 && len(a) == len(b) && &a[0] == &b[0]
 }
 
-// PurgeProtected deletes the protected data of up to limit entries logged
-// before before, oldest first, and says how many it deleted.
-func (s *Store) PurgeProtected(ctx context.Context, before time.Time, limit int) (int64, error) {
-	if limit <= 0 {
-		return 0, fmt.Errorf("purge protected data: limit %d, not positive", limit)
+// PurgeProtected deletes the protected data of every entry logged before
+// before, in transactions of at most batch entries (other writers take
+// turns between them), and returns how many entries lost theirs. Entries
+// still in the journal are applied first. Then it clears what the
+// database and the journal may still hold of the deleted data (see
+// Dialect.Scrub and journal.Journal.Scrub).
+func (s *Store) PurgeProtected(ctx context.Context, before time.Time, batch int) (int64, error) {
+	if batch <= 0 {
+		return 0, fmt.Errorf("purge protected data: batch %d, not positive", batch)
 	}
-	s.awaitJournal(ctx) // what was appended before is purged too
-	res, err := s.exec(ctx, s.rw, `DELETE FROM abuse_log_protected WHERE log_id IN
-		(SELECT log_id FROM abuse_log_protected WHERE created_at < ? ORDER BY created_at LIMIT ?)`, micros(before), limit)
-	if err != nil {
-		return 0, s.wrap(err, "purge protected data")
+	s.awaitJournal(ctx)
+	var total int64
+	for {
+		// Until a batch finds nothing: another process may purge too.
+		res, err := s.exec(ctx, s.rw, `DELETE FROM abuse_log_protected WHERE log_id IN
+			(SELECT log_id FROM abuse_log_protected WHERE created_at < ? ORDER BY created_at LIMIT ?)`, micros(before), batch)
+		if err != nil {
+			return total, s.wrap(err, "purge protected data")
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, s.wrap(err, "purge protected data")
+		}
+		if total += n; n == 0 {
+			break
+		}
 	}
-	n, err := res.RowsAffected()
-	return n, s.wrap(err, "purge protected data")
+	// Every time, not only when this call deleted something: a scrub that
+	// could not finish (SQLite's checkpoint waits for no reader) is
+	// tried again by the next purge.
+	if s.dialect.Scrub != "" {
+		if _, err := s.exec(ctx, s.rw, s.dialect.Scrub); err != nil {
+			return total, s.wrap(err, "purge protected data: scrub")
+		}
+	}
+	if s.journal != nil {
+		if err := s.journal.Scrub(before); err != nil {
+			return total, fmt.Errorf("purge protected data: %w", err)
+		}
+	}
+	return total, nil
 }
 
 // insertMode says where an entry's ID comes from.

@@ -68,7 +68,8 @@ func (s *Store) openLogJournal(ctx context.Context, dir string, log *slog.Logger
 	if err := s.loadLastLogID(ctx); err != nil {
 		return nil, err
 	}
-	j, err := journal.Open(dir, s.applyLogRecords, journal.Options{Logger: log, Gather: 50 * time.Millisecond})
+	j, err := journal.Open(dir, s.applyLogRecords, journal.Options{Logger: log, Gather: 50 * time.Millisecond,
+		Now: func() time.Time { return s.now() }})
 	if err != nil {
 		return nil, fmt.Errorf("abuse log journal: %w", err)
 	}

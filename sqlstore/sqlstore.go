@@ -35,6 +35,10 @@ type Dialect struct {
 	// IsUnavailable reports an error that means the database is down or
 	// unreachable (worth retrying later) rather than a bad query.
 	IsUnavailable func(error) bool
+	// Scrub, run after protected data was deleted, clears what the
+	// database's own files may still hold of it (SQLite: the write-ahead
+	// log's older frames); empty: nothing to run.
+	Scrub string
 }
 
 // Store is a vigil.Store on a SQL database.
