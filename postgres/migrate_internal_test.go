@@ -1,0 +1,60 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+	"testing"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/internal/pgtest"
+)
+
+// TestProtectedTimeBackfilled: a database from before migration 00006 has
+// protected rows without their time; the migration copies it from their
+// entries, so that a purge after the upgrade finds the old ones.
+func TestProtectedTimeBackfilled(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sub, _ := fs.Sub(migrations, "migrations")
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	recent := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	for id, at := range map[int64]time.Time{1: old, 2: recent} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO abuse_log (id, wiki, filter_id, filter_version, action, performer,
+			page_namespace, page_title, actions_taken, log_only, vars, created_at) OVERRIDING SYSTEM VALUE VALUES ($1, 'enwiki', 1, 1, 'edit', 'X', 0, 'P', '||', false, '{}', $2)`,
+			id, at.UnixMicro()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO abuse_log_protected (log_id, ip, user_agent, vars) VALUES ($1, '192.0.2.1', 'ua', '{}')`, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	n, err := s.PurgeProtected(ctx, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), 100)
+	if err != nil || n != 1 {
+		t.Fatalf("purged %d, %v; want the one old entry's", n, err)
+	}
+	got, err := s.QueryLog(ctx, vigil.LogQuery{WithProtected: true})
+	if err != nil || len(got) != 2 || got[0].ID != 2 || got[0].Protected == nil || got[1].Protected != nil {
+		t.Fatalf("after the purge: %+v, %v", got, err)
+	}
+}
