@@ -439,14 +439,14 @@ func TestPurgedDataLeavesNoTrace(t *testing.T) {
 	}
 	// Looked at while the store is open (closing it removes the WAL),
 	// and again after.
-	scan(t, dir, "while open")
+	scan(t, dir, "/vigil.db", "while open")
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	scan(t, dir, "after closing")
+	scan(t, dir, "/vigil.db", "after closing")
 }
 
-func scan(t *testing.T, dir, when string) {
+func scan(t *testing.T, dir, db, when string) {
 	t.Helper()
 	found := map[string][]string{}
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
@@ -470,7 +470,34 @@ func scan(t *testing.T, dir, when string) {
 	if len(found["SecretAgent/1.0"]) > 0 || len(found["198.51.100."]) > 0 {
 		t.Errorf("%s: purged data still in %v", when, found)
 	}
-	if fmt.Sprint(found["YoungAgent/2.0"]) != "[/vigil.db]" {
-		t.Errorf("%s: the young entry's user agent in %v, want only in the database", when, found["YoungAgent/2.0"])
+	if fmt.Sprint(found["YoungAgent/2.0"]) != "["+db+"]" {
+		t.Errorf("%s: the young entry's user agent in %v, want only in %s", when, found["YoungAgent/2.0"], db)
 	}
+}
+
+// TestPrunedWindowLeavesNoTrace: actions pruned from the recent window
+// leave their IP addresses and user agents in none of its files.
+func TestPrunedWindowLeavesNoTrace(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	w, err := sqlite.OpenWindow(ctx, filepath.Join(dir, "recent.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	old := time.Now().Add(-8 * 24 * time.Hour)
+	var actions []*vigil.RecentAction
+	for i := range 30 {
+		actions = append(actions, &vigil.RecentAction{Wiki: "enwiki", Time: old, Payload: []byte(`{"action":"edit"}`),
+			Protected: []byte(fmt.Sprintf(`{"ip":"198.51.100.%d","user_agent":"SecretAgent/1.0"}`, i))})
+	}
+	actions = append(actions, &vigil.RecentAction{Wiki: "enwiki", Time: time.Now(), Payload: []byte(`{"action":"edit"}`),
+		Protected: []byte(`{"ip":"203.0.113.77","user_agent":"YoungAgent/2.0"}`)})
+	if err := w.AppendRecent(ctx, actions); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.PruneRecent(ctx, time.Now().Add(-7*24*time.Hour), 100000); err != nil {
+		t.Fatal(err)
+	}
+	scan(t, dir, "/recent.db", "while open")
 }

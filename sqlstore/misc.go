@@ -218,14 +218,23 @@ func (s *Store) PruneRecent(ctx context.Context, before time.Time, keep int) err
 	}
 	var cut sql.NullInt64
 	err := s.queryRow(ctx, s.rw, `SELECT id FROM recent_actions ORDER BY id DESC LIMIT 1 OFFSET ?`, keep).Scan(&cut)
-	if err == sql.ErrNoRows || !cut.Valid {
-		return nil
-	}
-	if err != nil {
+	switch {
+	case err == sql.ErrNoRows || err == nil && !cut.Valid:
+	case err != nil:
 		return s.wrap(err, "prune recent actions")
+	default:
+		if _, err := s.exec(ctx, s.rw, `DELETE FROM recent_actions WHERE id <= ?`, cut.Int64); err != nil {
+			return s.wrap(err, "prune recent actions")
+		}
 	}
-	_, err = s.exec(ctx, s.rw, `DELETE FROM recent_actions WHERE id <= ?`, cut.Int64)
-	return s.wrap(err, "prune recent actions")
+	// The pruned actions' IP addresses and user agents go from the WAL too
+	// (see Dialect.Scrub).
+	if s.dialect.Scrub != "" {
+		if _, err := s.exec(ctx, s.rw, s.dialect.Scrub); err != nil {
+			return s.wrap(err, "prune recent actions: scrub")
+		}
+	}
+	return nil
 }
 
 // Statistics.
