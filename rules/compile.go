@@ -1118,7 +1118,8 @@ func (c *compiler) needle(n node) *literalSet {
 	if !n.konst || !n.val.IsString() || len(n.val.Str()) < minLiteral {
 		return nil
 	}
-	ls := &literalSet{lits: []string{n.val.Str()}}
+	lits := newLits([]string{n.val.Str()}, false, false)
+	ls := &lits
 	c.lits = append(c.lits, ls)
 	return ls
 }

@@ -29,7 +29,7 @@ type literalSet struct {
 	// exact: the regex is these fixed strings (pcre.Regexp.ExactStrings),
 	// so that its literal search is its match.
 	exact bool
-	// needles: lits, searched together, when there are several.
+	// needles: lits, searched together (see newLits).
 	needles *pcre.Needles
 }
 
@@ -41,9 +41,14 @@ func newLiteralSet(re *pcre.Regexp) literalSet {
 		}
 	}
 	set, _ := re.ExactStrings()
-	ls := literalSet{lits: l.Any, fold: l.Fold, exact: set != nil}
-	if len(ls.lits) > 1 {
-		ls.needles = pcre.NewNeedles(ls.lits)
+	return newLits(l.Any, l.Fold, set != nil)
+}
+
+// newLits is the literal set of lits.
+func newLits(lits []string, fold, exact bool) literalSet {
+	ls := literalSet{lits: lits, fold: fold, exact: exact}
+	if len(lits) > 0 {
+		ls.needles = pcre.NewNeedles(lits)
 	}
 	return ls
 }
@@ -274,13 +279,5 @@ func (p *prefilterState) mayContain(s string, ls *literalSet) bool {
 	if ls.fold {
 		s = p.fold(s)
 	}
-	if ls.needles != nil {
-		return ls.needles.In(s)
-	}
-	for _, l := range ls.lits {
-		if pcre.Contains(s, l) {
-			return true
-		}
-	}
-	return false
+	return ls.needles.In(s)
 }

@@ -106,10 +106,7 @@ func appendJSONString(buf []byte, s string) []byte {
 			start = i
 			continue
 		}
-		if c >= 0x20 && c != '"' && c != '\\' {
-			i++
-			continue
-		}
+		// A quote, a backslash or a control character.
 		buf = append(buf, s[start:i]...)
 		switch c {
 		case '"', '\\':

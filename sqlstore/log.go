@@ -79,10 +79,8 @@ func (s *Store) PurgeProtected(ctx context.Context, before time.Time, batch int)
 	// Every time, not only when this call deleted something: a scrub that
 	// could not finish (SQLite's checkpoint waits for no reader) is
 	// tried again by the next purge.
-	if s.dialect.Scrub != "" {
-		if _, err := s.exec(ctx, s.rw, s.dialect.Scrub); err != nil {
-			return total, s.wrap(err, "purge protected data: scrub")
-		}
+	if err := s.scrub(ctx); err != nil {
+		return total, s.wrap(err, "purge protected data: scrub")
 	}
 	if s.journal != nil {
 		if err := s.journal.Scrub(before); err != nil {

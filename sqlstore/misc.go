@@ -227,14 +227,8 @@ func (s *Store) PruneRecent(ctx context.Context, before time.Time, keep int) err
 			return s.wrap(err, "prune recent actions")
 		}
 	}
-	// The pruned actions' IP addresses and user agents go from the WAL too
-	// (see Dialect.Scrub).
-	if s.dialect.Scrub != "" {
-		if _, err := s.exec(ctx, s.rw, s.dialect.Scrub); err != nil {
-			return s.wrap(err, "prune recent actions: scrub")
-		}
-	}
-	return nil
+	// The pruned actions' IP addresses and user agents go from the WAL too.
+	return s.wrap(s.scrub(ctx), "prune recent actions: scrub")
 }
 
 // Statistics.

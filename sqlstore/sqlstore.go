@@ -149,6 +149,16 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// scrub runs the dialect's Scrub, if it has one, after deleting protected
+// data.
+func (s *Store) scrub(ctx context.Context) error {
+	if s.dialect.Scrub == "" {
+		return nil
+	}
+	_, err := s.exec(ctx, s.rw, s.dialect.Scrub)
+	return err
+}
+
 func (s *Store) exec(ctx context.Context, db querier, query string, args ...any) (sql.Result, error) {
 	return db.ExecContext(ctx, s.q(query), args...)
 }

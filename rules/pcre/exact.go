@@ -150,17 +150,7 @@ func (re *Regexp) MatchFolded(folded string) bool { return re.matchExact(folded)
 
 // matchExact reports whether s contains one of the pattern's fixed
 // strings.
-func (re *Regexp) matchExact(s string) bool {
-	if re.exactNeedles != nil {
-		return re.exactNeedles.In(s)
-	}
-	for _, l := range re.exactSet {
-		if Contains(s, l) {
-			return true
-		}
-	}
-	return false
-}
+func (re *Regexp) matchExact(s string) bool { return re.exactNeedles.In(s) }
 
 // oneClass returns the class of a pattern that is one character class,
 // possibly in groups, or nil.

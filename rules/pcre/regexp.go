@@ -49,7 +49,7 @@ type Regexp struct {
 
 	exactSet     []string // the pattern is these fixed strings: see ExactStrings
 	exactFold    bool
-	exactNeedles *Needles // exactSet, when it has several
+	exactNeedles *Needles // exactSet, searched together
 	oneClass     *class   // the pattern is one character class
 
 	exactOnce  sync.Once
@@ -169,7 +169,7 @@ func CompilePHP(pattern string) (*Regexp, error) {
 	re.unit = unitOf(root)
 	if !anchored {
 		re.exactSet, re.exactFold = exactStrings(root)
-		if len(re.exactSet) > 1 {
+		if re.exactSet != nil {
 			re.exactNeedles = NewNeedles(re.exactSet)
 		}
 		re.oneClass = oneClass(root)
