@@ -82,10 +82,15 @@ type Engine struct {
 	recent      *recentWriter
 	commit      *committer
 
-	mu         sync.RWMutex
-	sets       map[setKey]*filterSet
-	building   map[setKey]*setBuild // sets being compiled on first use
-	epoch      uint64               // counts refreshes: a build begun before one is stale
+	mu       sync.RWMutex
+	sets     map[setKey]*filterSet
+	building map[setKey]*setBuild // sets being compiled on first use
+	// unknown holds the refusals of wikis Vigil knows nothing of, until
+	// the next refresh (a filter saved anywhere may make one known), so
+	// that a caller misconfigured with a wrong wiki id costs no database
+	// query per action: it cost two, at 1,000 actions a second.
+	unknown    map[setKey]error
+	epoch      uint64 // counts refreshes: a build begun before one is stale
 	generation int64
 	blocks     map[string]*blockList // by wiki
 	// refreshMu makes refreshes take turns, so that the last one to
@@ -147,7 +152,7 @@ func New(store vigil.Store, cfg Config, opts Options) *Engine {
 	cfg.defaults()
 	e := &Engine{
 		cfg: cfg, store: store, log: opts.Logger, now: opts.Now, counters: opts.Counters, warned: opts.Warned,
-		spool: opts.Spool, sets: map[setKey]*filterSet{}, building: map[setKey]*setBuild{}, blocks: map[string]*blockList{}, emerg: map[emergKey]*emergCount{},
+		spool: opts.Spool, sets: map[setKey]*filterSet{}, building: map[setKey]*setBuild{}, unknown: map[setKey]error{}, blocks: map[string]*blockList{}, emerg: map[emergKey]*emergCount{},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -222,6 +227,7 @@ func (e *Engine) refresh(ctx context.Context, only func(setKey) bool) {
 	g, genErr := e.store.FiltersGeneration(ctx)
 	e.mu.Lock()
 	e.epoch++
+	clear(e.unknown)
 	var keys []setKey
 	for k := range e.sets {
 		if only == nil || only(k) {
@@ -317,10 +323,13 @@ func (e *Engine) checkGeneration(ctx context.Context) {
 func (e *Engine) filterSetFor(ctx context.Context, wiki, group string) (*filterSet, error) {
 	k := setKey{wiki, group}
 	e.mu.RLock()
-	fs := e.sets[k]
+	fs, unknown := e.sets[k], e.unknown[k]
 	e.mu.RUnlock()
 	if fs != nil {
 		return fs, nil
+	}
+	if unknown != nil {
+		return nil, unknown
 	}
 	e.mu.Lock()
 	if fs := e.sets[k]; fs != nil {
@@ -344,8 +353,15 @@ func (e *Engine) filterSetFor(ctx context.Context, wiki, group string) (*filterS
 	b.fs, b.err = e.compileSet(context.WithoutCancel(ctx), wiki, group)
 	e.mu.Lock()
 	delete(e.building, k)
-	if b.err == nil && e.epoch == epoch {
+	switch {
+	case e.epoch != epoch:
+	case b.err == nil:
 		e.sets[k] = b.fs
+	case vigil.ErrorCode(b.err) == vigil.EINVALID: // an unknown wiki (knownWiki)
+		if len(e.unknown) >= maxUnknown {
+			clear(e.unknown) // many wrong ids: forget them rather than grow
+		}
+		e.unknown[k] = b.err
 	}
 	e.mu.Unlock()
 	close(b.done)
@@ -418,6 +434,9 @@ func (e *Engine) knownWiki(ctx context.Context, wiki string, enabled []*vigil.Fi
 	}
 	return nil
 }
+
+// maxUnknown bounds the refusals of unknown wikis kept (Engine.unknown).
+const maxUnknown = 1024
 
 func boolInt(b bool) int {
 	if b {

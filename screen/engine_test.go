@@ -431,6 +431,48 @@ func TestInvalidAction(t *testing.T) {
 	}
 }
 
+// TestUnknownWikiRemembered: the refusal of a wiki Vigil knows nothing of
+// is kept until the filters change, so that a caller configured with a
+// wrong wiki id costs no database query per action; and a filter for that
+// wiki saved by another process is seen at the next generation check.
+func TestUnknownWikiRemembered(t *testing.T) {
+	f := newFixture(t, screen.Config{})
+	f.filter(t, "Any", `true`, map[string][]string{"tag": {"seen"}})
+	a := edit("192.0.2.1", "x")
+	a.Wiki = "nosuchwiki"
+	var ve *vigil.Error
+	if _, err := f.engine.Screen(ctx, a); !errorsAs(err, &ve) || ve.Field != "wiki" {
+		t.Fatalf("first action: %v", err)
+	}
+	// Saved as by another process: this one is not told.
+	other := &vigil.Filter{Wiki: "nosuchwiki", Name: "Now known", Pattern: `true`, Enabled: true,
+		Actions: map[string][]string{"tag": {"known"}}}
+	other.Normalize()
+	if err := f.store.CreateFilter(ctx, other, "tester", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.engine.Screen(ctx, a); !errorsAs(err, &ve) || ve.Field != "wiki" {
+		t.Fatalf("second action, before the generation check: %v (the refusal was not kept)", err)
+	}
+	f.engine.CheckGeneration(ctx)
+	v, err := f.engine.Screen(ctx, a)
+	if err != nil || fmt.Sprint(v.Tags) != "[known]" {
+		t.Fatalf("after the generation check: %+v, %v", v, err)
+	}
+
+	// Many wrong ids: the refusals kept stay bounded.
+	for i := range screen.MaxUnknown + 10 {
+		a := edit("192.0.2.1", "x")
+		a.Wiki = fmt.Sprint("wrong", i)
+		if _, err := f.engine.Screen(ctx, a); vigil.ErrorCode(err) != vigil.EINVALID {
+			t.Fatalf("wiki %s: %v", a.Wiki, err)
+		}
+	}
+	if n := f.engine.UnknownWikis(); n == 0 || n > screen.MaxUnknown {
+		t.Fatalf("%d refusals kept, want 1 to %d", n, screen.MaxUnknown)
+	}
+}
+
 func errorsAs(err error, target **vigil.Error) bool {
 	e, ok := err.(*vigil.Error)
 	if ok {
