@@ -85,11 +85,14 @@ type Engine struct {
 	mu       sync.RWMutex
 	sets     map[setKey]*filterSet
 	building map[setKey]*setBuild // sets being compiled on first use
-	// unknown holds the refusals of wikis Vigil knows nothing of, until
-	// the next refresh (a filter saved anywhere may make one known), so
-	// that a caller misconfigured with a wrong wiki id costs no database
-	// query per action: it cost two, at 1,000 actions a second.
-	unknown    map[setKey]error
+	// vacant holds, until the next refresh (a filter saved anywhere may
+	// change them), what a wiki and group the caller names lead to when
+	// they name no filters: the refusal of a wiki Vigil knows nothing of,
+	// or a set without filters (a group with none). The caller makes these
+	// keys up, so they are bounded, and kept apart from sets: a wrong wiki
+	// id cost two database queries per action, and each made-up group a
+	// set kept, and compiled anew at every refresh, forever.
+	vacant     map[setKey]vacancy
 	epoch      uint64 // counts refreshes: a build begun before one is stale
 	generation int64
 	blocks     map[string]*blockList // by wiki
@@ -152,7 +155,7 @@ func New(store vigil.Store, cfg Config, opts Options) *Engine {
 	cfg.defaults()
 	e := &Engine{
 		cfg: cfg, store: store, log: opts.Logger, now: opts.Now, counters: opts.Counters, warned: opts.Warned,
-		spool: opts.Spool, sets: map[setKey]*filterSet{}, building: map[setKey]*setBuild{}, unknown: map[setKey]error{}, blocks: map[string]*blockList{}, emerg: map[emergKey]*emergCount{},
+		spool: opts.Spool, sets: map[setKey]*filterSet{}, building: map[setKey]*setBuild{}, vacant: map[setKey]vacancy{}, blocks: map[string]*blockList{}, emerg: map[emergKey]*emergCount{},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -227,7 +230,7 @@ func (e *Engine) refresh(ctx context.Context, only func(setKey) bool) {
 	g, genErr := e.store.FiltersGeneration(ctx)
 	e.mu.Lock()
 	e.epoch++
-	clear(e.unknown)
+	clear(e.vacant)
 	var keys []setKey
 	for k := range e.sets {
 		if only == nil || only(k) {
@@ -323,13 +326,13 @@ func (e *Engine) checkGeneration(ctx context.Context) {
 func (e *Engine) filterSetFor(ctx context.Context, wiki, group string) (*filterSet, error) {
 	k := setKey{wiki, group}
 	e.mu.RLock()
-	fs, unknown := e.sets[k], e.unknown[k]
+	fs, vacant := e.sets[k], e.vacant[k]
 	e.mu.RUnlock()
 	if fs != nil {
 		return fs, nil
 	}
-	if unknown != nil {
-		return nil, unknown
+	if vacant.fs != nil || vacant.err != nil {
+		return vacant.fs, vacant.err
 	}
 	e.mu.Lock()
 	if fs := e.sets[k]; fs != nil {
@@ -355,13 +358,13 @@ func (e *Engine) filterSetFor(ctx context.Context, wiki, group string) (*filterS
 	delete(e.building, k)
 	switch {
 	case e.epoch != epoch:
-	case b.err == nil:
+	case b.err == nil && len(b.fs.filters) > 0:
 		e.sets[k] = b.fs
-	case vigil.ErrorCode(b.err) == vigil.EINVALID: // an unknown wiki (knownWiki)
-		if len(e.unknown) >= maxUnknown {
-			clear(e.unknown) // many wrong ids: forget them rather than grow
+	case b.err == nil || vigil.ErrorCode(b.err) == vigil.EINVALID: // no filters, or an unknown wiki (knownWiki)
+		if len(e.vacant) >= maxVacant {
+			clear(e.vacant) // many made-up ids: forget them rather than grow
 		}
-		e.unknown[k] = b.err
+		e.vacant[k] = vacancy{b.fs, b.err}
 	}
 	e.mu.Unlock()
 	close(b.done)
@@ -435,8 +438,14 @@ func (e *Engine) knownWiki(ctx context.Context, wiki string, enabled []*vigil.Fi
 	return nil
 }
 
-// maxUnknown bounds the refusals of unknown wikis kept (Engine.unknown).
-const maxUnknown = 1024
+// vacancy is what a wiki and group without filters lead to (Engine.vacant).
+type vacancy struct {
+	fs  *filterSet
+	err error
+}
+
+// maxVacant bounds Engine.vacant.
+const maxVacant = 1024
 
 func boolInt(b bool) int {
 	if b {

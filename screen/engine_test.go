@@ -431,45 +431,64 @@ func TestInvalidAction(t *testing.T) {
 	}
 }
 
-// TestUnknownWikiRemembered: the refusal of a wiki Vigil knows nothing of
-// is kept until the filters change, so that a caller configured with a
-// wrong wiki id costs no database query per action; and a filter for that
-// wiki saved by another process is seen at the next generation check.
-func TestUnknownWikiRemembered(t *testing.T) {
+// TestVacantKept: the refusal of a wiki Vigil knows nothing of, and the
+// empty set of a group without filters, are kept until the filters change,
+// so that ids a caller makes up cost no database query per action and no
+// memory that grows; a filter saved meanwhile by another process is seen
+// at the next generation check.
+func TestVacantKept(t *testing.T) {
 	f := newFixture(t, screen.Config{})
 	f.filter(t, "Any", `true`, map[string][]string{"tag": {"seen"}})
-	a := edit("192.0.2.1", "x")
-	a.Wiki = "nosuchwiki"
+	unknownWiki := edit("192.0.2.1", "x")
+	unknownWiki.Wiki = "nosuchwiki"
+	otherGroup := edit("192.0.2.1", "x")
+	otherGroup.Group = "nosuchgroup"
 	var ve *vigil.Error
-	if _, err := f.engine.Screen(ctx, a); !errorsAs(err, &ve) || ve.Field != "wiki" {
-		t.Fatalf("first action: %v", err)
+	if _, err := f.engine.Screen(ctx, unknownWiki); !errorsAs(err, &ve) || ve.Field != "wiki" {
+		t.Fatalf("unknown wiki: %v", err)
+	}
+	if v := f.screen(t, otherGroup); len(v.Tags) != 0 {
+		t.Fatalf("group without filters: tags %v", v.Tags)
 	}
 	// Saved as by another process: this one is not told.
-	other := &vigil.Filter{Wiki: "nosuchwiki", Name: "Now known", Pattern: `true`, Enabled: true,
-		Actions: map[string][]string{"tag": {"known"}}}
-	other.Normalize()
-	if err := f.store.CreateFilter(ctx, other, "tester", ""); err != nil {
-		t.Fatal(err)
+	for _, flt := range []*vigil.Filter{
+		{Wiki: "nosuchwiki", Name: "Now known", Pattern: `true`, Enabled: true, Actions: map[string][]string{"tag": {"known"}}},
+		{Wiki: "enwiki", Group: "nosuchgroup", Name: "Now in the group", Pattern: `true`, Enabled: true, Actions: map[string][]string{"tag": {"grouped"}}},
+	} {
+		flt.Normalize()
+		if err := f.store.CreateFilter(ctx, flt, "tester", ""); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := f.engine.Screen(ctx, a); !errorsAs(err, &ve) || ve.Field != "wiki" {
-		t.Fatalf("second action, before the generation check: %v (the refusal was not kept)", err)
+	if _, err := f.engine.Screen(ctx, unknownWiki); !errorsAs(err, &ve) || ve.Field != "wiki" {
+		t.Fatalf("unknown wiki again, before the generation check: %v (the refusal was not kept)", err)
+	}
+	if v := f.screen(t, otherGroup); len(v.Tags) != 0 {
+		t.Fatalf("group again, before the generation check: tags %v (the empty set was not kept)", v.Tags)
 	}
 	f.engine.CheckGeneration(ctx)
-	v, err := f.engine.Screen(ctx, a)
+	v, err := f.engine.Screen(ctx, unknownWiki)
 	if err != nil || fmt.Sprint(v.Tags) != "[known]" {
-		t.Fatalf("after the generation check: %+v, %v", v, err)
+		t.Fatalf("wiki after the generation check: %+v, %v", v, err)
+	}
+	if v := f.screen(t, otherGroup); fmt.Sprint(v.Tags) != "[grouped]" {
+		t.Fatalf("group after the generation check: tags %v", v.Tags)
 	}
 
-	// Many wrong ids: the refusals kept stay bounded.
-	for i := range screen.MaxUnknown + 10 {
+	// Many made-up ids: what is kept stays bounded.
+	setsBefore, _ := f.engine.Kept()
+	for i := range screen.MaxVacant + 10 {
 		a := edit("192.0.2.1", "x")
 		a.Wiki = fmt.Sprint("wrong", i)
 		if _, err := f.engine.Screen(ctx, a); vigil.ErrorCode(err) != vigil.EINVALID {
 			t.Fatalf("wiki %s: %v", a.Wiki, err)
 		}
+		a = edit("192.0.2.1", "x")
+		a.Group = fmt.Sprint("made-up", i)
+		f.screen(t, a)
 	}
-	if n := f.engine.UnknownWikis(); n == 0 || n > screen.MaxUnknown {
-		t.Fatalf("%d refusals kept, want 1 to %d", n, screen.MaxUnknown)
+	if sets, vacant := f.engine.Kept(); sets != setsBefore || vacant == 0 || vacant > screen.MaxVacant {
+		t.Fatalf("%d sets kept (%d before), %d vacancies, want 1 to %d", sets, setsBefore, vacant, screen.MaxVacant)
 	}
 }
 

@@ -6,11 +6,12 @@ import "context"
 // by other instances.
 func (e *Engine) CheckGeneration(ctx context.Context) { e.checkGeneration(ctx) }
 
-// UnknownWikis is how many refusals of unknown wikis the engine keeps.
-func (e *Engine) UnknownWikis() int {
+// Kept reports how many filter sets the engine keeps, and how many
+// refusals of unknown wikis and sets without filters (Engine.vacant).
+func (e *Engine) Kept() (sets, vacant int) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return len(e.unknown)
+	return len(e.sets), len(e.vacant)
 }
 
-const MaxUnknown = maxUnknown
+const MaxVacant = maxVacant
