@@ -97,6 +97,42 @@ func errorOf(body map[string]any) (code, message, field string) {
 const goodEdit = `{"wiki":"enwiki","action":"edit","performer":{"name":"192.0.2.1"},"page":{"id":1,"namespace":0,"title":"X"},
 "old_wikitext":"a","new_wikitext":"a\nb"}`
 
+// TestMetricsBounded: methods a client makes up do not each add a series
+// to the request metric (anyone who reaches the port could grow it
+// without end).
+func TestMetricsBounded(t *testing.T) {
+	e := newEnv(t)
+	for i := range 50 {
+		req, _ := http.NewRequest(fmt.Sprint("MADEUP", i), e.srv.URL+"/v1/nothing", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	resp, err := http.Get(e.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	series := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "vigil_http_request_duration_seconds_count{") {
+			series++
+			if strings.Contains(line, "MADEUP") {
+				t.Fatalf("a made-up method became a label: %s", line)
+			}
+		}
+	}
+	if !strings.Contains(string(data), `vigil_http_request_duration_seconds_count{method="other",route="unmatched",status="404"} 50`) {
+		t.Errorf("the made-up methods are not counted together:\n%s", data)
+	}
+	if series > 3 {
+		t.Errorf("%d series after 50 made-up methods", series)
+	}
+}
+
 // TestScreenBadInput: every bad body gets a 4xx naming what is wrong and
 // where; never a 500.
 func TestScreenBadInput(t *testing.T) {

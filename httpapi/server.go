@@ -158,8 +158,19 @@ func (m *metrics) instrument(mux *http.ServeMux) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+		m.requests.WithLabelValues(route, methodLabel(r.Method), strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
 	})
+}
+
+// methodLabel is the method as the request metric's label: any token is a
+// method to HTTP, and each one a client makes up would be a series of its
+// own, kept for good.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return method
+	}
+	return "other"
 }
 
 // purgeCollector exports what the purges of expired protected data did.
