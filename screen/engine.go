@@ -573,6 +573,12 @@ func (e *Engine) ScreenWith(ctx context.Context, a *vigil.Action, opts ScreenOpt
 	}
 	v := &Verdict{Allowed: true, Messages: []Message{}, Tags: []string{}, Matches: []Match{}, Throttled: []string{}}
 	defer func() { v.DurationMicroseconds = e.now().Sub(start).Microseconds() }()
+	// The set first: a wiki Vigil does not know is refused from memory
+	// (see vacant), before any block list is read for it.
+	fs, err := e.filterSetFor(ctx, a.Wiki, a.Group)
+	if err != nil {
+		return nil, err
+	}
 
 	if b := e.blockedBy(ctx, a); b != nil && !opts.Observe {
 		shown := *b
@@ -583,10 +589,6 @@ func (e *Engine) ScreenWith(ctx context.Context, a *vigil.Action, opts ScreenOpt
 		return v, nil
 	}
 
-	fs, err := e.filterSetFor(ctx, a.Wiki, a.Group)
-	if err != nil {
-		return nil, err
-	}
 	w := e.wikiConfig(a.Wiki)
 	vs := Variables(a, &w)
 	profile := e.nextProfile()

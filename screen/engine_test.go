@@ -476,7 +476,7 @@ func TestVacantKept(t *testing.T) {
 	}
 
 	// Many made-up ids: what is kept stays bounded.
-	setsBefore, _ := f.engine.Kept()
+	setsBefore, _, listsBefore := f.engine.Kept()
 	for i := range screen.MaxVacant + 10 {
 		a := edit("192.0.2.1", "x")
 		a.Wiki = fmt.Sprint("wrong", i)
@@ -487,8 +487,9 @@ func TestVacantKept(t *testing.T) {
 		a.Group = fmt.Sprint("made-up", i)
 		f.screen(t, a)
 	}
-	if sets, vacant := f.engine.Kept(); sets != setsBefore || vacant == 0 || vacant > screen.MaxVacant {
-		t.Fatalf("%d sets kept (%d before), %d vacancies, want 1 to %d", sets, setsBefore, vacant, screen.MaxVacant)
+	if sets, vacant, lists := f.engine.Kept(); sets != setsBefore || vacant == 0 || vacant > screen.MaxVacant || lists != listsBefore {
+		t.Fatalf("%d sets kept (%d before), %d vacancies (want 1 to %d), block lists of %d wikis (%d before)",
+			sets, setsBefore, vacant, screen.MaxVacant, lists, listsBefore)
 	}
 }
 

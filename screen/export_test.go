@@ -6,12 +6,13 @@ import "context"
 // by other instances.
 func (e *Engine) CheckGeneration(ctx context.Context) { e.checkGeneration(ctx) }
 
-// Kept reports how many filter sets the engine keeps, and how many
-// refusals of unknown wikis and sets without filters (Engine.vacant).
-func (e *Engine) Kept() (sets, vacant int) {
+// Kept reports how many filter sets the engine keeps, how many refusals
+// of unknown wikis and sets without filters (Engine.vacant), and how many
+// wikis' block lists.
+func (e *Engine) Kept() (sets, vacant, blockLists int) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return len(e.sets), len(e.vacant)
+	return len(e.sets), len(e.vacant), len(e.blocks)
 }
 
 const MaxVacant = maxVacant
