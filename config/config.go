@@ -21,6 +21,9 @@ import (
 type Config struct {
 	// Listen is the HTTP address.
 	Listen string `koanf:"listen"`
+	// MaxConnections bounds the HTTP connections open at once; beyond it,
+	// new ones wait in the kernel's queue until one closes.
+	MaxConnections int `koanf:"max_connections"`
 	// Data is the data directory: the SQLite database (when DB is empty),
 	// the spool, the bootstrap token.
 	Data string `koanf:"data"`
@@ -78,6 +81,7 @@ type RecentConfig struct {
 func Defaults() map[string]any {
 	return map[string]any{
 		"listen":                     "127.0.0.1:8780",
+		"max_connections":            4096,
 		"data":                       "./vigil-data",
 		"log_level":                  "info",
 		"sample":                     true,
@@ -168,6 +172,8 @@ func (c *Config) validate() error {
 	switch {
 	case c.Listen == "":
 		return fmt.Errorf("configuration: listen: required")
+	case c.MaxConnections < 1:
+		return fmt.Errorf("configuration: max_connections: at least 1, not %d", c.MaxConnections)
 	case c.DB == "" && c.Data == "":
 		return fmt.Errorf("configuration: data: required when db is not set")
 	case c.DB != "" && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://"):

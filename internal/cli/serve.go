@@ -23,6 +23,7 @@ import (
 	"github.com/vigilwiki/vigil"
 	"github.com/vigilwiki/vigil/config"
 	"github.com/vigilwiki/vigil/httpapi"
+	"github.com/vigilwiki/vigil/internal/connlimit"
 	"github.com/vigilwiki/vigil/internal/hugeheap"
 	"github.com/vigilwiki/vigil/postgres"
 	"github.com/vigilwiki/vigil/screen"
@@ -205,8 +206,13 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
+	// What a client can make the server hold is bounded: connections
+	// (max_connections), the headers of each (64 KB; MediaWiki sends a
+	// few hundred bytes), the time to send them, and bodies (only once
+	// the token is checked; httpapi.MaxBodyBytes).
+	ln = connlimit.Listen(ln, cfg.MaxConnections)
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 1 << 20,
+		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	engineCtx, stopEngine := context.WithCancel(context.Background())
 	engineDone := make(chan struct{})

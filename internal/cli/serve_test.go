@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -844,5 +845,52 @@ func TestServeProcs(t *testing.T) {
 		if got := runtime.GOMAXPROCS(0); got != before {
 			t.Fatalf("GOMAXPROCS %d after serve stopped, want %d", got, before)
 		}
+	}
+}
+
+// TestServeMaxConnections: with max_connections open, the server takes no
+// further connection until one closes.
+func TestServeMaxConnections(t *testing.T) {
+	s := startServe(t, []string{"VIGIL_MAX_CONNECTIONS=2"})
+	http.DefaultClient.CloseIdleConnections() // waitHealthy's, which holds a slot
+	addr := strings.TrimPrefix(s.url, "http://")
+	// healthy sends a request on c and reads the answer: c is accepted.
+	healthy := func(c net.Conn, wait time.Duration) error {
+		c.SetDeadline(time.Now().Add(wait))
+		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: vigil\r\n\r\n"); err != nil {
+			return err
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	var held []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		held = append(held, c)
+	}
+	for _, c := range held[:2] {
+		if err := healthy(c, 10*time.Second); err != nil {
+			t.Fatalf("one of the first two connections: %v", err)
+		}
+	}
+	if err := healthy(held[2], 300*time.Millisecond); err == nil {
+		t.Fatal("a third connection was served while two were open")
+	}
+	held[0].Close()
+	// The waiting connection is taken now: its request (and this one) is
+	// answered.
+	if err := healthy(held[2], 10*time.Second); err != nil {
+		t.Fatalf("the waiting connection was not served after one closed: %v", err)
 	}
 }
