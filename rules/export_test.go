@@ -36,6 +36,19 @@ func WithoutGuards(s *Set) *Set {
 	return c
 }
 
+// NewSetCachingAll compiles filters into a Set whose calls all use the
+// function cache, as AbuseFilter's do (none cache-free; see
+// markCacheFree): what a Set's results must equal.
+func NewSetCachingAll(filters []FilterSource) *Set {
+	set, _ := NewSet(filters)
+	for _, p := range set.programs {
+		for _, site := range slices.Concat(p.statics, p.dynamic) {
+			site.cacheFree = false
+		}
+	}
+	return set
+}
+
 // Guards returns the number of distinct guards in s, of their uses, and
 // of filters that have any.
 func Guards(s *Set) (distinct, uses, guarded int) {

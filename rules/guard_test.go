@@ -3,6 +3,7 @@ package rules_test
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/vigilwiki/vigil/rules"
@@ -206,6 +207,50 @@ func FuzzSetGuards(f *testing.F) {
 		opts := rules.RunOptions{CondLimit: int(limit)}
 		sameResults(t, "fuzz", set, set.Run(vars, opts), rules.WithoutGuards(set).Run(vars, opts))
 	})
+}
+
+// FuzzCacheFree: for any filters, the calls that skip the function cache
+// (see markCacheFree) change no filter's result or condition count from
+// what the cache alone gives. Filter a runs twice, with b between them.
+func FuzzCacheFree(f *testing.F) {
+	real := loadRealFilters(f)
+	for i := 0; i+1 < len(real); i += 3 {
+		f.Add(real[i].Pattern, real[i+1].Pattern, "Hello {{cite web|url=http://casino.example}} FUCK YOU")
+	}
+	f.Add(`rcount("a", user_name) + rcount("a", summary) == 2`, `p := "a"; rcount(p, summary) + rcount("b", summary)`, "a")
+	f.Add(`lcase(summary) == lcase(user_name)`, `x := summary; lcase(x) + lcase(new_wikitext)`, "AB")
+	f.Fuzz(func(t *testing.T, a, b, subject string) {
+		srcs := []rules.FilterSource{{ID: "a", Pattern: a}, {ID: "b", Pattern: b}, {ID: "a2", Pattern: a}}
+		set, _ := rules.NewSet(srcs)
+		if set.Len() == 0 {
+			return
+		}
+		str := value.NewString(subject)
+		vars := rules.VarMap{
+			"added_lines": value.NewArray([]value.Value{str}), "new_wikitext": str, "summary": str, "user_name": value.NewString(strings.ToLower(subject)),
+			"page_namespace": value.NewInt(int64(len(subject) % 3)), "user_groups": value.NewStrings([]string{"*"}),
+			"action": value.NewString("edit"), "user_editcount": value.NewInt(int64(len(subject))),
+		}
+		sameResults(t, "fuzz", set, set.Run(vars, rules.RunOptions{}), rules.NewSetCachingAll(srcs).Run(vars, rules.RunOptions{}))
+	})
+}
+
+// TestCacheFreeRealFilters: on the real filters and variable sets, the
+// calls that skip the function cache change nothing per filter.
+func TestCacheFreeRealFilters(t *testing.T) {
+	set := realSet(t)
+	var srcs []rules.FilterSource
+	for i := range set.Len() {
+		srcs = append(srcs, rules.FilterSource{ID: set.ID(i), Pattern: set.Program(i).Source()})
+	}
+	all := rules.NewSetCachingAll(srcs)
+	_, sets := loadVarsets(t)
+	for name, vars := range sets {
+		for _, limit := range []int{0, 1000} {
+			opts := rules.RunOptions{CondLimit: limit}
+			sameResults(t, fmt.Sprint(name, " limit ", limit), set, set.Run(vars, opts), all.Run(vars, opts))
+		}
+	}
 }
 
 // TestNestedAndValues: a rule whose chain of & holds chains of & in

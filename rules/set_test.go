@@ -336,6 +336,15 @@ func TestSetCacheFreeCalls(t *testing.T) {
 		`substr(user_name, 1) == "xample" & substr(user_name, 1, 6) == "xample"`,
 		`rcount("a", user_name) + rcount("a", page_title) == 2`,
 		`contains_any(ucase(summary), "1.2") & contains_any(ucase(user_name), "EX")`,
+		// A call whose pattern is a variable may repeat any rcount over
+		// the same text, before or after it.
+		`p := "m"; rcount(p, user_name) == 1`,
+		`rcount("m", user_name) == 1`,                              // what the call above cached: a hit
+		`rcount("a", user_name) == 0`,                              // answered before the cache was used: a hit
+		`rcount("x", page_title) == 1`,                             // new: a condition
+		`q := "x"; rcount(q, page_title) + rcount(q, action) == 1`, // the first a hit, the second new
+		`count("EX", ucase(user_name)) == 1`,
+		`n := "EX"; count(n, ucase(user_name)) == 1`, // a hit on an answer that skipped the cache
 	}
 	var af struct {
 		Results []struct {
