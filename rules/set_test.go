@@ -340,11 +340,11 @@ func TestSetCacheFreeCalls(t *testing.T) {
 		// the same text, before or after it.
 		`p := "m"; rcount(p, user_name) == 1`,
 		`rcount("m", user_name) == 1`,                              // what the call above cached: a hit
-		`rcount("a", user_name) == 0`,                              // answered before the cache was used: a hit
+		`rcount("a", user_name) == 0`,                              // as in the ninth filter: a hit
 		`rcount("x", page_title) == 1`,                             // new: a condition
 		`q := "x"; rcount(q, page_title) + rcount(q, action) == 1`, // the first a hit, the second new
 		`count("EX", ucase(user_name)) == 1`,
-		`n := "EX"; count(n, ucase(user_name)) == 1`, // a hit on an answer that skipped the cache
+		`n := "EX"; count(n, ucase(user_name)) == 1`, // equal to the call above: a hit
 	}
 	var af struct {
 		Results []struct {
