@@ -108,11 +108,15 @@ func (w *recentWriter) run(ctx context.Context) {
 	prune := time.NewTicker(10 * time.Minute)
 	defer prune.Stop()
 	var batch []*vigil.RecentAction
-	flush := func(ctx context.Context) {
+	// A batch is written with a time limit of its own, not ctx's: a batch
+	// that fills up as the writer stops was lost with a cancelled ctx.
+	flush := func() {
 		if len(batch) == 0 {
 			return
 		}
-		if err := w.store.AppendRecent(ctx, batch); err != nil {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := w.store.AppendRecent(fctx, batch); err != nil {
 			w.log.Debug("recent actions not kept", "count", len(batch), "err", err)
 		}
 		batch = batch[:0]
@@ -131,19 +135,17 @@ func (w *recentWriter) run(ctx context.Context) {
 					more = false
 				}
 			}
-			fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			flush(fctx)
-			cancel()
+			flush()
 			return
 		case a := <-w.ch:
 			if r := encodeRecent(a); r != nil {
 				batch = append(batch, r)
 			}
 			if len(batch) >= 200 {
-				flush(ctx)
+				flush()
 			}
 		case <-tick.C:
-			flush(ctx)
+			flush()
 		case <-prune.C:
 			if err := w.store.PruneRecent(ctx, w.now().Add(-w.cfg.MaxAge), w.cfg.MaxActions); err != nil {
 				w.log.Debug("recent actions not pruned", "err", err)
