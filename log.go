@@ -181,8 +181,9 @@ type RecentAction struct {
 type RecentStore interface {
 	AppendRecent(ctx context.Context, actions []*RecentAction) error
 	// RecentActions returns the actions of a wiki newer than since, newest
-	// first, at most limit.
-	RecentActions(ctx context.Context, wiki string, since time.Time, limit int) ([]*RecentAction, error)
+	// first, at most limit; with before > 0, only those with a lower ID
+	// (the next page after an action of that ID).
+	RecentActions(ctx context.Context, wiki string, since time.Time, before int64, limit int) ([]*RecentAction, error)
 	// PruneRecent deletes actions older than before, and the oldest beyond
 	// keep per store.
 	PruneRecent(ctx context.Context, before time.Time, keep int) error

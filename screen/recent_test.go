@@ -2,6 +2,7 @@ package screen_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -168,5 +169,56 @@ func TestRecentWindowPaced(t *testing.T) {
 	got := windowAfter(t, screen.RecentConfig{MaxActions: 100000, MaxAge: time.Hour, MaxPerSecond: 5}, 100, time.Second)
 	if got != 10 {
 		t.Errorf("%d actions in the window after 100 in one instant and 100 a second later; want 5 + 5", got)
+	}
+}
+
+// TestRuleOverWindowPages: a test reads the window a page at a time; no
+// action is skipped or seen twice across pages, the limit holds across
+// them, and the test stops where the window ends.
+func TestRuleOverWindowPages(t *testing.T) {
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := screen.New(s, screen.Config{Wikis: map[string]screen.WikiConfig{"enwiki": {}}},
+		screen.Options{Recent: screen.RecentConfig{KeepAll: true}})
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { e.Run(runCtx); close(done) }()
+	const n = 600 // more than two pages
+	for i := range n {
+		a := edit("192.0.2.1", "text")
+		a.Summary = ptr(fmt.Sprint("n", i))
+		a.Time = time.Now()
+		if _, err := e.Screen(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop() // flushes the window
+	<-done
+	for _, limit := range []int{550, 1000} {
+		res, err := e.TestRule(ctx, screen.TestRequest{Wiki: "enwiki", Pattern: `summary rlike "7$"`, Limit: limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := min(limit, n)
+		if res.Checked != want {
+			t.Errorf("limit %d: %d checked, want %d", limit, res.Checked, want)
+		}
+		// The newest want actions are n-want .. n-1; those ending in 7 match.
+		var wantHits int
+		for i := n - want; i < n; i++ {
+			if i%10 == 7 {
+				wantHits++
+			}
+		}
+		ids := map[int64]bool{}
+		for _, h := range res.Matches {
+			ids[h.RecentID] = true
+		}
+		if len(res.Matches) != wantHits || len(ids) != wantHits {
+			t.Errorf("limit %d: %d matches (%d distinct), want %d", limit, len(res.Matches), len(ids), wantHits)
+		}
 	}
 }

@@ -49,6 +49,9 @@ type TestResult struct {
 
 const maxTestActions = 100000
 
+// testPage is how many recent actions a test reads at a time.
+const testPage = 256
+
 // TestRule runs a rule, or a filter version, over the recent actions of a
 // wiki. Each action is screened on its own, as AbuseFilter's test tool
 // does (no condition limit shared with other filters).
@@ -104,23 +107,16 @@ func (e *Engine) TestRule(ctx context.Context, req TestRequest) (*TestResult, er
 			base = nil // the current version does not compile: compare with nothing
 		}
 	}
-	recent, err := e.recentStore.RecentActions(ctx, req.Wiki, since, limit)
-	if err != nil {
-		return nil, err
-	}
 	w := e.wikiConfig(req.Wiki)
 	res := &TestResult{Matches: []TestHit{}, Compared: current != ""}
 	run := func(p *rules.Program, a *vigil.Action) (bool, error) {
 		s := rules.NewState(Variables(a, &w), p.Scope(), rules.EvalOptions{CondLimit: e.cfg.CondLimit, Budget: e.cfg.Budget})
 		return p.Match(s)
 	}
-	for _, r := range recent {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
+	test := func(r *vigil.RecentAction) {
 		a, err := DecodeRecent(r, req.Protected)
 		if err != nil {
-			continue
+			return
 		}
 		res.Checked++
 		hit := TestHit{RecentID: r.ID, Time: r.Time, Action: a.Action, Performer: a.Performer.Name}
@@ -143,6 +139,26 @@ func (e *Engine) TestRule(ctx context.Context, req TestRequest) (*TestResult, er
 				res.Lost = append(res.Lost, hit)
 			}
 		}
+	}
+	// A page of the window at a time: 100,000 actions with both their
+	// wikitexts would be gigabytes.
+	read, before := 0, int64(0)
+	for read < limit {
+		page, err := e.recentStore.RecentActions(ctx, req.Wiki, since, before, min(testPage, limit-read))
+		if err != nil {
+			return nil, err
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, r := range page {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			test(r)
+		}
+		read += len(page)
+		before = page[len(page)-1].ID
 	}
 	return res, nil
 }

@@ -98,7 +98,7 @@ func (e *Engine) recentActions(ctx context.Context, wiki string, n int) []*vigil
 	if n <= 0 {
 		return nil
 	}
-	rows, err := e.recentStore.RecentActions(ctx, wiki, e.now().Add(-e.recent.cfg.MaxAge), min(n, 100000))
+	rows, err := e.recentStore.RecentActions(ctx, wiki, e.now().Add(-e.recent.cfg.MaxAge), 0, min(n, 100000))
 	if err != nil {
 		return nil
 	}

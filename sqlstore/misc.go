@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -184,9 +185,12 @@ func (s *Store) AppendRecent(ctx context.Context, actions []*vigil.RecentAction)
 	})
 }
 
-func (s *Store) RecentActions(ctx context.Context, wiki string, since time.Time, limit int) ([]*vigil.RecentAction, error) {
+func (s *Store) RecentActions(ctx context.Context, wiki string, since time.Time, before int64, limit int) ([]*vigil.RecentAction, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
 	rows, err := s.query(ctx, s.ro, `SELECT id, wiki, created_at, payload, protected FROM recent_actions
-		WHERE wiki = ? AND created_at >= ? ORDER BY id DESC LIMIT ?`, wiki, micros(since), limit)
+		WHERE wiki = ? AND created_at >= ? AND id < ? ORDER BY id DESC LIMIT ?`, wiki, micros(since), before, limit)
 	if err != nil {
 		return nil, s.wrap(err, "recent actions")
 	}

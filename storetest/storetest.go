@@ -466,7 +466,7 @@ func testRecent(t *testing.T, s vigil.Store) {
 	if err := s.AppendRecent(ctx, acts); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.RecentActions(ctx, "enwiki", base.Add(5*time.Hour), 100)
+	got, err := s.RecentActions(ctx, "enwiki", base.Add(5*time.Hour), 0, 100)
 	if err != nil || len(got) != 5 || !bytes.Equal(got[0].Payload, []byte{9, 0, 255}) || !got[4].Time.Equal(base.Add(5*time.Hour)) ||
 		!bytes.Equal(got[0].Protected, []byte{9, 7}) {
 		t.Fatalf("RecentActions %d, %v", len(got), err)
@@ -474,11 +474,20 @@ func testRecent(t *testing.T, s vigil.Store) {
 	if err := s.PruneRecent(ctx, base.Add(2*time.Hour), 5); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = s.RecentActions(ctx, "enwiki", time.Time{}, 100)
+	// Page by page: after the newest two, the next two.
+	first, err := s.RecentActions(ctx, "enwiki", time.Time{}, 0, 2)
+	if err != nil || len(first) != 2 {
+		t.Fatalf("first page: %d, %v", len(first), err)
+	}
+	next, err := s.RecentActions(ctx, "enwiki", time.Time{}, first[1].ID, 2)
+	if err != nil || len(next) != 2 || next[0].Payload[0] != 7 || next[1].Payload[0] != 6 {
+		t.Fatalf("second page: %v, %v", next, err)
+	}
+	got, _ = s.RecentActions(ctx, "enwiki", time.Time{}, 0, 100)
 	if len(got) != 5 || got[4].Payload[0] != 5 {
 		t.Errorf("after prune: %d actions (oldest %v), want the 5 newest", len(got), got)
 	}
-	if de, _ := s.RecentActions(ctx, "dewiki", time.Time{}, 100); len(de) != 0 {
+	if de, _ := s.RecentActions(ctx, "dewiki", time.Time{}, 0, 100); len(de) != 0 {
 		t.Errorf("dewiki's old action survived the age limit")
 	}
 }
