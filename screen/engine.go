@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -103,6 +104,9 @@ type Engine struct {
 	emergMu sync.Mutex
 	emerg   map[emergKey]*emergCount
 
+	// tests bounds the filter tests that run at once (see TestRule).
+	tests chan struct{}
+
 	profileTick uint64
 
 	purge purgeStatus
@@ -156,6 +160,7 @@ func New(store vigil.Store, cfg Config, opts Options) *Engine {
 	e := &Engine{
 		cfg: cfg, store: store, log: opts.Logger, now: opts.Now, counters: opts.Counters, warned: opts.Warned,
 		spool: opts.Spool, sets: map[setKey]*filterSet{}, building: map[setKey]*setBuild{}, vacant: map[setKey]vacancy{}, blocks: map[string]*blockList{}, emerg: map[emergKey]*emergCount{},
+		tests: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)

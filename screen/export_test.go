@@ -16,3 +16,16 @@ func (e *Engine) Kept() (sets, vacant, blockLists int) {
 }
 
 const MaxVacant = maxVacant
+
+// HoldTests takes every slot of the filter tests, as tests running would,
+// until release is called.
+func (e *Engine) HoldTests() (release func()) {
+	for range cap(e.tests) {
+		e.tests <- struct{}{}
+	}
+	return func() {
+		for range cap(e.tests) {
+			<-e.tests
+		}
+	}
+}

@@ -222,3 +222,38 @@ func TestRuleOverWindowPages(t *testing.T) {
 		}
 	}
 }
+
+// TestRuleWaitsForSlot: filter tests run a bounded number at once; one
+// that finds none free waits, and is turned away (unavailable) when its
+// caller stops waiting.
+func TestRuleWaitsForSlot(t *testing.T) {
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := screen.New(s, screen.Config{Wikis: map[string]screen.WikiConfig{"enwiki": {}}}, screen.Options{})
+	req := screen.TestRequest{Wiki: "enwiki", Pattern: "true"}
+	release := e.HoldTests()
+	waitCtx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if _, err := e.TestRule(waitCtx, req); vigil.ErrorCode(err) != vigil.EUNAVAILABLE {
+		t.Fatalf("with every slot taken: %v, want unavailable", err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := e.TestRule(ctx, req); done <- err }()
+	select {
+	case err := <-done:
+		t.Fatalf("a test ran with every slot taken: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	release()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting test did not run once a slot was free")
+	}
+}

@@ -107,6 +107,16 @@ func (e *Engine) TestRule(ctx context.Context, req TestRequest) (*TestResult, er
 			base = nil // the current version does not compile: compare with nothing
 		}
 	}
+	// A test takes up to a core for as long as it runs (100,000 actions:
+	// tens of seconds), beside the screening of live actions: at most one
+	// per two cores at once; the others wait, or are turned away when the
+	// caller stops waiting.
+	select {
+	case e.tests <- struct{}{}:
+		defer func() { <-e.tests }()
+	case <-ctx.Done():
+		return nil, &vigil.Error{Code: vigil.EUNAVAILABLE, Message: "other filter tests are running; retry later"}
+	}
 	w := e.wikiConfig(req.Wiki)
 	res := &TestResult{Matches: []TestHit{}, Compared: current != ""}
 	run := func(p *rules.Program, a *vigil.Action) (bool, error) {
