@@ -5,12 +5,11 @@ import (
 	"database/sql"
 	"io/fs"
 	"testing"
-	"time"
 
 	"github.com/pressly/goose/v3"
 
-	"github.com/vigilwiki/vigil"
 	"github.com/vigilwiki/vigil/internal/pgtest"
+	"github.com/vigilwiki/vigil/storetest"
 )
 
 // TestProtectedTimeBackfilled: a database from before migration 00006 has
@@ -32,9 +31,7 @@ func TestProtectedTimeBackfilled(t *testing.T) {
 	if _, err := p.UpTo(ctx, 5); err != nil {
 		t.Fatal(err)
 	}
-	old := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	recent := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	for id, at := range map[int64]time.Time{1: old, 2: recent} {
+	for id, at := range storetest.BackfillEntries {
 		if _, err := db.ExecContext(ctx, `INSERT INTO abuse_log (id, wiki, filter_id, filter_version, action, performer,
 			page_namespace, page_title, actions_taken, log_only, vars, created_at) OVERRIDING SYSTEM VALUE VALUES ($1, 'enwiki', 1, 1, 'edit', 'X', 0, 'P', '||', false, '{}', $2)`,
 			id, at.UnixMicro()); err != nil {
@@ -49,12 +46,5 @@ func TestProtectedTimeBackfilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	n, err := s.PurgeProtected(ctx, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), 100)
-	if err != nil || n != 1 {
-		t.Fatalf("purged %d, %v; want the one old entry's", n, err)
-	}
-	got, err := s.QueryLog(ctx, vigil.LogQuery{WithProtected: true})
-	if err != nil || len(got) != 2 || got[0].ID != 2 || got[0].Protected == nil || got[1].Protected != nil {
-		t.Fatalf("after the purge: %+v, %v", got, err)
-	}
+	storetest.CheckBackfilled(t, s)
 }

@@ -331,7 +331,11 @@ func (e *Engine) checkGeneration(ctx context.Context) {
 func (e *Engine) filterSetFor(ctx context.Context, wiki, group string) (*filterSet, error) {
 	k := setKey{wiki, group}
 	e.mu.RLock()
-	fs, vacant := e.sets[k], e.vacant[k]
+	fs := e.sets[k]
+	var vacant vacancy
+	if fs == nil {
+		vacant = e.vacant[k]
+	}
 	e.mu.RUnlock()
 	if fs != nil {
 		return fs, nil

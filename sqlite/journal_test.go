@@ -405,16 +405,10 @@ func TestDumpFilesOneWriter(t *testing.T) {
 func TestPurgedDataLeavesNoTrace(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := sqlite.Open(ctx, filepath.Join(dir, "vigil.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openJournaled(t, dir)
 	var mu sync.Mutex
 	now := time.Now().Add(-100 * 24 * time.Hour)
-	s.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
-	if err := s.UseLogJournal(ctx, filepath.Join(dir, "log-journal"), nil); err != nil {
-		t.Fatal(err)
-	}
+	s.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return now }) // the journal reads it too
 	entry := func(ip, agent string) *vigil.LogEntry {
 		mu.Lock()
 		defer mu.Unlock()

@@ -69,7 +69,7 @@ func (s *Store) openLogJournal(ctx context.Context, dir string, log *slog.Logger
 		return nil, err
 	}
 	j, err := journal.Open(dir, s.applyLogRecords, journal.Options{Logger: log, Gather: 50 * time.Millisecond,
-		Now: func() time.Time { return s.now() }})
+		Now: func() time.Time { return s.now() }}) // read at each call: SetClock may come later
 	if err != nil {
 		return nil, fmt.Errorf("abuse log journal: %w", err)
 	}

@@ -529,3 +529,26 @@ func testText(t *testing.T, s vigil.Store) {
 		t.Errorf("history lost text: %q", h[0].Summary)
 	}
 }
+
+// BackfillEntries are the abuse-log entries, by ID and time, that a
+// dialect's migration test writes, each with a protected row, into a
+// database from before migration 00006 (which dates protected rows).
+var BackfillEntries = map[int64]time.Time{
+	1: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+	2: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+}
+
+// CheckBackfilled checks, on the store opened over such a database (the
+// migration applied), that a purge finds the old entry's protected row
+// through the time the migration copied from the entry, and only it.
+func CheckBackfilled(t *testing.T, s vigil.Store) {
+	t.Helper()
+	n, err := s.PurgeProtected(ctx, time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), 100)
+	if err != nil || n != 1 {
+		t.Fatalf("purged %d, %v; want the one old entry's", n, err)
+	}
+	got, err := s.QueryLog(ctx, vigil.LogQuery{WithProtected: true})
+	if err != nil || len(got) != 2 || got[0].ID != 2 || got[0].Protected == nil || got[1].Protected != nil {
+		t.Fatalf("after the purge: %+v, %v", got, err)
+	}
+}
