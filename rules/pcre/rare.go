@@ -1,6 +1,10 @@
 package pcre
 
-import "strings"
+import (
+	"math/bits"
+	"strings"
+	"unsafe"
+)
 
 // Searching a page for a fixed string with strings.Contains restarts at
 // every occurrence of the string's first byte; for "category:living
@@ -53,11 +57,67 @@ func Contains(s, sub string) bool {
 			return true
 		}
 		i += j + 1
-		if misses++; misses > 16+i>>5 {
-			return strings.Contains(s[start+1:], sub)
+		if misses++; misses > 16+i>>5 || pairAVX2 && misses > 4+i>>8 {
+			return containsRest(s[start+1:], sub)
 		}
 	}
 	return false
+}
+
+// containsRest is Contains for the rest of a subject once its rare byte has
+// proved common there: with AVX2 by the two rarest bytes together (see
+// containsPair), which costs about twice a search for one byte that is rare
+// indeed; otherwise with strings.Contains.
+func containsRest(s, sub string) bool {
+	if pairAVX2 {
+		return containsPair(s, sub)
+	}
+	return strings.Contains(s, sub)
+}
+
+// containsPair is Contains looking 32 places at a time for where the
+// string's two rarest bytes both stand, and checking the string there.
+// Looking for one byte restarts at each of its occurrences, and a guess
+// from wikitext's frequencies can be wrong for the subject: the Y of
+// "CATEGORY:LIVING PEOPLE" stands every 70 bytes or so of an upper-cased
+// page (a real filter's subject), 400 restarts per page.
+func containsPair(s, sub string) bool {
+	lo, hi := rareOffset(sub), secondRareOffset(sub)
+	if lo > hi {
+		lo, hi = hi, lo
+	}
+	last := len(s) - len(sub) // the last place sub may start
+	n := len(s) - hi          // places whose second byte s holds
+	base := unsafe.StringData(s)
+	q := 0
+	for q+32 <= n {
+		at, mask := pairScanAVX2((*byte)(unsafe.Add(unsafe.Pointer(base), q+lo)), hi-lo, n-q, sub[lo], sub[hi])
+		q += at
+		if mask == 0 {
+			break
+		}
+		for ; mask != 0; mask &= mask - 1 {
+			if p := q + bits.TrailingZeros32(mask); p <= last && s[p:p+len(sub)] == sub {
+				return true
+			}
+		}
+		q += 32
+	}
+	// Fewer than 32 places are left.
+	return q <= last && strings.Contains(s[q:], sub)
+}
+
+// secondRareOffset returns the offset of the rarest byte of s by byteRank
+// but the one rareOffset returns; s has at least two bytes.
+func secondRareOffset(s string) int {
+	first := rareOffset(s)
+	best := -1
+	for i := 0; i < len(s); i++ {
+		if i != first && (best < 0 || byteRank[s[i]] < byteRank[s[best]]) {
+			best = i
+		}
+	}
+	return best
 }
 
 // Needles is a set of fixed strings to look for in texts. Looking for each
@@ -149,7 +209,7 @@ func (g *needleGroup) in(s string) bool {
 			// Every string beginning at or before p has been checked: its
 			// first c (where offs points) would be at p or before.
 			for _, sub := range g.subs {
-				if strings.Contains(s[i:], sub) {
+				if containsRest(s[i:], sub) {
 					return true
 				}
 			}

@@ -10,6 +10,23 @@ import (
 // at the start, the end, across the fallback to strings.Index, absent,
 // and with their rare byte common in the subject.
 func TestContainsRare(t *testing.T) {
+	forEachPath(t, testContainsRare)
+}
+
+// forEachPath runs test with Contains as this machine runs it and, where
+// that is the search for two bytes with AVX2, again without it.
+func forEachPath(t *testing.T, test func(t *testing.T)) {
+	t.Run("native", test)
+	if pairAVX2 {
+		t.Run("one-byte", func(t *testing.T) {
+			pairAVX2 = false
+			defer func() { pairAVX2 = true }()
+			test(t)
+		})
+	}
+}
+
+func testContainsRare(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	alphabets := []string{"ab", "abc ", "aaaaaaaaab", "etaoin :vqz", "xyz"}
 	for range 3000 {
@@ -41,6 +58,64 @@ func TestContainsRare(t *testing.T) {
 	}
 }
 
+// TestContainsPlaces: a needle is found at every place of a subject that
+// block boundaries and the subject's end make special (the last whole
+// block, the places after it, the very end), its two rare bytes being
+// common around it, and not found when one byte of it differs.
+func TestContainsPlaces(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		for _, sub := range []string{"Yx", "CATEGORY:LIVING PEOPLE", "{{DB|", "zq", "====", "ab:cd:ef:gh:ij:kl:mn:op:qr:st:uv:wx:yz:01:23:45:67:89"} {
+			for _, n := range []int{1024, 1025, 1055, 1056, 1057, 1100} {
+				// Filler full of the needle's bytes, the needle itself not.
+				fill := []byte(strings.Repeat(sub[:len(sub)-1]+"\n", n/len(sub)+2)[:n])
+				for at := 0; at+len(sub) <= n; at++ {
+					if at > 70 && at < n-100 && at%29 != 0 {
+						continue // the middle at a stride: its blocks are alike
+					}
+					b := append([]byte(nil), fill...)
+					copy(b[at:], sub)
+					s := string(b)
+					if !Contains(s, sub) {
+						t.Fatalf("%q at %d of %d bytes not found", sub, at, n)
+					}
+					b[at+len(sub)-1] ^= 0x40 // the needle's last byte, off
+					if got, want := Contains(string(b), sub), strings.Contains(string(b), sub); got != want {
+						t.Fatalf("%q at %d of %d bytes, last byte changed: %v, want %v", sub, at, n, got, want)
+					}
+				}
+			}
+		}
+	})
+}
+
+// FuzzContains: Contains agrees with strings.Contains on both paths, for a
+// subject repeated to a page's length.
+func FuzzContains(f *testing.F) {
+	f.Add("The [[city]] council.\n", "CATEGORY:LIVING PEOPLE", 60, 5)
+	f.Add("CATEGORY:LIVING PEOPLX ", "CATEGORY:LIVING PEOPLE", 50, 1000)
+	f.Add("aaaab", "aab", 300, 7)
+	f.Fuzz(func(t *testing.T, unit, sub string, repeat, at int) {
+		if len(unit) == 0 || len(unit)*repeat > 1<<16 || repeat < 0 {
+			return
+		}
+		s := strings.Repeat(unit, repeat)
+		if at >= 0 && at <= len(s) { // the needle put in at a place of the fuzzer's choice
+			s = s[:at] + sub + s[at:]
+		}
+		want := strings.Contains(s, sub)
+		if got := Contains(s, sub); got != want {
+			t.Fatalf("Contains(%d bytes, %q) = %v, want %v", len(s), sub, got, want)
+		}
+		if pairAVX2 {
+			pairAVX2 = false
+			defer func() { pairAVX2 = true }()
+			if got := Contains(s, sub); got != want {
+				t.Fatalf("one-byte Contains(%d bytes, %q) = %v, want %v", len(s), sub, got, want)
+			}
+		}
+	})
+}
+
 // TestContainsRareFallback: a needle after many false candidates is found
 // wherever the search hands over to strings.Index.
 func TestContainsRareFallback(t *testing.T) {
@@ -50,6 +125,26 @@ func TestContainsRareFallback(t *testing.T) {
 			t.Fatalf("%q not found after %d b's", "ab", n)
 		}
 	}
+}
+
+// TestNeedlesFallback: a string of a group is found wherever the search
+// for the group's byte hands over to looking for each string.
+func TestNeedlesFallback(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		subs := []string{"e:t", "a:n"} // one group: the colon is their rarest byte
+		n := NewNeedles(subs)
+		if len(n.groups) != 1 {
+			t.Fatalf("%d groups, want 1", len(n.groups))
+		}
+		for k := range 300 {
+			for _, sub := range subs {
+				s := strings.Repeat("o:", k) + sub + strings.Repeat("b", 1100)
+				if !n.In(s) {
+					t.Fatalf("%q not found after %d o:'s", sub, k)
+				}
+			}
+		}
+	})
 }
 
 func TestRareOffset(t *testing.T) {
@@ -101,6 +196,28 @@ func BenchmarkContainsRare(b *testing.B) {
 			}
 		}
 	})
+	// A real filter's ucase(new_wikitext) contains "CATEGORY:LIVING
+	// PEOPLE": wikitext's frequencies say Y is rare, the upper-cased page
+	// has one every 70 bytes or so.
+	upper := strings.ToUpper(page)
+	for _, path := range []string{"native", "one-byte"} {
+		if path == "one-byte" && pairAVX2 {
+			pairAVX2 = false
+			defer func() { pairAVX2 = true }()
+		}
+		b.Run("upper/"+path, func(b *testing.B) {
+			for b.Loop() {
+				Contains(upper, set[0])
+			}
+		})
+		b.Run("page/"+path, func(b *testing.B) {
+			for b.Loop() {
+				for _, s := range set {
+					Contains(page, s)
+				}
+			}
+		})
+	}
 }
 
 // TestNeedles: Needles.In agrees with looking for each string in turn, on
@@ -108,6 +225,10 @@ func BenchmarkContainsRare(b *testing.B) {
 // in one pass), that do not, that are empty, and past the fallback when the
 // shared byte is common.
 func TestNeedles(t *testing.T) {
+	forEachPath(t, testNeedles)
+}
+
+func testNeedles(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 10))
 	alphabets := []string{"ab", "abc ", "aaaaaaaaab", "etaoin :vqz", "xyz:"}
 	for range 4000 {
