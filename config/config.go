@@ -65,6 +65,8 @@ type ScreenConfig struct {
 	// warm-up. See screen.Engine.Warm.
 	WarmActions int           `koanf:"warm_actions"`
 	WarmTime    time.Duration `koanf:"warm_time"`
+	// TestTimeLimit bounds one filter test (POST /v1/filters/test).
+	TestTimeLimit time.Duration `koanf:"test_time_limit"`
 }
 
 // RecentConfig is the window of recent actions for testing filters.
@@ -97,6 +99,7 @@ func Defaults() map[string]any {
 		"screen.warn_ttl":            "24h",
 		"screen.profile_every":       8,
 		"screen.slow_filter":         "500ms",
+		"screen.test_time_limit":     "30s",
 		"screen.warm_actions":        1000,
 		"screen.warm_time":           "10s",
 		"recent.max_age":             "168h",
@@ -197,6 +200,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("configuration: screen.warm_actions: 0 or more")
 	case c.Screen.WarmTime < 0:
 		return fmt.Errorf("configuration: screen.warm_time: 0 or a positive duration")
+	case c.Screen.TestTimeLimit <= 0:
+		return fmt.Errorf("configuration: screen.test_time_limit: a positive duration")
 	case c.Screen.ProfileEvery < 1:
 		return fmt.Errorf("configuration: screen.profile_every: at least 1")
 	case c.Recent.MaxPerSecond <= 0:
@@ -215,5 +220,5 @@ func (c *Config) Engine() screen.Config {
 	}
 	return screen.Config{ProtectedMaxAge: protected, CondLimit: c.Screen.CondLimit, Budget: c.Screen.Budget, EmergencyThreshold: c.Screen.EmergencyThreshold,
 		EmergencyCount: c.Screen.EmergencyCount, EmergencyAge: c.Screen.EmergencyAge, WarnTTL: c.Screen.WarnTTL,
-		ProfileEvery: c.Screen.ProfileEvery, SlowFilter: c.Screen.SlowFilter, Wikis: c.Wikis}
+		ProfileEvery: c.Screen.ProfileEvery, SlowFilter: c.Screen.SlowFilter, TestTimeLimit: c.Screen.TestTimeLimit, Wikis: c.Wikis}
 }

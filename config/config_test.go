@@ -60,6 +60,7 @@ func TestRefused(t *testing.T) {
 		{"negative warm-up time", "", []string{"VIGIL_SCREEN__WARM_TIME=-1s"}, nil, "screen.warm_time"},
 		{"collector too eager", "gc_percent: 10\n", nil, nil, "gc_percent: at least 50"},
 		{"no connections", "", []string{"VIGIL_MAX_CONNECTIONS=0"}, nil, "max_connections: at least 1, not 0"},
+		{"no test time", "screen:\n  test_time_limit: 0s\n", nil, nil, "screen.test_time_limit: a positive duration"},
 		{"negative retention", "log_protected_max_age: -1h\n", nil, nil, "log_protected_max_age: 0 (for ever) or a positive duration"},
 		{"retention too short", "", []string{"VIGIL_LOG_PROTECTED_MAX_AGE=5m"}, nil, "log_protected_max_age: at least 1h"},
 		{"window outlives retention", "log_protected_max_age: 48h\n", nil, nil, "recent.max_age: 168h0m0s would keep IP addresses"},

@@ -26,6 +26,11 @@ type Client struct {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	return c.doWithin(ctx, time.Minute, method, path, in, out)
+}
+
+// doWithin is do giving up after timeout when c.HTTP is not set.
+func (c *Client) doWithin(ctx context.Context, timeout time.Duration, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -47,7 +52,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	hc := c.HTTP
 	if hc == nil {
-		hc = &http.Client{Timeout: time.Minute}
+		hc = &http.Client{Timeout: timeout}
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -141,10 +146,12 @@ func (c *Client) QueryLog(ctx context.Context, params url.Values) (*LogPage, err
 }
 
 // TestFilter runs a rule or a filter version over the recent window
-// (POST /v1/filters/test).
+// (POST /v1/filters/test). A test may wait for its turn and then run, each
+// for up to the server's screen.test_time_limit (30 s by default): the
+// request may take minutes.
 func (c *Client) TestFilter(ctx context.Context, in any) (*screen.TestResult, error) {
 	var out screen.TestResult
-	return &out, c.do(ctx, http.MethodPost, "/v1/filters/test", in, &out)
+	return &out, c.doWithin(ctx, 5*time.Minute, http.MethodPost, "/v1/filters/test", in, &out)
 }
 
 // Audit reads the audit log of protected reads, oldest first, after the

@@ -54,7 +54,10 @@ type Config struct {
 	// data (IP address, user agent, protected variables): AbuseFilter's
 	// $wgAbuseFilterLogIPMaxAge, 90 days by default; negative: for ever.
 	ProtectedMaxAge time.Duration
-	Wikis           map[string]WikiConfig
+	// TestTimeLimit bounds one filter test (Engine.TestRule), which then
+	// answers with the actions it has tested; default 30s.
+	TestTimeLimit time.Duration
+	Wikis         map[string]WikiConfig
 }
 
 func (c *Config) defaults() {
@@ -67,7 +70,11 @@ func (c *Config) defaults() {
 	c.ProfileEvery = cmp.Or(c.ProfileEvery, 8)
 	c.SlowFilter = cmp.Or(c.SlowFilter, 500*time.Millisecond)
 	c.ProtectedMaxAge = cmp.Or(c.ProtectedMaxAge, 90*24*time.Hour)
+	c.TestTimeLimit = cmp.Or(c.TestTimeLimit, DefaultTestTimeLimit)
 }
+
+// DefaultTestTimeLimit is Config.TestTimeLimit's default.
+const DefaultTestTimeLimit = 30 * time.Second
 
 // Engine screens actions. It is safe for concurrent use.
 type Engine struct {

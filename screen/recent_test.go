@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -223,6 +224,70 @@ func TestRuleOverWindowPages(t *testing.T) {
 	}
 }
 
+// tickingClock moves on by tick at each reading.
+type tickingClock struct {
+	mu   sync.Mutex
+	t    time.Time
+	tick time.Duration
+}
+
+func (c *tickingClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(c.tick)
+	return c.t
+}
+
+// TestRuleTimeLimit: a test that reaches its time limit stops and answers
+// with the actions it tested, the newest, and says so; one within its
+// limit tests them all.
+func TestRuleTimeLimit(t *testing.T) {
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "vigil.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	origin := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	c := &tickingClock{t: origin}
+	for _, tt := range []struct {
+		limit    time.Duration
+		reached  bool
+		min, max int
+	}{
+		{100 * time.Second, true, 1, 100}, // a second passes per action tested
+		{time.Hour, false, 300, 300},
+	} {
+		e := screen.New(s, screen.Config{Wikis: map[string]screen.WikiConfig{"enwiki": {}}, TestTimeLimit: tt.limit},
+			screen.Options{Now: c.now, Recent: screen.RecentConfig{KeepAll: true}})
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { e.Run(runCtx); close(done) }()
+		for i := range 150 { // twice: 300 in the window for the second
+			a := edit("192.0.2.1", "text")
+			a.Summary = ptr(fmt.Sprint("n", i))
+			a.Time = c.now()
+			if _, err := e.Screen(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stop()
+		<-done
+		c.mu.Lock()
+		c.tick = time.Second
+		c.mu.Unlock()
+		res, err := e.TestRule(ctx, screen.TestRequest{Wiki: "enwiki", Pattern: `summary rlike "7$"`, Limit: 1000, Since: origin.Add(-time.Minute)})
+		c.mu.Lock()
+		c.tick = 0
+		c.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.TimeLimitReached != tt.reached || res.Checked < tt.min || res.Checked > tt.max {
+			t.Errorf("limit %s: %d checked, time limit reached %v; want %d to %d, %v", tt.limit, res.Checked, res.TimeLimitReached, tt.min, tt.max, tt.reached)
+		}
+	}
+}
+
 // TestRuleWaitsForSlot: filter tests run a bounded number at once; one
 // that finds none free waits, and is turned away (unavailable) when its
 // caller stops waiting.
@@ -239,6 +304,12 @@ func TestRuleWaitsForSlot(t *testing.T) {
 	defer cancel()
 	if _, err := e.TestRule(waitCtx, req); vigil.ErrorCode(err) != vigil.EUNAVAILABLE {
 		t.Fatalf("with every slot taken: %v, want unavailable", err)
+	}
+	// Nor does a test wait longer than a test may run.
+	short := screen.New(s, screen.Config{Wikis: map[string]screen.WikiConfig{"enwiki": {}}, TestTimeLimit: 50 * time.Millisecond}, screen.Options{})
+	defer short.HoldTests()()
+	if _, err := short.TestRule(ctx, req); vigil.ErrorCode(err) != vigil.EUNAVAILABLE {
+		t.Fatalf("with every slot taken past the time limit: %v, want unavailable", err)
 	}
 	done := make(chan error, 1)
 	go func() { _, err := e.TestRule(ctx, req); done <- err }()

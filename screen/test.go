@@ -45,9 +45,14 @@ type TestResult struct {
 	Compared bool      `json:"compared"`
 	New      []TestHit `json:"new,omitempty"`
 	Lost     []TestHit `json:"lost,omitempty"`
+	// TimeLimitReached says the test stopped at its time limit
+	// (Config.TestTimeLimit): Checked actions, the newest, were tested.
+	TimeLimitReached bool `json:"time_limit_reached"`
 }
 
 const maxTestActions = 100000
+
+var errTestsBusy = &vigil.Error{Code: vigil.EUNAVAILABLE, Message: "other filter tests are running; retry later"}
 
 // testPage is how many recent actions a test reads at a time.
 const testPage = 256
@@ -109,14 +114,24 @@ func (e *Engine) TestRule(ctx context.Context, req TestRequest) (*TestResult, er
 	}
 	// A test takes up to a core for as long as it runs (100,000 actions:
 	// tens of seconds), beside the screening of live actions: at most one
-	// per two cores at once; the others wait, or are turned away when the
-	// caller stops waiting.
+	// per two cores at once; the others wait, for at most a test's time
+	// limit, and are turned away when that passes or the caller stops
+	// waiting.
+	wait := time.NewTimer(e.cfg.TestTimeLimit)
+	defer wait.Stop()
 	select {
 	case e.tests <- struct{}{}:
 		defer func() { <-e.tests }()
 	case <-ctx.Done():
-		return nil, &vigil.Error{Code: vigil.EUNAVAILABLE, Message: "other filter tests are running; retry later"}
+		return nil, errTestsBusy
+	case <-wait.C:
+		return nil, errTestsBusy
 	}
+	// A test stops at its time limit and answers with what it has tested:
+	// a rule that spends the runtime budget on each action would take
+	// hours over 100,000 of them, holding its slot long after the server
+	// gave up writing the answer.
+	deadline := e.now().Add(e.cfg.TestTimeLimit)
 	w := e.wikiConfig(req.Wiki)
 	res := &TestResult{Matches: []TestHit{}, Compared: current != ""}
 	run := func(p *rules.Program, a *vigil.Action) (bool, error) {
@@ -164,6 +179,10 @@ func (e *Engine) TestRule(ctx context.Context, req TestRequest) (*TestResult, er
 		for _, r := range page {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			if !e.now().Before(deadline) {
+				res.TimeLimitReached = true
+				return res, nil
 			}
 			test(r)
 		}

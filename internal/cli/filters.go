@@ -504,6 +504,9 @@ func newFilterTestCmd(env Env, cf *clientFlags) *cobra.Command {
 				return writeJSON(out, res)
 			}
 			fmt.Fprintf(out, "%d actions checked, %d matched, %d errors\n", res.Checked, len(res.Matches), res.Errors)
+			if res.TimeLimitReached {
+				fmt.Fprintf(out, "the test reached the server's time limit (screen.test_time_limit): only the newest %d actions were tested; narrow --since or --limit for the others\n", res.Checked)
+			}
 			show := func(title string, hits []screen.TestHit) {
 				if len(hits) == 0 {
 					return

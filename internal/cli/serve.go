@@ -211,8 +211,11 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	// few hundred bytes), the time to send them, and bodies (only once
 	// the token is checked; httpapi.MaxBodyBytes).
 	ln = connlimit.Listen(ln, cfg.MaxConnections)
+	// A filter test may wait its time limit for a slot, then run for as
+	// long: its answer must still be written.
+	writeTimeout := max(time.Minute, 2*cfg.Screen.TestTimeLimit+30*time.Second)
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		WriteTimeout: writeTimeout, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	engineCtx, stopEngine := context.WithCancel(context.Background())
 	engineDone := make(chan struct{})

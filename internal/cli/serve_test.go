@@ -848,6 +848,34 @@ func TestServeProcs(t *testing.T) {
 	}
 }
 
+// TestServeTestTimeLimit: a filter test that reaches the server's time
+// limit answers with what it tested, and the command line says so.
+func TestServeTestTimeLimit(t *testing.T) {
+	s := startServe(t, []string{"VIGIL_SCREEN__TEST_TIME_LIMIT=1ns", "VIGIL_SCREEN__WARM_ACTIONS=0"})
+	body := `{"wiki": "demowiki", "action": "edit", "performer": {"name": "203.0.113.7", "type": "ip"}, "ip": "203.0.113.7",
+    "page": {"namespace": 0, "title": "Sandbox"}, "old_wikitext": "Hello.", "new_wikitext": "Hello, world.", "summary": "update"}`
+	req, _ := http.NewRequest("POST", s.url+"/v1/screen", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+s.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// The action reaches the window within a second; until then the
+	// window is empty and there is nothing to stop.
+	const want = "the test reached the server's time limit (screen.test_time_limit): only the newest 0 actions were tested"
+	var out string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		out, _, _ = s.cli(t, "true", "filters", "test", "--wiki", "demowiki", "--rule", "-")
+		if strings.Contains(out, want) {
+			break
+		}
+	}
+	if !strings.HasPrefix(out, "0 actions checked") || !strings.Contains(out, want) {
+		t.Fatalf("filters test: %s", out)
+	}
+}
+
 // TestServeMaxConnections: with max_connections open, the server takes no
 // further connection until one closes.
 func TestServeMaxConnections(t *testing.T) {
