@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigilwiki/vigil"
@@ -137,6 +138,10 @@ type filterSet struct {
 	names   []string // "12", or "global-12" for another wiki's global filter
 	cons    []*Consequences
 	stats   []*filterStats // each filter's statistics, by index
+	// emerg counts each local filter version's actions for the emergency
+	// throttle (nil for global filters), shared with the sets built before
+	// and after this one.
+	emerg []*emergCount
 }
 
 type emergKey struct {
@@ -144,9 +149,10 @@ type emergKey struct {
 	version int
 }
 
+// emergCount is counted by every action at once, without a lock.
 type emergCount struct {
-	total, matches int64
-	throttled      bool // this version has been throttled
+	total, matches atomic.Int64
+	throttled      atomic.Bool // this version has been throttled
 }
 
 // Options are the engine's dependencies beyond the store.
@@ -429,7 +435,33 @@ func (e *Engine) compileSet(ctx context.Context, wiki, group string) (*filterSet
 	}
 	fs.set = set
 	fs.stats = e.stats.lookup(fs.filters)
+	fs.emerg = e.emergCounts(fs.filters, fs.names)
 	return fs, nil
+}
+
+// emergCounts returns the emergency throttle's counts of each local
+// filter's version, by index: found once per set rather than once per
+// filter and action.
+func (e *Engine) emergCounts(filters []*vigil.Filter, names []string) []*emergCount {
+	e.emergMu.Lock()
+	defer e.emergMu.Unlock()
+	if len(e.emerg) > 100000 {
+		clear(e.emerg) // bounded: the sets in use keep theirs
+	}
+	out := make([]*emergCount, len(filters))
+	for i, f := range filters {
+		if strings.HasPrefix(names[i], "global-") {
+			continue
+		}
+		k := emergKey{f.ID, f.Version}
+		c := e.emerg[k]
+		if c == nil {
+			c = &emergCount{}
+			e.emerg[k] = c
+		}
+		out[i] = c
+	}
+	return out
 }
 
 // knownWiki refuses a wiki Vigil knows nothing of: not configured, and
@@ -1161,35 +1193,26 @@ func (e *Engine) SpoolPending() bool { return e.spool != nil && e.spool.Pending(
 // dangerous consequences from the next action on. The check reads the
 // counts before this action, as AbuseFilter's EmergencyWatcher does.
 func (e *Engine) emergency(ctx context.Context, fs *filterSet, res *rules.Result, logged map[int]bool, now time.Time) {
-	e.emergMu.Lock()
 	var throttle []*vigil.Filter
 	for i, f := range fs.filters {
-		if strings.HasPrefix(fs.names[i], "global-") || now.Sub(f.UpdatedAt) >= e.cfg.EmergencyAge {
+		c := fs.emerg[i]
+		if c == nil || now.Sub(f.UpdatedAt) >= e.cfg.EmergencyAge {
 			continue
 		}
-		k := emergKey{f.ID, f.Version}
-		c := e.emerg[k]
-		if c == nil {
-			c = &emergCount{}
-			e.emerg[k] = c
+		if logged[i] && !f.Throttled && !c.throttled.Load() {
+			total, matches := c.total.Load(), c.matches.Load()
+			// Once (the swap): the actions screened meanwhile still hold
+			// the set without the throttle.
+			if total > 0 && matches > e.cfg.EmergencyCount &&
+				float64(matches)/float64(total) > e.cfg.EmergencyThreshold && c.throttled.CompareAndSwap(false, true) {
+				throttle = append(throttle, f)
+			}
 		}
-		matched := res.Filters[i].Matched
-		if logged[i] && !f.Throttled && !c.throttled && c.total > 0 && c.matches > e.cfg.EmergencyCount &&
-			float64(c.matches)/float64(c.total) > e.cfg.EmergencyThreshold {
-			// Once: the actions screened meanwhile still hold the set
-			// without the throttle.
-			c.throttled = true
-			throttle = append(throttle, f)
-		}
-		c.total++
-		if matched {
-			c.matches++
+		c.total.Add(1)
+		if res.Filters[i].Matched {
+			c.matches.Add(1)
 		}
 	}
-	if len(e.emerg) > 100000 {
-		clear(e.emerg)
-	}
-	e.emergMu.Unlock()
 	var recorded []*vigil.Filter
 	for _, f := range throttle {
 		e.log.Warn("filter throttled: it matches too many actions since its last change", "filter", f.ID)

@@ -314,6 +314,26 @@ func TestEmergencyThrottle(t *testing.T) {
 	}
 }
 
+// TestEmergencyThrottleRatio: the actions a filter did not match count
+// too: after 60 of them, 4 matches out of 63 actions before the fifth
+// (4.8 %) are not enough, 4 out of 64 (6.3 %) are, so the sixth match is
+// the first without a block.
+func TestEmergencyThrottleRatio(t *testing.T) {
+	f := newFixture(t, screen.Config{})
+	f.filter(t, "Broad", `added_lines contains "a"`, map[string][]string{"block": {"noTalkBlockSet", "1 hour", "1 hour"}, "disallow": {}})
+	for i := range 60 {
+		if v := f.screen(t, edit(fmt.Sprintf("198.51.100.%d", i+1), "b")); len(v.Matches) != 0 {
+			t.Fatalf("action %d matched: %+v", i+1, v)
+		}
+	}
+	for i := range 6 {
+		v := f.screen(t, edit(fmt.Sprintf("203.0.113.%d", i+1), "a"))
+		if blocked := v.Block != nil; blocked != (i < 5) {
+			t.Fatalf("match %d: blocked %v, want %v: %+v", i+1, blocked, i < 5, v)
+		}
+	}
+}
+
 func TestLogOnlyFilter(t *testing.T) {
 	f := newFixture(t, screen.Config{})
 	flt := f.filter(t, "Shadow", `true`, map[string][]string{"disallow": {}})
