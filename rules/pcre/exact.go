@@ -1,6 +1,9 @@
 package pcre
 
-import "unicode"
+import (
+	"strings"
+	"unicode"
+)
 
 // Some patterns are only a few fixed strings, such as
 // "Category:Living people" or "(c|C)ategory:(l|L)iving people": they match
@@ -100,6 +103,35 @@ func (e extractor) exact(n *node) ([]string, bool) {
 	}
 	// Atomic groups, assertions, lookaround, wildcards, backreferences…
 	return nil, false
+}
+
+// disjointStrings reports whether a match of one of set can neither
+// contain, nor start inside, a match of another: then preg_match_all's
+// matches of the alternation are the matches of each string, found apart
+// (strings.Count), since at most one string can match at a place and the
+// next match starts after it. A string's matches overlapping one another
+// ("aa" in "aaa") are counted as PCRE does, one after the other.
+func disjointStrings(set []string) bool {
+	for i, a := range set {
+		if a == "" {
+			return false
+		}
+		for j, b := range set {
+			if i == j {
+				continue
+			}
+			if strings.Contains(b, a) {
+				return false
+			}
+			// A suffix of a that begins b: "ab" then "ba" in "aba".
+			for k := 1; k < len(a) && k < len(b); k++ {
+				if a[len(a)-k:] == b[:k] {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // caseConsistent reports whether, in a caseless pattern, every literal with

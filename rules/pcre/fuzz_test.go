@@ -27,6 +27,8 @@ func FuzzRegex(f *testing.F) {
 		{`(|)\1`, "0"},
 		{`(?J)(?:(?<n>a)|(?<n>b))\k<n>`, "bb"},
 		{`\b(fu+c+k|bitch(?!es))\b`, "fuuuck"},
+		{`<\/?ref>|https?:\/\/`, "<ref>https://x</ref>"},
+		{`(ab|ba)`, "ababa"},
 	} {
 		f.Add(s.pat, s.subject, false)
 		f.Add(s.pat, s.subject, true)

@@ -50,7 +50,10 @@ type Regexp struct {
 	exactSet     []string // the pattern is these fixed strings: see ExactStrings
 	exactFold    bool
 	exactNeedles *Needles // exactSet, searched together
-	oneClass     *class   // the pattern is one character class
+	// exactCount: no match of one of exactSet can overlap a match of
+	// another (see disjointStrings), so Count counts each apart.
+	exactCount bool
+	oneClass   *class // the pattern is one character class
 
 	exactOnce  sync.Once
 	exact      *re2.Regexp
@@ -171,6 +174,7 @@ func CompilePHP(pattern string) (*Regexp, error) {
 		re.exactSet, re.exactFold = exactStrings(root)
 		if re.exactSet != nil {
 			re.exactNeedles = NewNeedles(re.exactSet)
+			re.exactCount = disjointStrings(re.exactSet)
 		}
 		re.oneClass = oneClass(root)
 	}
@@ -519,15 +523,20 @@ func (re *Regexp) Count(s string, lim Limits) (int, error) {
 		return 0, ErrBadUTF8
 	}
 	// Each match of one character class is one character, and the matches
-	// of one fixed string do not overlap: counting needs no regex engine.
+	// of fixed strings that cannot overlap one another are each string's
+	// own: counting needs no regex engine.
 	if c := re.oneClass; c != nil {
 		return countClass(c, s), nil
 	}
-	if len(re.exactSet) == 1 && re.exactSet[0] != "" {
+	if re.exactCount {
 		if re.exactFold {
 			s = FoldString(s)
 		}
-		return strings.Count(s, re.exactSet[0]), nil
+		n := 0
+		for _, x := range re.exactSet {
+			n += strings.Count(s, x)
+		}
+		return n, nil
 	}
 	if r := re.fast(s); r != nil && re.minLen > 0 && !hasKeep(re.root) {
 		// As in each, without the groups, which counting does not need.
