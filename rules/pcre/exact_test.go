@@ -209,10 +209,13 @@ func countByExec(re *Regexp, s string, lim Limits) (int, error) {
 
 // TestFoldStringInvalidBytes: a text of invalid bytes (each becomes the
 // three bytes of U+FFFD) grows the buffer by doubling, not once per byte.
+// Doubling takes a few allocations, once per byte 200,000; the bound
+// leaves room for what the process's other goroutines allocate meanwhile
+// (AllocsPerRun counts them too: over a hundred on a loaded machine).
 func TestFoldStringInvalidBytes(t *testing.T) {
 	s := strings.Repeat("\xff", 200<<10)
 	allocs := testing.AllocsPerRun(3, func() { FoldString(s) })
-	if allocs > 8 {
+	if allocs > 1000 {
 		t.Errorf("%v allocations to fold %d invalid bytes", allocs, len(s))
 	}
 	if got := FoldString("a\xffb"); got != "A\uFFFDB" {
