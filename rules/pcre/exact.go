@@ -3,6 +3,7 @@ package pcre
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Some patterns are only a few fixed strings, such as
@@ -132,6 +133,89 @@ func disjointStrings(set []string) bool {
 		}
 	}
 	return true
+}
+
+// boundedString is a pattern that is one fixed string with \b before it,
+// after it or both, such as (<ref\b) in a real filter's rcount: its
+// matches are counted with a substring search and a look at the characters
+// on either side of each, without a regex engine.
+type boundedString struct {
+	s                   string
+	before, after       bool // \b at the start, at the end
+	firstWord, lastWord bool // whether s begins, ends with a word character
+}
+
+// boundedStringOf returns the bounded string a pattern is, or nil.
+func boundedStringOf(n *node) *boundedString {
+	for n.op == opGroup {
+		n = n.sub()
+	}
+	if n.op != opConcat {
+		return nil
+	}
+	subs := n.subs
+	b := &boundedString{}
+	if len(subs) > 0 && subs[0].op == opAssert && subs[0].assert == assertWord {
+		b.before, subs = true, subs[1:]
+	}
+	if k := len(subs) - 1; k >= 0 && subs[k].op == opAssert && subs[k].assert == assertWord {
+		b.after, subs = true, subs[:k]
+	}
+	if !b.before && !b.after || len(subs) == 0 {
+		return nil
+	}
+	var sb strings.Builder
+	for _, x := range subs {
+		if x.op != opLiteral || x.fold {
+			return nil
+		}
+		sb.WriteRune(x.r)
+	}
+	b.s = sb.String()
+	first, _ := utf8.DecodeRuneInString(b.s)
+	last, _ := utf8.DecodeLastRuneInString(b.s)
+	b.firstWord, b.lastWord = isWordRune(first), isWordRune(last)
+	return b
+}
+
+// count counts the matches in s (valid UTF-8) as preg_match_all finds
+// them: from each match's end on, or from the next place when a boundary
+// does not hold.
+func (b *boundedString) count(s string) int {
+	n := 0
+	for i := 0; i < len(s); {
+		j := strings.Index(s[i:], b.s)
+		if j < 0 {
+			break
+		}
+		p := i + j
+		end := p + len(b.s)
+		if (!b.before || wordBefore(s, p) != b.firstWord) && (!b.after || wordAt(s, end) != b.lastWord) {
+			n++
+			i = end
+		} else {
+			i = p + 1
+		}
+	}
+	return n
+}
+
+// wordBefore reports whether the character before s[i:] is a word
+// character (\w with UCP); wordAt, the character at s[i:].
+func wordBefore(s string, i int) bool {
+	if i == 0 {
+		return false
+	}
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return isWordRune(r)
+}
+
+func wordAt(s string, i int) bool {
+	if i >= len(s) {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return isWordRune(r)
 }
 
 // caseConsistent reports whether, in a caseless pattern, every literal with

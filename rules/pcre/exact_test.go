@@ -192,6 +192,46 @@ func TestCountShortcuts(t *testing.T) {
 	}
 }
 
+// TestCountBounded: a fixed string with \b before or after it is counted
+// without a regex engine, as the backtracker counts its matches, word
+// characters being Unicode's (UCP) on both sides.
+func TestCountBounded(t *testing.T) {
+	pats := []struct {
+		pat     string
+		bounded bool
+	}{
+		{`(<ref\b)`, true}, {`\bfoo\b`, true}, {`\bé`, true}, {`ab\b`, true}, {`\b-x`, true}, {`x-\b`, true},
+		{`(\bſt)`, true}, {`\baa\b`, true}, {`\bx-x`, true},
+		{`(?i)\bab`, false}, {`\b(a|b)`, false}, {`\Bab`, false}, {`foo`, false},
+	}
+	chars := []string{"a", "aa", "b", "ab", "f", "o", "oo", "foo", "é", "É", "ſ", "t", "_", "1", "-", "x", "x-", "-x",
+		" ", "\n", "<ref", "<ref>", "<refs", "<refé", "x-x"}
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, p := range pats {
+		re, err := Compile(p.pat, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := re.bounded != nil; got != p.bounded {
+			t.Fatalf("%s: bounded %v, want %v", p.pat, got, p.bounded)
+		}
+		for k := 0; k < 500; k++ {
+			var b strings.Builder
+			for n := r.IntN(30); n > 0; n-- {
+				b.WriteString(chars[r.IntN(len(chars))])
+			}
+			s := b.String()
+			want, err := countByExec(re, s, Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := re.Count(s, Limits{}); err != nil || got != want {
+				t.Fatalf("Count(%s, %q) = %d, %v; want %d", re.String(), s, got, err, want)
+			}
+		}
+	}
+}
+
 // countByExec counts the successive matches of a pattern that cannot match
 // the empty string with the backtracker.
 func countByExec(re *Regexp, s string, lim Limits) (int, error) {

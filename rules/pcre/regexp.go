@@ -54,6 +54,7 @@ type Regexp struct {
 	// another (see disjointStrings), so Count counts each apart.
 	exactCount bool
 	oneClass   *class // the pattern is one character class
+	bounded    *boundedString
 
 	exactOnce  sync.Once
 	exact      *re2.Regexp
@@ -177,6 +178,7 @@ func CompilePHP(pattern string) (*Regexp, error) {
 			re.exactCount = disjointStrings(re.exactSet)
 		}
 		re.oneClass = oneClass(root)
+		re.bounded = boundedStringOf(root)
 	}
 	return re, nil
 }
@@ -537,6 +539,9 @@ func (re *Regexp) Count(s string, lim Limits) (int, error) {
 			n += strings.Count(s, x)
 		}
 		return n, nil
+	}
+	if b := re.bounded; b != nil {
+		return b.count(s), nil
 	}
 	if r := re.fast(s); r != nil && re.minLen > 0 && !hasKeep(re.root) {
 		// As in each, without the groups, which counting does not need.
