@@ -69,7 +69,7 @@ func Contains(s, sub string) bool {
 // containsPair), which costs about twice a search for one byte that is rare
 // indeed; otherwise with strings.Contains.
 func containsRest(s, sub string) bool {
-	if pairAVX2 {
+	if pairAVX2 && len(sub) >= 2 {
 		return containsPair(s, sub)
 	}
 	return strings.Contains(s, sub)
@@ -80,7 +80,8 @@ func containsRest(s, sub string) bool {
 // Looking for one byte restarts at each of its occurrences, and a guess
 // from wikitext's frequencies can be wrong for the subject: the Y of
 // "CATEGORY:LIVING PEOPLE" stands every 70 bytes or so of an upper-cased
-// page (a real filter's subject), 400 restarts per page.
+// page (a real filter's subject), 400 restarts per page. sub has at least
+// two bytes.
 func containsPair(s, sub string) bool {
 	lo, hi := rareOffset(sub), secondRareOffset(sub)
 	if lo > hi {
