@@ -175,20 +175,7 @@ func TestCountShortcuts(t *testing.T) {
 		if re.oneClass == nil && re.exactCount == overlapping[p.pat] {
 			t.Fatalf("%s: counted apart %v, want %v", p.pat, re.exactCount, !overlapping[p.pat])
 		}
-		for k := 0; k < 300; k++ {
-			var b strings.Builder
-			for n := r.IntN(30); n > 0; n-- {
-				b.WriteString(chars[r.IntN(len(chars))])
-			}
-			s := b.String()
-			want, err := countByExec(re, s, Limits{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, err := re.Count(s, Limits{}); err != nil || got != want {
-				t.Fatalf("Count(%s, %q) = %d, %v; want %d", re.String(), s, got, err, want)
-			}
-		}
+		checkCounts(t, re, r, chars, 300)
 	}
 }
 
@@ -215,19 +202,26 @@ func TestCountBounded(t *testing.T) {
 		if got := re.bounded != nil; got != p.bounded {
 			t.Fatalf("%s: bounded %v, want %v", p.pat, got, p.bounded)
 		}
-		for k := 0; k < 500; k++ {
-			var b strings.Builder
-			for n := r.IntN(30); n > 0; n-- {
-				b.WriteString(chars[r.IntN(len(chars))])
-			}
-			s := b.String()
-			want, err := countByExec(re, s, Limits{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, err := re.Count(s, Limits{}); err != nil || got != want {
-				t.Fatalf("Count(%s, %q) = %d, %v; want %d", re.String(), s, got, err, want)
-			}
+		checkCounts(t, re, r, chars, 500)
+	}
+}
+
+// checkCounts compares Count with the backtracker's count on n subjects
+// made of up to 30 random pieces from chars.
+func checkCounts(t *testing.T, re *Regexp, r *rand.Rand, chars []string, n int) {
+	t.Helper()
+	for range n {
+		var b strings.Builder
+		for k := r.IntN(30); k > 0; k-- {
+			b.WriteString(chars[r.IntN(len(chars))])
+		}
+		s := b.String()
+		want, err := countByExec(re, s, Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := re.Count(s, Limits{}); err != nil || got != want {
+			t.Fatalf("Count(%s, %q) = %d, %v; want %d", re.String(), s, got, err, want)
 		}
 	}
 }
