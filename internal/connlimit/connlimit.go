@@ -1,6 +1,6 @@
 // Package connlimit bounds how many connections a listener has open at
-// once. Each open connection holds memory (its goroutine, its buffers, up
-// to a megabyte of headers being read), so a server that accepts every
+// once. Each open connection holds memory (its goroutine, its buffers, the
+// headers being read), so a server that accepts every
 // connection can be made to grow without end by clients that open many
 // and send slowly.
 package connlimit

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // class is a set of code points, kept as sorted, non-overlapping, non-adjacent
@@ -361,6 +362,25 @@ func isWordRune(r rune) bool {
 		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_'
 	}
 	return unicode.IsLetter(r) || unicode.IsNumber(r)
+}
+
+// wordBefore reports whether the character before s[i:] is a word
+// character (\w with UCP); wordAt, the character at s[i:]. Outside s
+// there is none: \b holds at its ends next to a word character.
+func wordBefore(s string, i int) bool {
+	if i == 0 {
+		return false
+	}
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return isWordRune(r)
+}
+
+func wordAt(s string, i int) bool {
+	if i >= len(s) {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return isWordRune(r)
 }
 
 // foldEqual reports whether a and b are equal under simple case folding.

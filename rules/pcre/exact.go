@@ -200,24 +200,6 @@ func (b *boundedString) count(s string) int {
 	return n
 }
 
-// wordBefore reports whether the character before s[i:] is a word
-// character (\w with UCP); wordAt, the character at s[i:].
-func wordBefore(s string, i int) bool {
-	if i == 0 {
-		return false
-	}
-	r, _ := utf8.DecodeLastRuneInString(s[:i])
-	return isWordRune(r)
-}
-
-func wordAt(s string, i int) bool {
-	if i >= len(s) {
-		return false
-	}
-	r, _ := utf8.DecodeRuneInString(s[i:])
-	return isWordRune(r)
-}
-
 // caseConsistent reports whether, in a caseless pattern, every literal with
 // case variants is caseless and every class holds the whole case orbit of
 // each of its members, so that matching the folded subject against the

@@ -83,10 +83,7 @@ func containsRest(s, sub string) bool {
 // page (a real filter's subject), 400 restarts per page. sub has at least
 // two bytes.
 func containsPair(s, sub string) bool {
-	lo, hi := rareOffset(sub), secondRareOffset(sub)
-	if lo > hi {
-		lo, hi = hi, lo
-	}
+	lo, hi := rarePair(sub)
 	last := len(s) - len(sub) // the last place sub may start
 	n := len(s) - hi          // places whose second byte s holds
 	base := unsafe.StringData(s)
@@ -108,17 +105,16 @@ func containsPair(s, sub string) bool {
 	return q <= last && strings.Contains(s[q:], sub)
 }
 
-// secondRareOffset returns the offset of the rarest byte of s by byteRank
-// but the one rareOffset returns; s has at least two bytes.
-func secondRareOffset(s string) int {
-	first := rareOffset(s)
-	best := -1
+// rarePair returns the offsets of the two rarest bytes of s by byteRank
+// (rareOffset's and the next), the lower first; s has at least two bytes.
+func rarePair(s string) (lo, hi int) {
+	first, second := rareOffset(s), -1
 	for i := 0; i < len(s); i++ {
-		if i != first && (best < 0 || byteRank[s[i]] < byteRank[s[best]]) {
-			best = i
+		if i != first && (second < 0 || byteRank[s[i]] < byteRank[s[second]]) {
+			second = i
 		}
 	}
-	return best
+	return min(first, second), max(first, second)
 }
 
 // Needles is a set of fixed strings to look for in texts. Looking for each

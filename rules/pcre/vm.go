@@ -139,22 +139,6 @@ func (m *machine) setCap(n, pos int) {
 	m.caps[n] = pos
 }
 
-func (m *machine) isWordBefore(pos int) bool {
-	if pos == 0 {
-		return false
-	}
-	r, _ := utf8.DecodeLastRuneInString(m.s[:pos])
-	return isWordRune(r)
-}
-
-func (m *machine) isWordAt(pos int) bool {
-	if pos >= len(m.s) {
-		return false
-	}
-	r, _ := utf8.DecodeRuneInString(m.s[pos:])
-	return isWordRune(r)
-}
-
 func (m *machine) assert(kind assertKind, pos int) bool {
 	s := m.s
 	switch kind {
@@ -169,9 +153,9 @@ func (m *machine) assert(kind assertKind, pos int) bool {
 	case assertEOLMulti:
 		return pos == len(s) || s[pos] == '\n'
 	case assertWord:
-		return m.isWordBefore(pos) != m.isWordAt(pos)
+		return wordBefore(s, pos) != wordAt(s, pos)
 	case assertNotWord:
-		return m.isWordBefore(pos) == m.isWordAt(pos)
+		return wordBefore(s, pos) == wordAt(s, pos)
 	case assertFirstPos:
 		return pos == m.searchStart
 	}
