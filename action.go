@@ -50,6 +50,11 @@ type Action struct {
 	Summary         *string  `json:"summary,omitempty"`
 	OldWikitext     *string  `json:"old_wikitext,omitempty"`
 	NewWikitext     *string  `json:"new_wikitext,omitempty"`
+	// OldWikitextDelta may stand for OldWikitext: the old text told by
+	// what it shares with NewWikitext, which for most edits is nearly all
+	// of it. A request then carries the page once rather than twice.
+	// Validate replaces it by the OldWikitext it stands for.
+	OldWikitextDelta *TextDelta `json:"old_wikitext_delta,omitempty"`
 	NewPST          *string  `json:"new_pst,omitempty"`  // the pre-save transformed text, if known
 	NewHTML         *string  `json:"new_html,omitempty"` // the parsed text, if known
 	OldContentModel *string  `json:"old_content_model,omitempty"`
@@ -92,6 +97,76 @@ type Page struct {
 	RecentContributors []string   `json:"recent_contributors,omitempty"`
 }
 
+// TextDelta is a text told by another one: the other's first Start bytes,
+// then Middle, then the other's last End bytes. Start and End count bytes
+// of UTF-8 and fall on character boundaries of the other text.
+type TextDelta struct {
+	Start  int    `json:"start"`
+	Middle string `json:"middle"`
+	End    int    `json:"end"`
+}
+
+// DeltaFrom returns text as a TextDelta from other: what they share at
+// their start and end, cut at character boundaries, and text's own bytes
+// between.
+func DeltaFrom(text, other string) TextDelta {
+	n := min(len(text), len(other))
+	start := 0
+	for start < n && text[start] == other[start] {
+		start++
+	}
+	end := 0
+	for end < n-start && text[len(text)-1-end] == other[len(other)-1-end] {
+		end++
+	}
+	// Both texts are valid UTF-8 and agree on these bytes, so a cut
+	// inside a character is inside the same character in both: move it
+	// out of it.
+	for start > 0 && start < len(text) && !utf8.RuneStart(text[start]) {
+		start--
+	}
+	for end > 0 && end < len(text) && !utf8.RuneStart(text[len(text)-end]) {
+		end--
+	}
+	return TextDelta{Start: start, Middle: text[start : len(text)-end], End: end}
+}
+
+// resolveOldWikitext replaces OldWikitextDelta by the OldWikitext it stands
+// for, after checking it.
+func (a *Action) resolveOldWikitext() error {
+	d := a.OldWikitextDelta
+	if d == nil {
+		return nil
+	}
+	switch {
+	case a.OldWikitext != nil:
+		return FieldError("old_wikitext_delta", "give old_wikitext or old_wikitext_delta, not both")
+	case a.NewWikitext == nil:
+		return FieldError("old_wikitext_delta", "stands for old_wikitext by its differences from new_wikitext, which is missing")
+	case d.Start < 0:
+		return FieldError("old_wikitext_delta.start", "must not be negative")
+	case d.End < 0:
+		return FieldError("old_wikitext_delta.end", "must not be negative")
+	}
+	other := *a.NewWikitext
+	switch {
+	case d.Start > len(other) || d.End > len(other)-d.Start:
+		return FieldError("old_wikitext_delta", "start %d and end %d overlap in a new_wikitext of %d bytes", d.Start, d.End, len(other))
+	case d.Start+len(d.Middle)+d.End > MaxTextBytes:
+		return FieldError("old_wikitext_delta", "stands for %d bytes; at most %d", d.Start+len(d.Middle)+d.End, MaxTextBytes)
+	case d.Start < len(other) && !utf8.RuneStart(other[d.Start]):
+		return FieldError("old_wikitext_delta.start", "cuts a character of new_wikitext in two")
+	case d.End > 0 && !utf8.RuneStart(other[len(other)-d.End]):
+		return FieldError("old_wikitext_delta.end", "cuts a character of new_wikitext in two")
+	}
+	if err := validText("old_wikitext_delta.middle", d.Middle, MaxTextBytes, false); err != nil {
+		return err
+	}
+	old := other[:d.Start] + d.Middle + other[len(other)-d.End:]
+	a.OldWikitext, a.OldWikitextDelta = &old, nil
+	return nil
+}
+
 // File describes an upload.
 type File struct {
 	SHA1           string `json:"sha1"` // 40 lowercase hex digits
@@ -125,7 +200,8 @@ func (a *Action) Normalize(now time.Time) {
 	}
 }
 
-// Validate checks an action and names the first wrong field.
+// Validate checks an action and names the first wrong field. An
+// OldWikitextDelta is replaced by the OldWikitext it stands for.
 func (a *Action) Validate() error {
 	if !validName(a.Wiki) {
 		return FieldError("wiki", "a wiki id is 1 to 64 letters, digits, '_' or '-'")
@@ -219,6 +295,9 @@ func (a *Action) Validate() error {
 		if err := validText("account_name", a.AccountName, MaxNameBytes, true); err != nil {
 			return err
 		}
+	}
+	if err := a.resolveOldWikitext(); err != nil {
+		return err
 	}
 	for _, f := range []struct {
 		name string

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -161,6 +163,8 @@ func TestScreenBadInput(t *testing.T) {
 		{"time in a wrong format", strings.NewReader(`{"wiki":"enwiki","action":"edit","time":"yesterday"}`), 400, "invalid", "(at line 1, column 41) time"},
 		{"a field given twice", strings.NewReader(`{"wiki":"enwiki","wiki":"dewiki","action":"edit"}`), 400, "invalid", "given twice (at line 1, column 18) wiki"},
 		{"nested wrong type", strings.NewReader(`{"wiki":"enwiki","action":"edit","page":{"namespace":"0"}}`), 400, "invalid", "expected int, found a JSON string (at line 1, column 54) page.namespace"},
+		{"old text twice", strings.NewReader(strings.Replace(goodEdit, `"old_wikitext":"a"`, `"old_wikitext":"a","old_wikitext_delta":{"start":1,"middle":"","end":0}`, 1)), 400, "invalid", "not both"},
+		{"old text delta overlaps", strings.NewReader(strings.Replace(goodEdit, `"old_wikitext":"a"`, `"old_wikitext_delta":{"start":2,"middle":"","end":2}`, 1)), 400, "invalid", "overlap"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,6 +248,51 @@ func TestProtectedLogAudited(t *testing.T) {
 	if len(audit) != 1 || audit[0].Reason != "T123 harassment case" || audit[0].Token != "t-read-protected" ||
 		!strings.Contains(audit[0].Resource, "wiki=enwiki") {
 		t.Fatalf("audit %+v", audit)
+	}
+}
+
+// TestScreenOldWikitextDelta: an edit whose old text comes as its
+// differences from the new one is screened, and logged, as the same edit
+// with the whole old text.
+func TestScreenOldWikitextDelta(t *testing.T) {
+	e := newEnv(t)
+	// The page already mentions a casino; the filter looks at added lines.
+	page := strings.Repeat("Some text of the article.\n", 200) + "A casino was built here in 1901.\n" + strings.Repeat("More text, with ü and 😀.\n", 200)
+	edits := []struct {
+		name    string
+		added   string
+		allowed bool
+	}{
+		{"a harmless line", "A new sentence about the town hall.\n", true},
+		{"a casino line", "Visit the best online casino!\n", false},
+	}
+	for _, ed := range edits {
+		newText := page[:len(page)/2] + ed.added + page[len(page)/2:]
+		d := vigil.DeltaFrom(page, newText)
+		if d.Start+d.End < len(page)-1 {
+			t.Fatalf("%s: the delta shares only %d of %d bytes", ed.name, d.Start+d.End, len(page))
+		}
+		var logged []string
+		for _, old := range []map[string]any{{"old_wikitext": page}, {"old_wikitext_delta": d}} {
+			a := map[string]any{"wiki": "enwiki", "action": "edit", "performer": map[string]any{"name": "192.0.2.1"},
+				"page": map[string]any{"id": 7, "namespace": 0, "title": "Town"}, "new_wikitext": newText}
+			maps.Copy(a, old)
+			body, _ := json.Marshal(a)
+			status, v := e.do(t, "POST", "/v1/screen", vigil.ScopeScreen, bytes.NewReader(body))
+			if status != 200 || v["allowed"] != ed.allowed {
+				t.Fatalf("%s with %v: %d %v; want allowed %v", ed.name, slices.Collect(maps.Keys(old)), status, v, ed.allowed)
+			}
+			if !ed.allowed {
+				_, l := e.do(t, "GET", "/v1/log?limit=1", vigil.ScopeReadLog, nil)
+				entry := l["entries"].([]any)[0].(map[string]any)
+				old, _ := entry["vars"].(map[string]any)["old_wikitext"].(string)
+				logged = append(logged, old)
+			}
+		}
+		// AbuseFilter's old_wikitext has no trailing newline.
+		if want := strings.TrimRight(page, "\n"); !ed.allowed && (len(logged) != 2 || logged[0] != want || logged[1] != want) {
+			t.Fatalf("%s: the abuse log kept old texts %.80q; want both the page, %d bytes", ed.name, logged, len(page))
+		}
 	}
 }
 
