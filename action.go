@@ -47,22 +47,22 @@ type Action struct {
 	// Target is the destination of a move.
 	Target *Page `json:"target,omitempty"`
 
-	Summary         *string  `json:"summary,omitempty"`
-	OldWikitext     *string  `json:"old_wikitext,omitempty"`
-	NewWikitext     *string  `json:"new_wikitext,omitempty"`
+	Summary     *string `json:"summary,omitempty"`
+	OldWikitext *string `json:"old_wikitext,omitempty"`
+	NewWikitext *string `json:"new_wikitext,omitempty"`
 	// OldWikitextDelta may stand for OldWikitext: the old text told by
 	// what it shares with NewWikitext, which for most edits is nearly all
 	// of it. A request then carries the page once rather than twice.
 	// Validate replaces it by the OldWikitext it stands for.
 	OldWikitextDelta *TextDelta `json:"old_wikitext_delta,omitempty"`
-	NewPST          *string  `json:"new_pst,omitempty"`  // the pre-save transformed text, if known
-	NewHTML         *string  `json:"new_html,omitempty"` // the parsed text, if known
-	OldContentModel *string  `json:"old_content_model,omitempty"`
-	NewContentModel *string  `json:"new_content_model,omitempty"`
-	OldLinks        []string `json:"old_links,omitempty"` // external links before, if known
-	NewLinks        []string `json:"new_links,omitempty"` // external links after, if known
-	AccountName     string   `json:"account_name,omitempty"`
-	File            *File    `json:"file,omitempty"`
+	NewPST           *string    `json:"new_pst,omitempty"`  // the pre-save transformed text, if known
+	NewHTML          *string    `json:"new_html,omitempty"` // the parsed text, if known
+	OldContentModel  *string    `json:"old_content_model,omitempty"`
+	NewContentModel  *string    `json:"new_content_model,omitempty"`
+	OldLinks         []string   `json:"old_links,omitempty"` // external links before, if known
+	NewLinks         []string   `json:"new_links,omitempty"` // external links after, if known
+	AccountName      string     `json:"account_name,omitempty"`
+	File             *File      `json:"file,omitempty"`
 }
 
 // Performer is who acts.

@@ -66,8 +66,8 @@ var decodeActionCases = []string{
 	`{"performer":{"name":"A"]],"new_wikitext":"z"}`,
 	`{"new_wikitext":""}`,
 	`{"new_wikitext":"a\nb\nc","old_wikitext_delta":{"start":2,"middle":"x\ny","end":2}}`, // the old text by its differences
-	`{"old_wikitext_delta":{"start":"2"},"new_wikitext":"a"}`,                              // wrong type
-	`{"old_wikitext_delta":{"start":1,"surprise":0},"new_wikitext":"a"}`,                   // unknown field
+	`{"old_wikitext_delta":{"start":"2"},"new_wikitext":"a"}`,                             // wrong type
+	`{"old_wikitext_delta":{"start":1,"surprise":0},"new_wikitext":"a"}`,                  // unknown field
 	`{}`, `[]`, `"x"`, ``, `{"new_wikitext":"a"}{}`,
 }
 
