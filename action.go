@@ -131,6 +131,19 @@ func DeltaFrom(text, other string) TextDelta {
 	return TextDelta{Start: start, Middle: text[start : len(text)-end], End: end}
 }
 
+// CompactOldWikitext replaces OldWikitext by an OldWikitextDelta when that
+// leaves out at least half of it, as the MediaWiki extension sends edits.
+func (a *Action) CompactOldWikitext() {
+	if a.OldWikitext == nil || a.NewWikitext == nil || a.OldWikitextDelta != nil || *a.OldWikitext == "" {
+		return
+	}
+	d := DeltaFrom(*a.OldWikitext, *a.NewWikitext)
+	if 2*len(d.Middle) > len(*a.OldWikitext) {
+		return
+	}
+	a.OldWikitext, a.OldWikitextDelta = nil, &d
+}
+
 // resolveOldWikitext replaces OldWikitextDelta by the OldWikitext it stands
 // for, after checking it.
 func (a *Action) resolveOldWikitext() error {

@@ -80,6 +80,32 @@ func TestDeltaFromSharesAll(t *testing.T) {
 	}
 }
 
+func TestCompactOldWikitext(t *testing.T) {
+	page := strings.Repeat("A line of the article.\n", 100)
+	tests := []struct {
+		name      string
+		old, new  string
+		wantDelta bool
+	}{
+		{"a small change", page + "old end.", page + "new end.", true},
+		{"blanking", page, "hi", false},                 // nothing shared: the old text as it is
+		{"half replaced", "aaaabbbb", "aaaacccc", true}, // exactly half left out
+		{"more than half new", "aaabbbbb", "aaaccccc", false},
+		{"a new page", "", page, false},
+	}
+	for _, tt := range tests {
+		a := edit(ptr(tt.old), ptr(tt.new), nil)
+		a.CompactOldWikitext()
+		if (a.OldWikitextDelta != nil) != tt.wantDelta || (a.OldWikitext == nil) != tt.wantDelta {
+			t.Errorf("%s: old_wikitext %v, delta %+v; want a delta: %v", tt.name, a.OldWikitext != nil, a.OldWikitextDelta, tt.wantDelta)
+			continue
+		}
+		if err := a.Validate(); err != nil || *a.OldWikitext != tt.old {
+			t.Errorf("%s: resolved to %d bytes (%v); want the old text's %d", tt.name, len(*a.OldWikitext), err, len(tt.old))
+		}
+	}
+}
+
 func TestOldWikitextDeltaErrors(t *testing.T) {
 	newText := "Grüße aus Köln" // ü and ö are two bytes each
 	tests := []struct {

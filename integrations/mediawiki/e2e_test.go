@@ -245,6 +245,20 @@ func TestMediaWikiExtension(t *testing.T) {
 	t.Run("a clean edit by a logged-in user passes", func(t *testing.T) {
 		wantSaved(t, "clean edit", admin.Edit(t, "AdminPage", "A clean, well-sourced sentence.", "test"))
 	})
+	t.Run("an edit of a long page: the old text goes as its differences, and counts", func(t *testing.T) {
+		// The extension sends the old text as old_wikitext_delta here (a
+		// small change to a long page; TestCompactOldText checks when).
+		// Were it lost, the page's "tagme" would count as added.
+		page := strings.Repeat("A sentence of a long article, with ü and 😀.\n", 300) + "please tagme\n"
+		wantSaved(t, "first version", admin.Edit(t, "LongPage", page, "test"))
+		if tags := lastChangeTags(t, admin, "LongPage"); !slices.Equal(tags, []string{"vigil-test-tag"}) {
+			t.Fatalf("tags of the first version: %v", tags)
+		}
+		wantSaved(t, "a small change", admin.Edit(t, "LongPage", "An opening sentence.\n"+page, "test"))
+		if tags := lastChangeTags(t, admin, "LongPage"); len(tags) != 0 {
+			t.Fatalf("tags of the small change: %v; the old text was not the page's", tags)
+		}
+	})
 	t.Run("web form: warned, then saved on resubmission; tags declared", func(t *testing.T) {
 		submit := func(text string) (int, string) {
 			page := admin.Page(t, "/index.php?title=WebShout&action=edit")

@@ -34,7 +34,9 @@ func newBenchCmd(env Env) *cobra.Command {
 		Long: `Screen starts a Vigil server (vigil serve, as a child process; SQLite in a
 temporary directory) with the enabled filters of FILE (abuse_filter rows as in
 real-filters.jsonl), then
-sends it realistic edits of 5 to 50 KB pages over HTTP on loopback, and reports
+sends it realistic edits of 5 to 50 KB pages over HTTP on loopback (each
+edit's old text as old_wikitext_delta when that leaves out at least half of
+it, as the MediaWiki extension sends them), and reports
 latency and throughput. With --rate it sends at that rate (open loop: latency
 counts from when a request was due, so a slow server cannot hide); without, as
 fast as --workers connections allow. The server's Go heap and RSS are sampled
@@ -53,8 +55,8 @@ every 10 s, and its CPU time and the load generator's are reported apart.`,
 				res.Seconds, res.Throughput, res.Errors)
 			fmt.Fprintf(out, "latency ms: median %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
 				res.MedianMS, res.P90MS, res.P99MS, res.P999MS, res.MaxMS)
-			fmt.Fprintf(out, "page sizes KB: %d to %d; matches per action %.2f, logged %.2f; CPU per action %.0f µs (server and load",
-				res.MinPageKB, res.MaxPageKB, res.MatchesPerAction, res.LoggedPerAction, res.CPUPerActionUS)
+			fmt.Fprintf(out, "page sizes KB: %d to %d, requests %.1f KB on average (old texts: %s); matches per action %.2f, logged %.2f; CPU per action %.0f µs (server and load",
+				res.MinPageKB, res.MaxPageKB, res.MeanRequestKB, res.OldText, res.MatchesPerAction, res.LoggedPerAction, res.CPUPerActionUS)
 			if o.inProcess {
 				fmt.Fprintf(out, " in one process)\n")
 			} else {
@@ -96,6 +98,7 @@ every 10 s, and its CPU time and the load generator's are reported apart.`,
 	sc.Flags().BoolVar(&o.timeline, "timeline", false, "also print each second's latency (by when requests were due), to find stalls")
 	sc.Flags().StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the run to this file (with --in-process: server and load together)")
 	sc.Flags().BoolVar(&o.inProcess, "in-process", false, "run the server in this process, beside the load generator (as before 2026-12-03), instead of as a child process")
+	sc.Flags().BoolVar(&o.fullOldText, "full-old-text", false, "send each edit's whole old text as old_wikitext (as before 2026-12-04), never old_wikitext_delta")
 	sc.Flags().StringArrayVar(&o.settings, "set", nil, "a setting for the server, KEY=VALUE as in the configuration file (repeatable), e.g. recent.disabled=true")
 	cmd.AddCommand(sc)
 	return cmd
@@ -113,22 +116,29 @@ type screenBenchOptions struct {
 	inProcess bool
 	timeline  bool
 	warmup    time.Duration
+	// fullOldText: old_wikitext always, never old_wikitext_delta.
+	fullOldText bool
 }
 
 // ScreenBenchResult is what `vigil bench screen --json` prints.
 type ScreenBenchResult struct {
-	Filters          int     `json:"filters"`
-	Requests         int     `json:"requests"`
-	Errors           int     `json:"errors"`
-	Seconds          float64 `json:"seconds"`
-	Throughput       float64 `json:"throughput"` // actions per second
-	MedianMS         float64 `json:"median_ms"`
-	P90MS            float64 `json:"p90_ms"`
-	P99MS            float64 `json:"p99_ms"`
-	P999MS           float64 `json:"p999_ms"`
-	MaxMS            float64 `json:"max_ms"`
-	MinPageKB        int     `json:"min_page_kb"`
-	MaxPageKB        int     `json:"max_page_kb"`
+	Filters    int     `json:"filters"`
+	Requests   int     `json:"requests"`
+	Errors     int     `json:"errors"`
+	Seconds    float64 `json:"seconds"`
+	Throughput float64 `json:"throughput"` // actions per second
+	MedianMS   float64 `json:"median_ms"`
+	P90MS      float64 `json:"p90_ms"`
+	P99MS      float64 `json:"p99_ms"`
+	P999MS     float64 `json:"p999_ms"`
+	MaxMS      float64 `json:"max_ms"`
+	MinPageKB  int     `json:"min_page_kb"`
+	MaxPageKB  int     `json:"max_page_kb"`
+	// MeanRequestKB is the mean size of a request, headers and body; OldText
+	// says how requests carried old texts: "delta" (old_wikitext_delta where
+	// it saves at least half) or "full".
+	MeanRequestKB    float64 `json:"mean_request_kb"`
+	OldText          string  `json:"old_text"`
 	MatchesPerAction float64 `json:"matches_per_action"`
 	// Abuse-log entries written per action: matches but those a throttle
 	// absorbed (each costs a durable write of the action's variables).
@@ -253,12 +263,18 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	wiki := "enwiki"
 	gen := workload.New(wiki, 1, o.pages)
 	bodies := make([][]byte, 0, 400)
-	res := &ScreenBenchResult{Filters: n, MinPageKB: 1 << 30}
+	res := &ScreenBenchResult{Filters: n, MinPageKB: 1 << 30, OldText: "delta"}
+	if o.fullOldText {
+		res.OldText = "full"
+	}
 	for range 400 {
 		a := gen.Next()
+		kb := len(*a.NewWikitext) / 1000
+		if !o.fullOldText {
+			a.CompactOldWikitext()
+		}
 		b, _ := json.Marshal(a)
 		bodies = append(bodies, b)
-		kb := len(*a.NewWikitext) / 1000
 		res.MinPageKB, res.MaxPageKB = min(res.MinPageKB, kb), max(res.MaxPageKB, kb)
 	}
 
@@ -271,6 +287,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		head := fmt.Sprintf("POST /v1/screen HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n"+
 			"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", host, secret, len(body))
 		requests[i] = append([]byte(head), body...)
+		res.MeanRequestKB += float64(len(requests[i])) / 1000 / float64(len(bodies))
 	}
 	var (
 		mu      sync.Mutex

@@ -63,7 +63,7 @@ class Client {
 			$this->logger->warning( 'Vigil is not configured ($wgVigilUrl is empty)', $context );
 			return null;
 		}
-		$json = json_encode( $action,
+		$json = json_encode( PayloadBuilder::compactOldText( $action ),
 			JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE );
 		if ( $json === false ) {
 			$this->logger->error( 'Vigil: the action cannot be encoded as JSON: {error}',

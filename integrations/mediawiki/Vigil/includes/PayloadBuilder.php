@@ -60,6 +60,50 @@ class PayloadBuilder {
 	}
 
 	/**
+	 * The action with its old_wikitext replaced by old_wikitext_delta, the
+	 * old text told by what it shares with new_wikitext (its first `start`
+	 * bytes, then `middle`, then its last `end` bytes), when that leaves out
+	 * at least half of it: most edits change a small part of a page, and the
+	 * request then carries the page once rather than twice. Otherwise, or
+	 * when either text is not valid UTF-8 (whose bytes the JSON encoder
+	 * would replace, moving the offsets), the action as it is.
+	 *
+	 * @param array $action Vigil's action payload
+	 * @return array
+	 */
+	public static function compactOldText( array $action ): array {
+		$old = $action['old_wikitext'] ?? null;
+		$new = $action['new_wikitext'] ?? null;
+		if ( !is_string( $old ) || !is_string( $new ) || $old === '' ||
+			!mb_check_encoding( $old, 'UTF-8' ) || !mb_check_encoding( $new, 'UTF-8' )
+		) {
+			return $action;
+		}
+		$oldLen = strlen( $old );
+		$n = min( $oldLen, strlen( $new ) );
+		// XOR is NUL where the bytes agree: the shared start is its leading
+		// NULs, the shared end those of the reversed texts' XOR.
+		$start = $n > 0 ? strspn( substr( $old, 0, $n ) ^ substr( $new, 0, $n ), "\0" ) : 0;
+		$k = $n - $start;
+		$end = $k > 0 ? strspn( strrev( substr( $old, -$k ) ) ^ strrev( substr( $new, -$k ) ), "\0" ) : 0;
+		// Cut at character boundaries: both texts agree on the bytes around
+		// a cut, so a boundary of one is a boundary of the other.
+		while ( $start > 0 && $start < $oldLen && ( ord( $old[$start] ) & 0xC0 ) === 0x80 ) {
+			$start--;
+		}
+		while ( $end > 0 && $end < $oldLen && ( ord( $old[$oldLen - $end] ) & 0xC0 ) === 0x80 ) {
+			$end--;
+		}
+		$middle = (string)substr( $old, $start, $oldLen - $start - $end );
+		if ( 2 * strlen( $middle ) > $oldLen ) {
+			return $action;
+		}
+		unset( $action['old_wikitext'] );
+		$action['old_wikitext_delta'] = [ 'start' => $start, 'middle' => $middle, 'end' => $end ];
+		return $action;
+	}
+
+	/**
 	 * A MediaWiki timestamp as RFC 3339, or null.
 	 *
 	 * @param string|int|null|false $ts

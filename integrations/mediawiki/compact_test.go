@@ -1,0 +1,109 @@
+package mediawiki_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/internal/mwtest"
+)
+
+// compactScript runs the extension's PayloadBuilder::compactOldText over
+// JSON lines of actions on standard input and prints the results.
+const compactScript = `<?php
+require $argv[1];
+use MediaWiki\Extension\Vigil\PayloadBuilder;
+while ( ( $line = fgets( STDIN ) ) !== false ) {
+	echo json_encode( PayloadBuilder::compactOldText( json_decode( $line, true ) ),
+		JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE ), "\n";
+}
+`
+
+// TestCompactOldText: the extension's old_wikitext_delta stands for the
+// old text exactly (Vigil's checks accept it and resolve it to the old
+// text), is sent when it leaves out at least half of the old text and only
+// then, and is cut at character boundaries of texts whose shared bytes stop
+// inside a character.
+func TestCompactOldText(t *testing.T) {
+	mwtest.Require(t)
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []string{"a", "b", "\n", "é", "è", "€", "ℤ", "😀", "😁", "\"", "\\"}
+	text := func(n int) string {
+		var b strings.Builder
+		for range n {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		return b.String()
+	}
+	type pair struct{ old, new string }
+	page := strings.Repeat("A line of the article, with ü and 😀.\n", 300)
+	pairs := []pair{
+		{page + "old end", page + "new end"},
+		{"Grüße aus Köln", "Grüsse aus Köln"},
+		{"😀😀", "😀😁"},
+		{page, "hi"}, // blanking: sent whole
+		{"", page},   // a new page
+		{"same", "same"},
+	}
+	for range 2000 {
+		base := text(r.IntN(20))
+		cut := r.IntN(len([]rune(base)) + 1)
+		rs := []rune(base)
+		pairs = append(pairs, pair{string(rs[:cut]) + text(r.IntN(4)) + string(rs[cut:]), base})
+	}
+	var in bytes.Buffer
+	for _, p := range pairs {
+		b, _ := json.Marshal(map[string]string{"old_wikitext": p.old, "new_wikitext": p.new})
+		in.Write(append(b, '\n'))
+	}
+	script := filepath.Join(t.TempDir(), "compact.php")
+	if err := os.WriteFile(script, []byte(compactScript), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ext, _ := filepath.Abs("Vigil/includes/PayloadBuilder.php")
+	cmd := exec.Command("php", script, ext)
+	cmd.Stdin = &in
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("php: %v", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != len(pairs) {
+		t.Fatalf("%d answers for %d actions", len(lines), len(pairs))
+	}
+	deltas := 0
+	for i, p := range pairs {
+		var a vigil.Action
+		if err := json.Unmarshal([]byte(lines[i]), &a); err != nil {
+			t.Fatalf("%q: %v", lines[i], err)
+		}
+		want := vigil.DeltaFrom(p.old, p.new)
+		useful := p.old != "" && 2*len(want.Middle) <= len(p.old)
+		if (a.OldWikitextDelta != nil) != useful {
+			t.Fatalf("old %q, new %q: sent %s; a delta is useful: %v", p.old, p.new, lines[i], useful)
+		}
+		if a.OldWikitextDelta != nil {
+			deltas++
+			if *a.OldWikitextDelta != want {
+				t.Errorf("old %q, new %q: the extension's delta %+v, Vigil's %+v", p.old, p.new, *a.OldWikitextDelta, want)
+			}
+		}
+		a.Wiki, a.Action, a.Performer, a.Page = "w", vigil.ActionEdit, vigil.Performer{Name: "192.0.2.1", Type: "ip"}, &vigil.Page{Title: "T"}
+		a.Group = vigil.DefaultGroup
+		if err := a.Validate(); err != nil {
+			t.Fatalf("old %q, new %q: sent %s, which Vigil refuses: %v", p.old, p.new, lines[i], err)
+		}
+		if *a.OldWikitext != p.old {
+			t.Fatalf("old %q, new %q: sent %s, which stands for %q", p.old, p.new, lines[i], *a.OldWikitext)
+		}
+	}
+	if deltas < len(pairs)/4 {
+		t.Fatalf("only %d of %d actions sent a delta", deltas, len(pairs))
+	}
+}
