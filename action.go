@@ -145,7 +145,7 @@ func (a *Action) CompactOldWikitext() {
 }
 
 // resolveOldWikitext replaces OldWikitextDelta by the OldWikitext it stands
-// for, after checking it.
+// for, after checking it. NewWikitext must have passed validText.
 func (a *Action) resolveOldWikitext() error {
 	d := a.OldWikitextDelta
 	if d == nil {
@@ -309,9 +309,6 @@ func (a *Action) Validate() error {
 			return err
 		}
 	}
-	if err := a.resolveOldWikitext(); err != nil {
-		return err
-	}
 	for _, f := range []struct {
 		name string
 		s    *string
@@ -323,6 +320,11 @@ func (a *Action) Validate() error {
 				return err
 			}
 		}
+	}
+	// After the texts' checks: an old text made of the checked new text's
+	// parts and a checked middle, cut at character boundaries, needs none.
+	if err := a.resolveOldWikitext(); err != nil {
+		return err
 	}
 	if a.File != nil {
 		if len(a.File.SHA1) != 40 || strings.Trim(a.File.SHA1, "0123456789abcdef") != "" {
