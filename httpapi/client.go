@@ -79,14 +79,22 @@ func (c *Client) doWithin(ctx context.Context, timeout time.Duration, method, pa
 // Screen screens an action.
 func (c *Client) Screen(ctx context.Context, a *vigil.Action) (*screen.Verdict, error) {
 	var v screen.Verdict
-	return &v, c.do(ctx, http.MethodPost, "/v1/screen", a, &v)
+	return &v, c.do(ctx, http.MethodPost, "/v1/screen", compacted(a), &v)
+}
+
+// compacted is a copy of a that carries its old text as a delta where that
+// leaves out at least half of it (Action.CompactOldWikitext).
+func compacted(a *vigil.Action) *vigil.Action {
+	c := *a
+	c.CompactOldWikitext()
+	return &c
 }
 
 // Observe screens an action that already happened: matches are logged
 // with what they would have done, nothing is enforced.
 func (c *Client) Observe(ctx context.Context, a *vigil.Action) (*screen.Verdict, error) {
 	var v screen.Verdict
-	return &v, c.do(ctx, http.MethodPost, "/v1/screen?mode=observe", a, &v)
+	return &v, c.do(ctx, http.MethodPost, "/v1/screen?mode=observe", compacted(a), &v)
 }
 
 // ListFilters lists filters (of a wiki, or all when wiki is "").
