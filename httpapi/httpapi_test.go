@@ -382,6 +382,7 @@ func FuzzScreen(f *testing.F) {
 		`{"wiki":"enwiki","action":"createaccount","performer":{"name":"192.0.2.1"},"account_name":"Spammer"}`,
 		`{"wiki":"enwiki","action":"upload","performer":{"name":"192.0.2.1"},"page":{"namespace":6,"title":"X.png"},"file":{"sha1":"0000000000000000000000000000000000000000","size":1,"mime":"image/png"}}`,
 		`{"wiki":"enwiki","action":"edit","performer":{"name":"::1"},"page":{"title":"X","restrictions":{"edit":["sysop"]}},"new_links":["http://x"]}`,
+		`{"wiki":"enwiki","action":"edit","performer":{"name":"192.0.2.1"},"page":{"title":"X"},"new_wikitext":"Grüße\nb","old_wikitext_delta":{"start":3,"middle":"ü","end":4}}`,
 		"\xff", `{"wiki":1}`, `null`} {
 		f.Add([]byte(s))
 	}
