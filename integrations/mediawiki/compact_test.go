@@ -2,6 +2,8 @@ package mediawiki_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"math/rand/v2"
 	"os"
@@ -9,19 +11,23 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/vigilwiki/vigil"
 	"github.com/vigilwiki/vigil/internal/mwtest"
 )
 
-// compactScript runs the extension's PayloadBuilder::compactOldText over
-// JSON lines of actions on standard input and prints the results.
+// compactScript encodes actions as the extension's Client does
+// (Client::encode, with PayloadBuilder::compactOldText), one a line: each
+// input line is an old and a new text in base64, which may hold any bytes.
 const compactScript = `<?php
-require $argv[1];
-use MediaWiki\Extension\Vigil\PayloadBuilder;
+require $argv[1] . '/PayloadBuilder.php';
+require $argv[1] . '/Client.php';
+use MediaWiki\Extension\Vigil\Client;
 while ( ( $line = fgets( STDIN ) ) !== false ) {
-	echo json_encode( PayloadBuilder::compactOldText( json_decode( $line, true ) ),
-		JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE ), "\n";
+	[ $old, $new ] = explode( ',', rtrim( $line, "\n" ) );
+	echo Client::encode( [ 'old_wikitext' => base64_decode( $old ), 'new_wikitext' => base64_decode( $new ) ] ), "\n";
 }
 `
 
@@ -29,7 +35,8 @@ while ( ( $line = fgets( STDIN ) ) !== false ) {
 // old text exactly (Vigil's checks accept it and resolve it to the old
 // text), is sent when it leaves out at least half of the old text and only
 // then, and is cut at character boundaries of texts whose shared bytes stop
-// inside a character.
+// inside a character; texts that are not valid UTF-8 go whole. Pages of
+// several blocks check the extension's block-wise comparison.
 func TestCompactOldText(t *testing.T) {
 	mwtest.Require(t)
 	r := rand.New(rand.NewPCG(3, 4))
@@ -43,8 +50,14 @@ func TestCompactOldText(t *testing.T) {
 	}
 	type pair struct{ old, new string }
 	page := strings.Repeat("A line of the article, with ü and 😀.\n", 300)
+	cut := func(i int) int { return strings.LastIndexByte(page[:i], '\n') + 1 } // a line's start near i
 	pairs := []pair{
 		{page + "old end", page + "new end"},
+		{page[:cut(5000)] + "old" + page[cut(5000):], page[:cut(5000)] + "new, longer" + page[cut(5000):]},
+		{page[:cut(4096)] + "x" + page[cut(4096):], page},
+		{"ab\xffcdefgh", "ab\xffcdefgX"}, // not UTF-8: whole
+		{"abcdefgh\xc3", "abcdefgh"},
+		{page + "\xff", page},
 		{"Grüße aus Köln", "Grüsse aus Köln"},
 		{"😀😀", "😀😁"},
 		{page, "hi"}, // blanking: sent whole
@@ -59,15 +72,16 @@ func TestCompactOldText(t *testing.T) {
 	}
 	var in bytes.Buffer
 	for _, p := range pairs {
-		b, _ := json.Marshal(map[string]string{"old_wikitext": p.old, "new_wikitext": p.new})
-		in.Write(append(b, '\n'))
+		in.WriteString(base64.StdEncoding.EncodeToString([]byte(p.old)) + "," + base64.StdEncoding.EncodeToString([]byte(p.new)) + "\n")
 	}
 	script := filepath.Join(t.TempDir(), "compact.php")
 	if err := os.WriteFile(script, []byte(compactScript), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ext, _ := filepath.Abs("Vigil/includes/PayloadBuilder.php")
-	cmd := exec.Command("php", script, ext)
+	ext, _ := filepath.Abs("Vigil/includes")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a loop that never ends fails, not hangs
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "php", script, ext)
 	cmd.Stdin = &in
 	out, err := cmd.Output()
 	if err != nil {
@@ -84,7 +98,8 @@ func TestCompactOldText(t *testing.T) {
 			t.Fatalf("%q: %v", lines[i], err)
 		}
 		want := vigil.DeltaFrom(p.old, p.new)
-		useful := p.old != "" && 2*len(want.Middle) <= len(p.old)
+		valid := utf8.ValidString(p.old) && utf8.ValidString(p.new)
+		useful := valid && p.old != "" && 2*len(want.Middle) <= len(p.old)
 		if (a.OldWikitextDelta != nil) != useful {
 			t.Fatalf("old %q, new %q: sent %s; a delta is useful: %v", p.old, p.new, lines[i], useful)
 		}
@@ -98,6 +113,9 @@ func TestCompactOldText(t *testing.T) {
 		a.Group = vigil.DefaultGroup
 		if err := a.Validate(); err != nil {
 			t.Fatalf("old %q, new %q: sent %s, which Vigil refuses: %v", p.old, p.new, lines[i], err)
+		}
+		if !valid {
+			continue // sent whole (checked above), its bad bytes replaced: as before deltas
 		}
 		if *a.OldWikitext != p.old {
 			t.Fatalf("old %q, new %q: sent %s, which stands for %q", p.old, p.new, lines[i], *a.OldWikitext)

@@ -49,6 +49,27 @@ class Client {
 	}
 
 	/**
+	 * An action as the request's JSON: with its old text as a delta where
+	 * PayloadBuilder::compactOldText makes one. The delta's offsets count
+	 * bytes, which the encoder's replacement of invalid UTF-8 would move: a
+	 * text that is not valid UTF-8 (JSON's strict encoding fails) goes whole,
+	 * its bad bytes replaced.
+	 *
+	 * @param array $action
+	 * @return string|false
+	 */
+	public static function encode( array $action ) {
+		$compact = PayloadBuilder::compactOldText( $action );
+		if ( $compact !== $action ) {
+			$json = json_encode( $compact, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE );
+			if ( $json !== false ) {
+				return $json;
+			}
+		}
+		return json_encode( $action, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE );
+	}
+
+	/**
 	 * Screen one action.
 	 *
 	 * @param array $action Vigil's action payload
@@ -63,8 +84,7 @@ class Client {
 			$this->logger->warning( 'Vigil is not configured ($wgVigilUrl is empty)', $context );
 			return null;
 		}
-		$json = json_encode( PayloadBuilder::compactOldText( $action ),
-			JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE );
+		$json = self::encode( $action );
 		if ( $json === false ) {
 			$this->logger->error( 'Vigil: the action cannot be encoded as JSON: {error}',
 				$context + [ 'error' => json_last_error_msg() ] );

@@ -64,9 +64,9 @@ class PayloadBuilder {
 	 * old text told by what it shares with new_wikitext (its first `start`
 	 * bytes, then `middle`, then its last `end` bytes), when that leaves out
 	 * at least half of it: most edits change a small part of a page, and the
-	 * request then carries the page once rather than twice. Otherwise, or
-	 * when either text is not valid UTF-8 (whose bytes the JSON encoder
-	 * would replace, moving the offsets), the action as it is.
+	 * request then carries the page once rather than twice. Otherwise the
+	 * action as it is. The offsets hold for texts that are valid UTF-8 (see
+	 * Client::encode, which falls back to the whole texts otherwise).
 	 *
 	 * @param array $action Vigil's action payload
 	 * @return array
@@ -74,18 +74,14 @@ class PayloadBuilder {
 	public static function compactOldText( array $action ): array {
 		$old = $action['old_wikitext'] ?? null;
 		$new = $action['new_wikitext'] ?? null;
-		if ( !is_string( $old ) || !is_string( $new ) || $old === '' ||
-			!mb_check_encoding( $old, 'UTF-8' ) || !mb_check_encoding( $new, 'UTF-8' )
-		) {
+		if ( !is_string( $old ) || !is_string( $new ) || $old === '' ) {
 			return $action;
 		}
 		$oldLen = strlen( $old );
-		$n = min( $oldLen, strlen( $new ) );
-		// XOR is NUL where the bytes agree: the shared start is its leading
-		// NULs, the shared end those of the reversed texts' XOR.
-		$start = $n > 0 ? strspn( substr( $old, 0, $n ) ^ substr( $new, 0, $n ), "\0" ) : 0;
-		$k = $n - $start;
-		$end = $k > 0 ? strspn( strrev( substr( $old, -$k ) ) ^ strrev( substr( $new, -$k ) ), "\0" ) : 0;
+		$newLen = strlen( $new );
+		$n = min( $oldLen, $newLen );
+		$start = self::sharedBytes( $old, $new, $n, false );
+		$end = self::sharedBytes( $old, $new, $n - $start, true );
 		// Cut at character boundaries: both texts agree on the bytes around
 		// a cut, so a boundary of one is a boundary of the other.
 		while ( $start > 0 && $start < $oldLen && ( ord( $old[$start] ) & 0xC0 ) === 0x80 ) {
@@ -101,6 +97,40 @@ class PayloadBuilder {
 		unset( $action['old_wikitext'] );
 		$action['old_wikitext_delta'] = [ 'start' => $start, 'middle' => $middle, 'end' => $end ];
 		return $action;
+	}
+
+	/**
+	 * How many bytes $a and $b share at their start (or, with $fromEnd, at
+	 * their end), at most $max: compared a block at a time with
+	 * substr_compare (memcmp), and the first differing block halved until its
+	 * first differing byte. A byte at a time in PHP, or through the strings'
+	 * XOR, took several times as long for a page.
+	 *
+	 * @param string $a
+	 * @param string $b
+	 * @param int $max
+	 * @param bool $fromEnd
+	 * @return int
+	 */
+	private static function sharedBytes( string $a, string $b, int $max, bool $fromEnd ): int {
+		$la = strlen( $a );
+		$lb = strlen( $b );
+		$n = 0;
+		$block = 4096;
+		while ( $n < $max ) {
+			$len = min( $block, $max - $n );
+			$equal = $fromEnd
+				? substr_compare( $a, substr( $b, $lb - $n - $len, $len ), $la - $n - $len, $len ) === 0
+				: substr_compare( $a, substr( $b, $n, $len ), $n, $len ) === 0;
+			if ( $equal ) {
+				$n += $len;
+			} elseif ( $len === 1 ) {
+				break;
+			} else {
+				$block = $len >> 1;
+			}
+		}
+		return $n;
 	}
 
 	/**
