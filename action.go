@@ -108,7 +108,8 @@ type TextDelta struct {
 
 // DeltaFrom returns text as a TextDelta from other: what they share at
 // their start and end, cut at character boundaries, and text's own bytes
-// between.
+// between. Both must be valid UTF-8 (as Validate demands of wikitexts) for
+// the cuts to fall on boundaries.
 func DeltaFrom(text, other string) TextDelta {
 	n := min(len(text), len(other))
 	start := 0
