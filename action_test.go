@@ -1,6 +1,7 @@
 package vigil_test
 
 import (
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -139,7 +140,7 @@ func TestOldWikitextDeltaErrors(t *testing.T) {
 				t.Fatalf("accepted; old_wikitext of %d bytes", len(*a.OldWikitext))
 			}
 			var ve *vigil.Error
-			if !errorAs(err, &ve) || ve.Field != tt.field || !strings.Contains(ve.Message, tt.msg) {
+			if !errors.As(err, &ve) || ve.Field != tt.field || !strings.Contains(ve.Message, tt.msg) {
 				t.Errorf("error %v; want field %s, message with %q", err, tt.field, tt.msg)
 			}
 		})
@@ -151,14 +152,6 @@ func TestOldWikitextDeltaErrors(t *testing.T) {
 			t.Errorf("%+v: %v", d, err)
 		}
 	}
-}
-
-func errorAs(err error, target **vigil.Error) bool {
-	e, ok := err.(*vigil.Error)
-	if ok {
-		*target = e
-	}
-	return ok
 }
 
 // FuzzDeltaFrom: for any two valid texts, the delta stands for the first.

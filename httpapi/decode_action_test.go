@@ -43,6 +43,9 @@ func checkDecodeAction(t *testing.T, body string) {
 	}
 }
 
+// deltaBody gives the old text as old_wikitext_delta.
+const deltaBody = `{"new_wikitext":"a\nb\nc","old_wikitext_delta":{"start":2,"middle":"x\ny","end":2}}`
+
 var decodeActionCases = []string{
 	`{"wiki":"w","action":"edit","performer":{"name":"A"},"old_wikitext":"a\nb","new_wikitext":"a\nb\nc"}`,
 	`{"new_wikitext":"x","wiki":"w","old_wikitext":"y"}`, // reversed order
@@ -65,9 +68,9 @@ var decodeActionCases = []string{
 	`{"performer":{"name":"A\"}"},"new_wikitext":"z"}`, // a quote and brace inside a nested string
 	`{"performer":{"name":"A"]],"new_wikitext":"z"}`,
 	`{"new_wikitext":""}`,
-	`{"new_wikitext":"a\nb\nc","old_wikitext_delta":{"start":2,"middle":"x\ny","end":2}}`, // the old text by its differences
-	`{"old_wikitext_delta":{"start":"2"},"new_wikitext":"a"}`,                             // wrong type
-	`{"old_wikitext_delta":{"start":1,"surprise":0},"new_wikitext":"a"}`,                  // unknown field
+	deltaBody, // the old text by its differences
+	`{"old_wikitext_delta":{"start":"2"},"new_wikitext":"a"}`,            // wrong type
+	`{"old_wikitext_delta":{"start":1,"surprise":0},"new_wikitext":"a"}`, // unknown field
 	`{}`, `[]`, `"x"`, ``, `{"new_wikitext":"a"}{}`,
 }
 
@@ -88,8 +91,7 @@ func TestDecodeActionAgrees(t *testing.T) {
 // TestDecodeActionFastPath: the fast path does run for ordinary actions
 // (a test that it agrees would pass if it never ran).
 func TestDecodeActionFastPath(t *testing.T) {
-	for _, body := range []string{decodeActionCases[0], decodeActionCases[1], decodeActionCases[2],
-		`{"new_wikitext":"a\nb\nc","old_wikitext_delta":{"start":2,"middle":"x\ny","end":2}}`} {
+	for _, body := range []string{decodeActionCases[0], decodeActionCases[1], decodeActionCases[2], deltaBody} {
 		var a vigil.Action
 		if !decodeAction([]byte(body), &a) {
 			t.Errorf("the fast path refused %q", body)
