@@ -82,6 +82,20 @@ func TestEditDiffMatchesMediaWiki(t *testing.T) {
 			t.Fatalf("case %d: EditDiff(%q, %q) =\n%s\nMediaWiki:\n%s", i, oldText, newText, got, resp.Diff)
 		}
 	}
+	// Pages longer than EditDiff's margins, so that it leaves their common
+	// start and end out (see TestEditDiffMiddle).
+	for i := 0; i < n/5; i++ {
+		old := randomLines(r, 20+r.IntN(100))
+		oldText := strings.Join(old, "\n")
+		newText := strings.Join(mutate(r, old), "\n")
+		var resp struct{ Diff string }
+		if err := o.Do(map[string]string{"op": "diff", "old": oldText, "new": newText}, &resp); err != nil {
+			t.Fatal(err)
+		}
+		if got := EditDiff(oldText, newText); got != resp.Diff {
+			t.Fatalf("long case %d: EditDiff(%q, %q) =\n%s\nMediaWiki:\n%s", i, oldText, newText, got, resp.Diff)
+		}
+	}
 	// Large rewrites: more than 2,000,000 line pairs, where MediaWiki
 	// limits the search and falls back to its heuristic.
 	for i := 0; i < 4; i++ {
@@ -124,9 +138,93 @@ func TestUnifiedSize(t *testing.T) {
 			}
 		}
 		edits := diffLines(from, to)
-		got, size := len(unifiedDiff(edits)), unifiedSize(edits, 4)
+		got, size := len(unifiedDiff(edits, 0)), unifiedSize(edits, 4)
 		if size < got || size > 2*got+200 {
 			t.Fatalf("%q → %q: %d bytes reserved for %d written", from, to, size, got)
 		}
 	}
+}
+
+// wholeDiff is EditDiff over the whole texts, without leaving out their
+// common start and end.
+func wholeDiff(oldText, newText string) string {
+	return unifiedDiff(diffLines(splitLines(oldText), splitLines(newText)), 0)
+}
+
+// TestEditDiffMiddle: diffing only the middle of two texts gives the
+// whole texts' diff. The texts repeat lines, so that boundary shifting
+// often slides changes into the margins (where EditDiff must fall back),
+// and edits change bytes inside lines and newlines too, so that the
+// common bytes end anywhere in a line.
+func TestEditDiffMiddle(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []string{"a", "b", "", "a b", "== H ==", "{{x}}", "ab"}
+	var cut, fellBack int
+	for i := range 20000 {
+		lines := make([]string, r.IntN(80))
+		// A third of the texts are one or two lines over and over, where
+		// shifted changes often reach the margins.
+		words := alphabet[:1+r.IntN(len(alphabet))]
+		if i%3 == 0 {
+			words = alphabet[:1+r.IntN(2)]
+		}
+		for k := range lines {
+			lines[k] = words[r.IntN(len(words))]
+		}
+		oldText := strings.Join(lines, "\n")
+		if r.IntN(3) == 0 {
+			oldText += "\n"
+		}
+		b := []byte(oldText)
+		for range 1 + r.IntN(4) {
+			at := r.IntN(len(b) + 1)
+			switch r.IntN(4) {
+			case 0:
+				b = slices.Insert(b, at, []byte(alphabet[r.IntN(len(alphabet))]+"\n")...)
+			case 1:
+				b = slices.Insert(b, at, "ab\n"[r.IntN(3)])
+			case 2:
+				if at < len(b) {
+					b = slices.Delete(b, at, min(len(b), at+1+r.IntN(6)))
+				}
+			default:
+				if at < len(b) {
+					b[at] = "ab\n "[r.IntN(4)]
+				}
+			}
+		}
+		newText := string(b)
+		got, want := EditDiff(oldText, newText), wholeDiff(oldText, newText)
+		if got != want {
+			t.Fatalf("case %d: EditDiff(%q, %q) =\n%s\nthe whole texts' diff:\n%s", i, oldText, newText, got, want)
+		}
+		if start, oldEnd, _ := commonLines(oldText, newText, diffMargin); oldText != newText && (start > 0 || oldEnd < len(oldText)) {
+			cut++
+			edits := diffLines(strings.Split(oldText[start:oldEnd], "\n"), strings.Split(newText[start:oldEnd+len(newText)-len(oldText)], "\n"))
+			if !marginsKept(edits, start > 0, oldEnd < len(oldText)) {
+				fellBack++
+			}
+		}
+	}
+	// Both ways must have been taken, often.
+	if testing.Verbose() {
+		t.Logf("%d diffed in their middle, %d again whole", cut, fellBack)
+	}
+	if cut < 5000 || fellBack < 100 {
+		t.Errorf("%d of 20,000 edits diffed in their middle, %d of them again whole: too few to test both ways", cut, fellBack)
+	}
+}
+
+func FuzzEditDiff(f *testing.F) {
+	f.Add("a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\nm", "a\nb\nc\nd\ne\nf\nX\nh\ni\nj\nk\nl\nm")
+	f.Add("x\nx\nx\nx\nx\nx\nx\nx\nx\nx\n", "x\nx\nx\nx\nx\nx\nx\nx\nx\nx\nx\n")
+	f.Add("", "a\n")
+	f.Fuzz(func(t *testing.T, oldText, newText string) {
+		if len(oldText)+len(newText) > 1<<14 {
+			return // the whole diff is quadratic in the worst case
+		}
+		if got, want := EditDiff(oldText, newText), wholeDiff(oldText, newText); got != want {
+			t.Fatalf("EditDiff(%q, %q) =\n%s\nthe whole texts' diff:\n%s", oldText, newText, got, want)
+		}
+	})
 }

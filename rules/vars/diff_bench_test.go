@@ -1,0 +1,29 @@
+package vars_test
+
+import (
+	"testing"
+
+	"github.com/vigilwiki/vigil/internal/workload"
+	"github.com/vigilwiki/vigil/rules/vars"
+)
+
+// BenchmarkEditDiff: edit_diff and added_lines of the service benchmark's
+// edits of 5-50 KB pages (internal/workload), as the first filter that
+// reads added_lines computes them. Per edit.
+func BenchmarkEditDiff(b *testing.B) {
+	g := workload.New("enwiki", 1, 200)
+	type edit struct{ old, new string }
+	var edits []edit
+	for len(edits) < 300 {
+		a := g.Next()
+		if a.OldWikitext != nil && a.NewWikitext != nil {
+			edits = append(edits, edit{*a.OldWikitext, *a.NewWikitext})
+		}
+	}
+	i := 0
+	for b.Loop() {
+		e := edits[i%len(edits)]
+		i++
+		vars.DiffSplit(vars.EditDiff(e.old, e.new), '+')
+	}
+}
