@@ -64,10 +64,18 @@ func init() {
 			if !ok {
 				return value.Value{}, false
 			}
+			if a.pstIsNew() {
+				return a.Var("edit_diff")
+			}
 			oldText, _ := a.text("old_wikitext")
 			return value.NewString(EditDiff(oldText, pst)), true
 		},
-		"added_lines_pst": diffSplitVar("edit_diff_pst", '+'),
+		"added_lines_pst": func(a *Action) (value.Value, bool) {
+			if a.pstIsNew() {
+				return a.Var("added_lines")
+			}
+			return diffSplitVar("edit_diff_pst", '+')(a)
+		},
 		"new_size":        lengthVar("new_wikitext"),
 		"old_size":        lengthVar("old_wikitext"),
 		"edit_delta": func(a *Action) (value.Value, bool) {
@@ -115,6 +123,15 @@ func (a *Action) Var(name string) (value.Value, bool) {
 // Given returns the variables the caller gave, by current name; it must
 // not be changed.
 func (a *Action) Given() map[string]value.Value { return a.given }
+
+// pstIsNew reports whether the pre-save transform left the new text as it
+// was, as it does for most edits (no signatures, no subst:): the _pst
+// variables are then the others, and a page's diff is computed once.
+func (a *Action) pstIsNew() bool {
+	pst, okPST := a.text("new_pst")
+	newText, okNew := a.text("new_wikitext")
+	return okPST && okNew && pst == newText
+}
 
 func (a *Action) text(name string) (string, bool) {
 	v, ok := a.Var(name)

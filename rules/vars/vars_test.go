@@ -1,6 +1,7 @@
 package vars_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/vigilwiki/vigil/rules/value"
@@ -38,5 +39,39 @@ func TestNew(t *testing.T) {
 				t.Errorf("the caller's map changed: %v", tt.given)
 			}
 		})
+	}
+}
+
+// TestPSTVariables: edit_diff_pst and added_lines_pst are the diff of the
+// old text and new_pst, whether new_pst is the new text (and the diff is
+// computed once) or not.
+func TestPSTVariables(t *testing.T) {
+	tests := []struct {
+		name, pst, diff, added string
+	}{
+		{"the same as the new text", "a\nb\n~~~~\n", "@@ -1,2 +1,4 @@\n a\n+b\n+~~~~\n \n", "b|~~~~"},
+		{"signed", "a\nb\n[[User:X|X]]\n", "@@ -1,2 +1,4 @@\n a\n+b\n+[[User:X|X]]\n \n", "b|[[User:X|X]]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := vars.New(map[string]value.Value{"old_wikitext": value.NewString("a\n"),
+				"new_wikitext": value.NewString("a\nb\n~~~~\n"), "new_pst": value.NewString(tt.pst)})
+			if v, ok := a.Var("edit_diff_pst"); !ok || v.ToString() != tt.diff {
+				t.Errorf("edit_diff_pst = %q, %v; want %q", v.ToString(), ok, tt.diff)
+			}
+			v, ok := a.Var("added_lines_pst")
+			var added []string
+			for _, e := range v.Elems() {
+				added = append(added, e.ToString())
+			}
+			if !ok || strings.Join(added, "|") != tt.added {
+				t.Errorf("added_lines_pst = %q, %v; want %q", added, ok, tt.added)
+			}
+		})
+	}
+	// Without new_pst, neither can be derived.
+	a := vars.New(map[string]value.Value{"old_wikitext": value.NewString("a"), "new_wikitext": value.NewString("b")})
+	if _, ok := a.Var("added_lines_pst"); ok {
+		t.Error("added_lines_pst derived without new_pst")
 	}
 }
