@@ -2,6 +2,7 @@ package pcre
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -159,6 +160,41 @@ func TestProgBound(t *testing.T) {
 		}
 		if b := progBound(re.root); len(p.insts) > b {
 			t.Fatalf("%s: %d instructions, bound %d", pat, len(p.insts), b)
+		}
+	}
+}
+
+// TestFindSubmatchIndexBetween: the leftmost match from a position is
+// found when it starts by the bound, and nothing otherwise; assertions
+// still see the characters before the first position tried.
+func TestFindSubmatchIndexBetween(t *testing.T) {
+	patterns := []string{`/a+b/`, `/\bcat/u`, `/(?<=x)y/`, `/\Gz/`, `/^a/m`, `/(?i)ſ\w/u`, `/é./u`, `/q|r+/`}
+	subjects := []string{"xaab cat concat aab", "xyxyy", "zzaz", "a\na\nba", "éaé ſT sx", "qrrq"}
+	for _, p := range patterns {
+		re, err := CompilePHP(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range subjects {
+			for from := 0; from <= len(s); from++ {
+				want, err := re.FindSubmatchIndexFrom(s, from, Limits{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for to := from; to <= len(s)+1; to++ {
+					got, err := re.FindSubmatchIndexBetween(s, from, to, Limits{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					exp := want
+					if want != nil && want[0] > to {
+						exp = nil
+					}
+					if !slices.Equal(got, exp) {
+						t.Fatalf("%s in %q between %d and %d: %v, want %v", p, s, from, to, got, exp)
+					}
+				}
+			}
 		}
 	}
 }

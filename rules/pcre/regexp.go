@@ -518,6 +518,17 @@ func (re *Regexp) FindSubmatchIndexFrom(s string, from int, lim Limits) ([]int, 
 	return re.exec(s, from, from, false, lim)
 }
 
+// FindSubmatchIndexBetween is FindSubmatchIndexFrom for a subject known
+// to be valid UTF-8 (it is not checked again, which for a long subject
+// searched many times over costs more than the searches), and for a match
+// that starts at to at the latest: positions after it are not tried.
+func (re *Regexp) FindSubmatchIndexBetween(s string, from, to int, lim Limits) ([]int, error) {
+	if from < 0 || from > len(s) {
+		return nil, nil
+	}
+	return re.execUpTo(s, from, min(to, len(s)), from, false, lim)
+}
+
 // Count returns how many matches preg_match_all finds: after an empty
 // match, the next attempt at the same offset must not be empty.
 func (re *Regexp) Count(s string, lim Limits) (int, error) {
@@ -684,6 +695,11 @@ func hasKeep(n *node) bool {
 // the first position tried (preg_match_all's retry after an empty match),
 // which is then the only position tried.
 func (re *Regexp) exec(s string, from, searchStart int, notEmptyAtStart bool, lim Limits) (caps []int, err error) {
+	return re.execUpTo(s, from, len(s), searchStart, notEmptyAtStart, lim)
+}
+
+// execUpTo is exec for a match that starts at lastStart at the latest.
+func (re *Regexp) execUpTo(s string, from, lastStart, searchStart int, notEmptyAtStart bool, lim Limits) (caps []int, err error) {
 	p, err := re.program()
 	if err != nil {
 		return nil, err
@@ -708,12 +724,12 @@ func (re *Regexp) exec(s string, from, searchStart int, notEmptyAtStart bool, li
 	if re.anchored && from > 0 {
 		return nil, nil
 	}
-	for start := from; start <= len(s); {
+	for start := from; start <= lastStart; {
 		if !anchored && re.firstBytes != nil {
 			for start < len(s) && !re.firstBytes[s[start]] {
 				start++
 			}
-			if start >= len(s) {
+			if start >= len(s) || start > lastStart {
 				return nil, nil
 			}
 		}

@@ -2,11 +2,16 @@ package vars
 
 import (
 	"math/rand/v2"
+	"net/url"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/vigilwiki/vigil/internal/aforacle"
+	"github.com/vigilwiki/vigil/rules/pcre"
+	"github.com/vigilwiki/vigil/rules/textfunc"
 )
 
 var linkFragments = []string{
@@ -47,6 +52,178 @@ func TestExternalLinksMatchMediaWiki(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, resp.Links) {
 			t.Errorf("ExternalLinks(%q) =\n  %q\nMediaWiki:\n  %q", text, got, resp.Links)
+		}
+	}
+}
+
+// scanFreeLinks is freeLinkEach as a plain scan, the regex tried at every
+// character: what freeLinkEach must find.
+func scanFreeLinks(text string) [][2]string {
+	var out [][2]string
+	pos := 0
+	for pos <= len(text) {
+		caps, err := freeLink.FindSubmatchIndexFrom(text, pos, pcre.Limits{})
+		if err != nil || caps == nil {
+			return out
+		}
+		if len(caps) > 6 && caps[6] >= 0 {
+			out = append(out, [2]string{text[caps[6]:caps[7]], strconv.Itoa(caps[9] - caps[8])})
+		}
+		pos = caps[1]
+		if caps[1] == caps[0] {
+			pos++
+		}
+	}
+	return out
+}
+
+// TestFreeLinkEach: trying the free-link regex only near "<" and ":" finds
+// what trying it everywhere finds, also where a protocol is spelt with
+// the characters that match its letters case-insensitively in more bytes
+// ("ſ" for s, the Kelvin sign for k).
+func TestFreeLinkEach(t *testing.T) {
+	pieces := []string{"http://a.example/x", "HTTPS://b.example", "httpſ://c.example", "mailto:x@y.z",
+		"bitcoin:abc", "worldwind://w", "<", ">", "<a href=x>", "</a>", ":", "::", "é", "ü:", "ſ", "\u212a",
+		"ſip:z", "telnet:/\u212a", "news:x", "a", " ", "\n", "<b>http://in.tag</b>", "xhttp://no.boundary",
+		"http:", "//", "[http://br.example y]", "日本", "ircs://i.example"}
+	r := rand.New(rand.NewPCG(5, 6))
+	found := 0
+	for i := range 20000 {
+		var b strings.Builder
+		for range r.IntN(30) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		text := b.String()
+		var got [][2]string
+		if err := freeLinkEach(text, func(u string, postProto int) {
+			got = append(got, [2]string{u, strconv.Itoa(postProto)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want := scanFreeLinks(text)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("case %d, %q: found %q, want %q", i, text, got, want)
+		}
+		found += len(got)
+	}
+	if found < 20000 {
+		t.Errorf("%d links in all: too few to compare", found)
+	}
+}
+
+// scanBracketedLinks is bracketedLinkEach as a plain scan.
+func scanBracketedLinks(text string) [][3]int {
+	var out [][3]int
+	pos := 0
+	for pos <= len(text) {
+		caps, err := bracketedLink.FindSubmatchIndexFrom(text, pos, pcre.Limits{})
+		if err != nil || caps == nil {
+			return out
+		}
+		out = append(out, [3]int{caps[0], caps[1], caps[3] - caps[2]})
+		pos = caps[1]
+	}
+	return out
+}
+
+// TestBracketedLinkEach: trying the bracketed-link regex only at a "[" that
+// may open one finds what trying it everywhere finds.
+func TestBracketedLinkEach(t *testing.T) {
+	pieces := []string{"[", "]", "[[", "]]", "[http://a.example x]", "[HTTPS://b.example]", "[httpſ://c.example y]",
+		"[//rel.example]", "[/x]", "[ſip:q]", "[\u212aey]", "[mailto:a@b.c m]", "http://", " ", "é", "[ http://no.example]",
+		"[[Page|label]]", "[news:x]", "\n", "[ftp://f.example/p?q=1 t t]", "ſ"}
+	r := rand.New(rand.NewPCG(7, 8))
+	found := 0
+	for i := range 20000 {
+		var b strings.Builder
+		for range r.IntN(20) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		text := b.String()
+		var got [][3]int
+		if err := bracketedLinkEach(text, func(start, end int, u string) {
+			got = append(got, [3]int{start, end, len(u)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if want := scanBracketedLinks(text); !reflect.DeepEqual(got, want) {
+			t.Fatalf("case %d, %q: found %v, want %v", i, text, got, want)
+		}
+		found += len(got)
+	}
+	if found < 20000 {
+		t.Errorf("%d links in all: too few to compare", found)
+	}
+}
+
+// cleanURLRegexp is cleanURL as it was written first, every step through
+// its regex: what cleanURL must return.
+func cleanURLRegexp(u string) string {
+	u = textfunc.DecodeCharReferences(u)
+	urlEscapable := regexp.MustCompile(`[\][<>"\x00-\x20\x7F|]`)
+	u = urlEscapable.ReplaceAllStringFunc(u, url.QueryEscape)
+	urlParts := regexp.MustCompile(`(?i)^([^:]+:)(//[^/]+)?(.*)$`)
+	if m := urlParts.FindStringSubmatch(u); m != nil && !strings.Contains(u, "\n") {
+		host := strings.Map(func(r rune) rune {
+			if idnIgnored(r) {
+				return -1
+			}
+			return r
+		}, m[2])
+		if b := bracketHost.FindStringSubmatch(host); b != nil {
+			host = "//[" + b[1] + "]" + b[2]
+		}
+		u = m[1] + host + m[3]
+	}
+	var ipv6 string
+	if m := ipv6URL.FindStringSubmatch(u); m != nil {
+		if dec, err := url.PathUnescape(m[1]); err == nil && isValidIPv6(dec) {
+			ipv6 = dec
+		}
+	}
+	u = encodeUnsafeBytes(u)
+	component := func(c, unsafe string) string {
+		return percentCode.ReplaceAllStringFunc(c, func(m string) string {
+			v := byte(hexVal(m[1])<<4 | hexVal(m[2]))
+			if v > 32 && v < 127 && strings.IndexByte(unsafe, v) < 0 {
+				return string(v)
+			}
+			return strings.ToUpper(m)
+		})
+	}
+	end, ret := len(u), ""
+	if i := strings.IndexByte(u, '#'); i >= 0 {
+		ret = component(u[i:end], `"#%<>[\]^`+"`"+`{|}`) + ret
+		end = i
+	}
+	if i := strings.IndexByte(u[:end], '?'); i >= 0 {
+		ret = component(u[i:end], `"#%<>[\]^`+"`"+`{|}&=+;`) + ret
+		end = i
+	}
+	ret = component(u[:end], `"#%<>[\]^`+"`"+`{|}/?`) + ret
+	if ipv6 != "" {
+		re := regexp.MustCompile(`(?i)^((?:[a-z][a-z0-9+.-]*:)?//(?:(?:[a-z0-9\-._~!$&'()*+,;=:]|%[0-9a-f]{2})*@)?)%5B(` + regexp.QuoteMeta(ipv6) + `)%5D([:/?#]|$)`)
+		ret = re.ReplaceAllString(ret, "${1}[${2}]${3}")
+	}
+	return ret
+}
+
+// TestCleanURL: cleanURL's shortcuts change nothing, on URLs built from
+// pieces that each step reacts to (escapable bytes, hosts with ignorable
+// characters, bracketed IPv6 hosts, percent codes, entities, newlines).
+func TestCleanURL(t *testing.T) {
+	pieces := []string{"http:", "https://", "//", "/", "ex.ample", "[2001:db8::1]", "%5B2001:db8::2%5D", ":8080",
+		"?", "#", "&", "=", "%41", "%2f", "%3A", "%zz", "a b", `"`, "<", ">", "|", "\x7f", "\u00ad", "\u200b",
+		"é", "&amp;", "&#x5B;", "&#91;", "\n", "mailto:", "user@", "ſ", "~", "^", "{", "}", "\\", "`", "x", ":", "\xff", "\x01", "|title=T"}
+	r := rand.New(rand.NewPCG(9, 10))
+	for i := range 50000 {
+		var b strings.Builder
+		for range r.IntN(10) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		u := b.String()
+		if got, want := cleanURL(u), cleanURLRegexp(u); got != want {
+			t.Fatalf("case %d: cleanURL(%q) = %q, want %q", i, u, got, want)
 		}
 	}
 }

@@ -76,8 +76,8 @@ func init() {
 			}
 			return diffSplitVar("edit_diff_pst", '+')(a)
 		},
-		"new_size":        lengthVar("new_wikitext"),
-		"old_size":        lengthVar("old_wikitext"),
+		"new_size": lengthVar("new_wikitext"),
+		"old_size": lengthVar("old_wikitext"),
 		"edit_delta": func(a *Action) (value.Value, bool) {
 			n, okN := a.Var("new_size")
 			o, okO := a.Var("old_size")

@@ -27,3 +27,21 @@ func BenchmarkEditDiff(b *testing.B) {
 		vars.DiffSplit(vars.EditDiff(e.old, e.new), '+')
 	}
 }
+
+// BenchmarkExternalLinks: the external links of the service benchmark's
+// 5-50 KB pages, as new_links (and so added_links) needs them. Per page.
+func BenchmarkExternalLinks(b *testing.B) {
+	g := workload.New("enwiki", 7, 50)
+	var texts []string
+	for len(texts) < 100 {
+		if a := g.Next(); a.NewWikitext != nil {
+			texts = append(texts, *a.NewWikitext)
+		}
+	}
+	i, links := 0, 0
+	for b.Loop() {
+		links += len(vars.ExternalLinks(texts[i%len(texts)]))
+		i++
+	}
+	b.ReportMetric(float64(links)/float64(i), "links/page")
+}
