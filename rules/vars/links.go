@@ -55,25 +55,20 @@ var (
 )
 
 // protocolNames are the protocols without their ":" and what follows it;
-// protocolStart marks the bytes that may begin a protocol in a bracketed
-// link: the names' first letters in either case, "/" (for "//"), and any
-// byte of a longer character (a letter may match one case-insensitively).
+// protocolsByFirst, the protocols by their first letter.
 var (
-	protocolNames   []string
-	maxProtocolName int
-	protocolStart   [256]bool
+	protocolNames    []string
+	maxProtocolName  int // bytes before the ":"
+	maxProtocol      int // bytes in all
+	protocolsByFirst [256][]string
 )
 
 func init() {
 	for _, p := range urlProtocols {
+		protocolsByFirst[p[0]] = append(protocolsByFirst[p[0]], p)
 		protocolNames = append(protocolNames, p[:strings.IndexByte(p, ':')])
 		maxProtocolName = max(maxProtocolName, strings.IndexByte(p, ':'))
-		protocolStart[p[0]] = true
-		protocolStart[p[0]-'a'+'A'] = true
-	}
-	protocolStart['/'] = true
-	for b := utf8.RuneSelf; b < 256; b++ {
-		protocolStart[b] = true
+		maxProtocol = max(maxProtocol, len(p))
 	}
 }
 
@@ -148,7 +143,7 @@ func bracketedLinkEach(text string, fn func(start, end int, u string)) error {
 			return nil
 		}
 		c := pos + i
-		if c+1 < len(text) && !protocolStart[text[c+1]] {
+		if !mayBeProtocol(text[c+1:]) {
 			pos = c + 1
 			continue
 		}
@@ -191,13 +186,17 @@ func freeLinkEach(text string, fn func(u string, postProto int)) error {
 		if c == len(text) {
 			return nil
 		}
-		var caps []int
-		var err error
 		if c == lt {
-			caps, err = freeLink.FindSubmatchIndexBetween(text, c, c, pcre.Limits{})
-		} else {
-			caps, err = freeLinkBefore(text, pos, c)
+			// A tag, which holds no link: the regex's first two
+			// alternatives, matched here.
+			if end := tagEnd(text, c); end > c {
+				pos = end
+			} else {
+				pos = c + 1
+			}
+			continue
 		}
+		caps, err := freeLinkBefore(text, pos, c)
 		if err != nil {
 			return err
 		}
@@ -214,6 +213,53 @@ func freeLinkEach(text string, fn func(u string, postProto int)) error {
 		}
 	}
 	return nil
+}
+
+// tagEnd is where freeLink's alternatives for tags, (<a[ \t\r\n>].*?<\/a>)
+// and (<.*?>), end when matched at text[c] == '<' ("." is anything but a
+// newline), or c when neither matches (then the third, a protocol, cannot
+// either, as none begins with "<").
+func tagEnd(text string, c int) int {
+	rest := text[c+1:]
+	if len(rest) >= 2 && rest[0] == 'a' && strings.IndexByte(" \t\r\n>", rest[1]) >= 0 {
+		body := rest[2:]
+		if i := strings.IndexByte(body, '\n'); i >= 0 {
+			body = body[:i]
+		}
+		if i := strings.Index(body, "</a>"); i >= 0 {
+			return c + 3 + i + len("</a>")
+		}
+	}
+	if i := strings.IndexByte(rest, '\n'); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.IndexByte(rest, '>'); i >= 0 {
+		return c + 1 + i + 1
+	}
+	return c
+}
+
+// mayBeProtocol reports whether s, what follows a "[", may begin with one
+// of the protocols of a bracketed link: it does, ASCII letters in either
+// case, or a longer character comes first (which may match a letter).
+func mayBeProtocol(s string) bool {
+	for i := 0; i < len(s) && i < maxProtocol; i++ {
+		if s[i] >= utf8.RuneSelf {
+			return true
+		}
+	}
+	if len(s) == 0 {
+		return false
+	}
+	if strings.HasPrefix(s, "//") {
+		return true
+	}
+	for _, p := range protocolsByFirst[s[0]|0x20] { // ASCII lower case
+		if len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) {
+			return true
+		}
+	}
+	return false
 }
 
 // freeLinkBefore is freeLink's leftmost match that starts at or after pos

@@ -84,7 +84,7 @@ func scanFreeLinks(text string) [][2]string {
 func TestFreeLinkEach(t *testing.T) {
 	pieces := []string{"http://a.example/x", "HTTPS://b.example", "httpſ://c.example", "mailto:x@y.z",
 		"bitcoin:abc", "worldwind://w", "<", ">", "<a href=x>", "</a>", ":", "::", "é", "ü:", "ſ", "\u212a",
-		"ſip:z", "telnet:/\u212a", "news:x", "a", " ", "\n", "<b>http://in.tag</b>", "xhttp://no.boundary",
+		"ſip:z", "telnet:/\u212a", "news:x", "a", " ", "\n", "<b>http://in.tag</b>", "xhttp://no.boundary", "<a\n", "<a>", "<a\t", "\r", "<ref>", "</ref>", "<a", "a>",
 		"http:", "//", "[http://br.example y]", "日本", "ircs://i.example"}
 	r := rand.New(rand.NewPCG(5, 6))
 	found := 0
@@ -131,7 +131,7 @@ func scanBracketedLinks(text string) [][3]int {
 func TestBracketedLinkEach(t *testing.T) {
 	pieces := []string{"[", "]", "[[", "]]", "[http://a.example x]", "[HTTPS://b.example]", "[httpſ://c.example y]",
 		"[//rel.example]", "[/x]", "[ſip:q]", "[\u212aey]", "[mailto:a@b.c m]", "http://", " ", "é", "[ http://no.example]",
-		"[[Page|label]]", "[news:x]", "\n", "[ftp://f.example/p?q=1 t t]", "ſ"}
+		"[[Page|label]]", "[news:x]", "[[Smith", "[HTTP", "[Mailto:", "[sips:x]", "[s", "[ht", "\n", "[ftp://f.example/p?q=1 t t]", "ſ"}
 	r := rand.New(rand.NewPCG(7, 8))
 	found := 0
 	for i := range 20000 {
