@@ -94,9 +94,12 @@ func mustCompile(p string) *pcre.Regexp {
 // ExternalLinks returns the external links of wikitext, in the order the
 // parser registers them (bracketed links first), without duplicates.
 func ExternalLinks(wikitext string) []string {
-	text, err := unparsedBlocks.ReplaceAll(wikitext, " ", pcre.Limits{})
+	if !utf8.ValidString(wikitext) {
+		return nil // MediaWiki would not have saved it either
+	}
+	text, err := removeUnparsed(wikitext)
 	if err != nil {
-		return nil // not UTF-8: MediaWiki would not have saved it either
+		return nil
 	}
 	var links []string
 	seen := map[string]bool{}
@@ -130,6 +133,55 @@ func ExternalLinks(wikitext string) []string {
 	})
 	return links
 }
+
+// removeUnparsed is unparsedBlocks.ReplaceAll(text, " ") for a valid
+// UTF-8 text: comments and the tags whose content the parser does not read
+// for links each become a space. A match begins with "<!" or "<" and a
+// tag's first letter: the regex is tried only there, not at every "<ref>".
+func removeUnparsed(text string) (string, error) {
+	var b strings.Builder
+	last, pos := 0, 0
+	for pos < len(text) {
+		i := strings.IndexByte(text[pos:], '<')
+		if i < 0 {
+			break
+		}
+		c := pos + i
+		if c+1 < len(text) && !unparsedStart[text[c+1]] {
+			pos = c + 1
+			continue
+		}
+		caps, err := unparsedBlocks.FindSubmatchIndexBetween(text, c, c, pcre.Limits{})
+		if err != nil {
+			return "", err
+		}
+		if caps == nil {
+			pos = c + 1
+			continue
+		}
+		b.WriteString(text[last:c])
+		b.WriteByte(' ')
+		last, pos = caps[1], max(caps[1], c+1)
+	}
+	if last == 0 {
+		return text, nil
+	}
+	b.WriteString(text[last:])
+	return b.String(), nil
+}
+
+// unparsedStart marks the bytes after a "<" that may begin one of
+// unparsedBlocks' matches: "!" and the tags' first letters in either case,
+// and any byte of a longer character (case-insensitively, "ſ" is an s).
+var unparsedStart = func() (t [256]bool) {
+	for _, c := range []byte("!npmcsiNPMCSI") {
+		t[c] = true
+	}
+	for b := utf8.RuneSelf; b < 256; b++ {
+		t[b] = true
+	}
+	return t
+}()
 
 // bracketedLinkEach calls fn for each of bracketedLink's matches in text,
 // which must be valid UTF-8. A match is a "[" and a protocol: the regex is
@@ -296,9 +348,11 @@ func freeLinkBefore(text string, pos, c int) ([]int, error) {
 // protocol.
 func trimFreeLink(u string, postProto int) (string, bool) {
 	trail := ""
-	if caps, _ := freeLinkStop.FindSubmatchIndex(u, pcre.Limits{}); caps != nil {
-		trail = u[caps[0]:]
-		u = u[:caps[0]]
+	if strings.IndexByte(u, '&') >= 0 { // which freeLinkStop needs
+		if caps, _ := freeLinkStop.FindSubmatchIndex(u, pcre.Limits{}); caps != nil {
+			trail = u[caps[0]:]
+			u = u[:caps[0]]
+		}
 	}
 	sep := ",;.:!?"
 	if !strings.Contains(u, "(") {
@@ -458,6 +512,9 @@ func normalizeLinkURL(u string) string {
 // encodeUnsafeBytes percent-encodes, byte by byte, what
 // normalizeLinkUrl's /[\x00-\x20"<>\[\\\]^`{|}\x7F-\xFF]/ matches.
 func encodeUnsafeBytes(u string) string {
+	if !strings.ContainsFunc(u, func(r rune) bool { return r <= 0x20 || r >= 0x7F || strings.ContainsRune("\"<>[\\]^`{|}", r) }) {
+		return u
+	}
 	var b strings.Builder
 	for i := 0; i < len(u); i++ {
 		c := u[i]

@@ -227,3 +227,31 @@ func TestCleanURL(t *testing.T) {
 		}
 	}
 }
+
+// TestRemoveUnparsed: trying unparsedBlocks only after a "<" that may
+// begin a match removes what preg_replace over the whole text removes.
+func TestRemoveUnparsed(t *testing.T) {
+	pieces := []string{"<!--", "-->", "<nowiki>", "</nowiki>", "<NoWiki/>", "<pre", ">", "</pre >", "<ref>", "</ref>",
+		"<ſource>", "</source>", "<math/>", "<includeonly>", "<ce>", "<chem>", "</ chem>", "<s>", "<", "\n", "x",
+		"http://a.example", "é", "<syntaxhighlight lang=x>", "</syntaxhighlight>", "<i>", "<pretty>", "<Source>", "<PRE>", "<Math>"}
+	r := rand.New(rand.NewPCG(11, 12))
+	removed := 0
+	for i := range 20000 {
+		var b strings.Builder
+		for range r.IntN(25) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		text := b.String()
+		got, err := removeUnparsed(text)
+		want, werr := unparsedBlocks.ReplaceAll(text, " ", pcre.Limits{})
+		if err != nil || werr != nil || got != want {
+			t.Fatalf("case %d, %q: %q (%v), want %q (%v)", i, text, got, err, want, werr)
+		}
+		if got != text {
+			removed++
+		}
+	}
+	if removed < 5000 {
+		t.Errorf("only %d of 20,000 texts had something removed", removed)
+	}
+}
