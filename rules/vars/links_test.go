@@ -89,11 +89,7 @@ func TestFreeLinkEach(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	found := 0
 	for i := range 20000 {
-		var b strings.Builder
-		for range r.IntN(30) {
-			b.WriteString(pieces[r.IntN(len(pieces))])
-		}
-		text := b.String()
+		text := randomText(r, pieces, 30)
 		var got [][2]string
 		if err := freeLinkEach(text, func(u string, postProto int) {
 			got = append(got, [2]string{u, strconv.Itoa(postProto)})
@@ -135,11 +131,7 @@ func TestBracketedLinkEach(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	found := 0
 	for i := range 20000 {
-		var b strings.Builder
-		for range r.IntN(20) {
-			b.WriteString(pieces[r.IntN(len(pieces))])
-		}
-		text := b.String()
+		text := randomText(r, pieces, 20)
 		var got [][3]int
 		if err := bracketedLinkEach(text, func(start, end int, u string) {
 			got = append(got, [3]int{start, end, len(u)})
@@ -217,11 +209,7 @@ func TestCleanURL(t *testing.T) {
 		"é", "&amp;", "&#x5B;", "&#91;", "\n", "mailto:", "user@", "ſ", "~", "^", "{", "}", "\\", "`", "x", ":", "\xff", "\x01", "|title=T"}
 	r := rand.New(rand.NewPCG(9, 10))
 	for i := range 50000 {
-		var b strings.Builder
-		for range r.IntN(10) {
-			b.WriteString(pieces[r.IntN(len(pieces))])
-		}
-		u := b.String()
+		u := randomText(r, pieces, 10)
 		if got, want := cleanURL(u), cleanURLRegexp(u); got != want {
 			t.Fatalf("case %d: cleanURL(%q) = %q, want %q", i, u, got, want)
 		}
@@ -237,11 +225,7 @@ func TestRemoveUnparsed(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	removed := 0
 	for i := range 20000 {
-		var b strings.Builder
-		for range r.IntN(25) {
-			b.WriteString(pieces[r.IntN(len(pieces))])
-		}
-		text := b.String()
+		text := randomText(r, pieces, 25)
 		got, err := removeUnparsed(text)
 		want, werr := unparsedBlocks.ReplaceAll(text, " ", pcre.Limits{})
 		if err != nil || werr != nil || got != want {
@@ -254,4 +238,13 @@ func TestRemoveUnparsed(t *testing.T) {
 	if removed < 5000 {
 		t.Errorf("only %d of 20,000 texts had something removed", removed)
 	}
+}
+
+// randomText joins up to n-1 pieces picked at random.
+func randomText(r *rand.Rand, pieces []string, n int) string {
+	var b strings.Builder
+	for range r.IntN(n) {
+		b.WriteString(pieces[r.IntN(len(pieces))])
+	}
+	return b.String()
 }
