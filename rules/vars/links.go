@@ -427,9 +427,8 @@ func cleanURL(u string) string {
 // /[\][<>"\x00-\x20\x7F|]/ with urlencode: every such byte (all are ASCII)
 // as url.QueryEscape writes it. A citation's URL runs on through its "|".
 func escapeURL(u string) string {
-	escapable := func(c byte) bool { return c <= 0x20 || c == 0x7F || strings.IndexByte(`[]<>"|`, c) >= 0 }
 	i := 0
-	for i < len(u) && !escapable(u[i]) {
+	for i < len(u) && !urlEscapable[u[i]] {
 		i++
 	}
 	if i == len(u) {
@@ -439,7 +438,7 @@ func escapeURL(u string) string {
 	b.Grow(len(u) + 8)
 	b.WriteString(u[:i])
 	for ; i < len(u); i++ {
-		if c := u[i]; escapable(c) {
+		if c := u[i]; urlEscapable[c] {
 			b.WriteString(url.QueryEscape(u[i : i+1]))
 		} else {
 			b.WriteByte(c)
@@ -447,6 +446,16 @@ func escapeURL(u string) string {
 	}
 	return b.String()
 }
+
+// urlEscapable marks the bytes escapeURL escapes; urlUnsafe, those
+// encodeUnsafeBytes encodes.
+var urlEscapable, urlUnsafe = func() (esc, unsafe [256]bool) {
+	for c := range 256 {
+		esc[c] = c <= 0x20 || c == 0x7F || strings.IndexByte(`[]<>"|`, byte(c)) >= 0
+		unsafe[c] = c <= 0x20 || c >= 0x7F || strings.IndexByte("\"<>[\\]^`{|}", byte(c)) >= 0
+	}
+	return esc, unsafe
+}()
 
 // splitURL is `(?i)^([^:]+:)(//[^/]+)?(.*)$` (Sanitizer::cleanUrl's split
 // of a URL) for a u without "\n": the scheme and its ":", the "//" and
@@ -512,13 +521,18 @@ func normalizeLinkURL(u string) string {
 // encodeUnsafeBytes percent-encodes, byte by byte, what
 // normalizeLinkUrl's /[\x00-\x20"<>\[\\\]^`{|}\x7F-\xFF]/ matches.
 func encodeUnsafeBytes(u string) string {
-	if !strings.ContainsFunc(u, func(r rune) bool { return r <= 0x20 || r >= 0x7F || strings.ContainsRune("\"<>[\\]^`{|}", r) }) {
+	i := 0
+	for i < len(u) && !urlUnsafe[u[i]] {
+		i++
+	}
+	if i == len(u) {
 		return u
 	}
 	var b strings.Builder
-	for i := 0; i < len(u); i++ {
+	b.WriteString(u[:i])
+	for ; i < len(u); i++ {
 		c := u[i]
-		if c <= 0x20 || c >= 0x7F || strings.IndexByte("\"<>[\\]^`{|}", c) >= 0 {
+		if urlUnsafe[c] {
 			b.WriteByte('%')
 			b.WriteString(hexByte(c))
 			continue

@@ -152,8 +152,8 @@ func TestBracketedLinkEach(t *testing.T) {
 // its regex: what cleanURL must return.
 func cleanURLRegexp(u string) string {
 	u = textfunc.DecodeCharReferences(u)
-	urlEscapable := regexp.MustCompile(`[\][<>"\x00-\x20\x7F|]`)
-	u = urlEscapable.ReplaceAllStringFunc(u, url.QueryEscape)
+	escapable := regexp.MustCompile(`[\][<>"\x00-\x20\x7F|]`)
+	u = escapable.ReplaceAllStringFunc(u, url.QueryEscape)
 	urlParts := regexp.MustCompile(`(?i)^([^:]+:)(//[^/]+)?(.*)$`)
 	if m := urlParts.FindStringSubmatch(u); m != nil && !strings.Contains(u, "\n") {
 		host := strings.Map(func(r rune) rune {
