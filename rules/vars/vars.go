@@ -126,8 +126,15 @@ func (a *Action) Given() map[string]value.Value { return a.given }
 
 // pstIsNew reports whether the pre-save transform left the new text as it
 // was, as it does for most edits (no signatures, no subst:): the _pst
-// variables are then the others, and a page's diff is computed once.
+// variables are then the others, derived from the same texts, and a page's
+// diff is computed once. Not when the caller gave the others, which then
+// need not agree with the texts.
 func (a *Action) pstIsNew() bool {
+	for _, name := range [...]string{"edit_diff", "added_lines"} {
+		if _, given := a.given[name]; given {
+			return false
+		}
+	}
 	pst, okPST := a.text("new_pst")
 	newText, okNew := a.text("new_wikitext")
 	return okPST && okNew && pst == newText

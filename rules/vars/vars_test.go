@@ -69,8 +69,18 @@ func TestPSTVariables(t *testing.T) {
 			}
 		})
 	}
+	// A given edit_diff is the caller's; edit_diff_pst still comes from
+	// the texts, as AbuseFilter derives it.
+	a := vars.New(map[string]value.Value{"old_wikitext": value.NewString("a\n"), "new_wikitext": value.NewString("a\nb\n"),
+		"new_pst": value.NewString("a\nb\n"), "edit_diff": value.NewString("given"), "added_lines": value.NewStrings([]string{"given"})})
+	if v, _ := a.Var("edit_diff_pst"); v.ToString() != "@@ -1,2 +1,3 @@\n a\n+b\n \n" {
+		t.Errorf("edit_diff_pst beside a given edit_diff = %q", v.ToString())
+	}
+	if v, _ := a.Var("added_lines_pst"); v.Len() != 1 || v.Elems()[0].ToString() != "b" {
+		t.Errorf("added_lines_pst beside a given added_lines = %v", v)
+	}
 	// Without new_pst, neither can be derived.
-	a := vars.New(map[string]value.Value{"old_wikitext": value.NewString("a"), "new_wikitext": value.NewString("b")})
+	a = vars.New(map[string]value.Value{"old_wikitext": value.NewString("a"), "new_wikitext": value.NewString("b")})
 	if _, ok := a.Var("added_lines_pst"); ok {
 		t.Error("added_lines_pst derived without new_pst")
 	}
