@@ -37,7 +37,10 @@ type Dialect struct {
 	IsUnavailable func(error) bool
 	// Scrub, run after protected data was deleted, clears what the
 	// database's own files may still hold of it (SQLite: the write-ahead
-	// log's older frames); empty: nothing to run.
+	// log's older frames); empty: nothing to run. A query whose first row
+	// begins with a nonzero integer says it was blocked (SQLite's
+	// checkpoint, while another connection writes or reads an older
+	// snapshot), and it is run again.
 	Scrub string
 }
 
@@ -150,14 +153,50 @@ type querier interface {
 }
 
 // scrub runs the dialect's Scrub, if it has one, after deleting protected
-// data.
+// data, again while it says it was blocked, for up to scrubPatience:
+// purged data should not wait for the next purge to leave the files.
 func (s *Store) scrub(ctx context.Context) error {
 	if s.dialect.Scrub == "" {
 		return nil
 	}
-	_, err := s.exec(ctx, s.rw, s.dialect.Scrub)
-	return err
+	deadline := time.Now().Add(scrubPatience)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		var blocked int64
+		rows, err := s.query(ctx, s.rw, s.dialect.Scrub)
+		if err != nil {
+			return err
+		}
+		if rows.Next() {
+			var first any
+			cols, _ := rows.Columns()
+			dest := make([]any, len(cols))
+			dest[0] = &first
+			for i := 1; i < len(dest); i++ {
+				dest[i] = new(any)
+			}
+			if err := rows.Scan(dest...); err == nil {
+				blocked, _ = first.(int64)
+			}
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		if blocked == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("scrub: still blocked after %s; the next purge tries again", scrubPatience)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
+
+// scrubPatience bounds how long a purge retries a blocked scrub.
+const scrubPatience = 5 * time.Second
 
 func (s *Store) exec(ctx context.Context, db querier, query string, args ...any) (sql.Result, error) {
 	return db.ExecContext(ctx, s.q(query), args...)
