@@ -195,8 +195,9 @@ func (s *Store) scrub(ctx context.Context) error {
 	}
 }
 
-// scrubPatience bounds how long a purge retries a blocked scrub.
-const scrubPatience = 5 * time.Second
+// scrubPatience bounds how long a purge retries a blocked scrub (a
+// variable for tests).
+var scrubPatience = 5 * time.Second
 
 func (s *Store) exec(ctx context.Context, db querier, query string, args ...any) (sql.Result, error) {
 	return db.ExecContext(ctx, s.q(query), args...)
