@@ -55,7 +55,10 @@ type Action struct {
 	// of it. A request then carries the page once rather than twice.
 	// Validate replaces it by the OldWikitext it stands for.
 	OldWikitextDelta *TextDelta `json:"old_wikitext_delta,omitempty"`
-	NewPST           *string    `json:"new_pst,omitempty"`  // the pre-save transformed text, if known
+	NewPST           *string    `json:"new_pst,omitempty"` // the pre-save transformed text, if known
+	// NewPSTDelta may stand for NewPST as OldWikitextDelta does for
+	// OldWikitext: the pre-save transform leaves most of a text as it is.
+	NewPSTDelta *TextDelta `json:"new_pst_delta,omitempty"`
 	NewHTML          *string    `json:"new_html,omitempty"` // the parsed text, if known
 	OldContentModel  *string    `json:"old_content_model,omitempty"`
 	NewContentModel  *string    `json:"new_content_model,omitempty"`
@@ -132,53 +135,72 @@ func DeltaFrom(text, other string) TextDelta {
 	return TextDelta{Start: start, Middle: text[start : len(text)-end], End: end}
 }
 
-// CompactOldWikitext replaces OldWikitext by an OldWikitextDelta when that
-// leaves out at least half of it, as the MediaWiki extension sends edits.
-func (a *Action) CompactOldWikitext() {
-	if a.OldWikitext == nil || a.NewWikitext == nil || a.OldWikitextDelta != nil || *a.OldWikitext == "" {
-		return
-	}
-	d := DeltaFrom(*a.OldWikitext, *a.NewWikitext)
-	if 2*len(d.Middle) > len(*a.OldWikitext) {
-		return
-	}
-	a.OldWikitext, a.OldWikitextDelta = nil, &d
+// CompactTexts replaces OldWikitext and NewPST by deltas from NewWikitext
+// (OldWikitextDelta, NewPSTDelta), each when that leaves out at least half
+// of the text, as the MediaWiki extension sends edits.
+func (a *Action) CompactTexts() {
+	a.OldWikitext, a.OldWikitextDelta = compactText(a.OldWikitext, a.OldWikitextDelta, a.NewWikitext)
+	a.NewPST, a.NewPSTDelta = compactText(a.NewPST, a.NewPSTDelta, a.NewWikitext)
 }
 
-// resolveOldWikitext replaces OldWikitextDelta by the OldWikitext it stands
-// for, after checking it. NewWikitext must have passed validText.
-func (a *Action) resolveOldWikitext() error {
-	d := a.OldWikitextDelta
-	if d == nil {
-		return nil
+// compactText is text as a delta from base when that leaves out at least
+// half of it; else text as it is.
+func compactText(text *string, delta *TextDelta, base *string) (*string, *TextDelta) {
+	if text == nil || base == nil || delta != nil || *text == "" {
+		return text, delta
 	}
-	switch {
-	case a.OldWikitext != nil:
-		return FieldError("old_wikitext_delta", "give old_wikitext or old_wikitext_delta, not both")
-	case a.NewWikitext == nil:
-		return FieldError("old_wikitext_delta", "stands for old_wikitext by its differences from new_wikitext, which is missing")
-	case d.Start < 0:
-		return FieldError("old_wikitext_delta.start", "must not be negative")
-	case d.End < 0:
-		return FieldError("old_wikitext_delta.end", "must not be negative")
+	d := DeltaFrom(*text, *base)
+	if 2*len(d.Middle) > len(*text) {
+		return text, delta
 	}
-	other := *a.NewWikitext
-	switch {
-	case d.Start > len(other) || d.End > len(other)-d.Start:
-		return FieldError("old_wikitext_delta", "start %d and end %d overlap in a new_wikitext of %d bytes", d.Start, d.End, len(other))
-	case d.Start+len(d.Middle)+d.End > MaxTextBytes:
-		return FieldError("old_wikitext_delta", "stands for %d bytes; at most %d", d.Start+len(d.Middle)+d.End, MaxTextBytes)
-	case d.Start < len(other) && !utf8.RuneStart(other[d.Start]):
-		return FieldError("old_wikitext_delta.start", "cuts a character of new_wikitext in two")
-	case d.End > 0 && !utf8.RuneStart(other[len(other)-d.End]):
-		return FieldError("old_wikitext_delta.end", "cuts a character of new_wikitext in two")
-	}
-	if err := validText("old_wikitext_delta.middle", d.Middle, MaxTextBytes, false); err != nil {
+	return nil, &d
+}
+
+// resolveDeltas replaces OldWikitextDelta and NewPSTDelta by the texts
+// they stand for, after checking them. NewWikitext must have passed
+// validText.
+func (a *Action) resolveDeltas() error {
+	var err error
+	if a.OldWikitext, a.OldWikitextDelta, err = resolveDelta("old_wikitext", a.OldWikitext, a.OldWikitextDelta, a.NewWikitext); err != nil {
 		return err
 	}
-	old := other[:d.Start] + d.Middle + other[len(other)-d.End:]
-	a.OldWikitext, a.OldWikitextDelta = &old, nil
-	return nil
+	a.NewPST, a.NewPSTDelta, err = resolveDelta("new_pst", a.NewPST, a.NewPSTDelta, a.NewWikitext)
+	return err
+}
+
+// resolveDelta checks d, field's delta from new_wikitext (base), and
+// returns the text it stands for; errors name field+"_delta" and its parts.
+func resolveDelta(field string, text *string, d *TextDelta, base *string) (*string, *TextDelta, error) {
+	if d == nil {
+		return text, nil, nil
+	}
+	name := field + "_delta"
+	switch {
+	case text != nil:
+		return text, d, FieldError(name, "give %s or %s, not both", field, name)
+	case base == nil:
+		return text, d, FieldError(name, "stands for %s by its differences from new_wikitext, which is missing", field)
+	case d.Start < 0:
+		return text, d, FieldError(name+".start", "must not be negative")
+	case d.End < 0:
+		return text, d, FieldError(name+".end", "must not be negative")
+	}
+	other := *base
+	switch {
+	case d.Start > len(other) || d.End > len(other)-d.Start:
+		return text, d, FieldError(name, "start %d and end %d overlap in a new_wikitext of %d bytes", d.Start, d.End, len(other))
+	case d.Start+len(d.Middle)+d.End > MaxTextBytes:
+		return text, d, FieldError(name, "stands for %d bytes; at most %d", d.Start+len(d.Middle)+d.End, MaxTextBytes)
+	case d.Start < len(other) && !utf8.RuneStart(other[d.Start]):
+		return text, d, FieldError(name+".start", "cuts a character of new_wikitext in two")
+	case d.End > 0 && !utf8.RuneStart(other[len(other)-d.End]):
+		return text, d, FieldError(name+".end", "cuts a character of new_wikitext in two")
+	}
+	if err := validText(name+".middle", d.Middle, MaxTextBytes, false); err != nil {
+		return text, d, err
+	}
+	whole := other[:d.Start] + d.Middle + other[len(other)-d.End:]
+	return &whole, nil, nil
 }
 
 // File describes an upload.
@@ -215,7 +237,7 @@ func (a *Action) Normalize(now time.Time) {
 }
 
 // Validate checks an action and names the first wrong field. An
-// OldWikitextDelta is replaced by the OldWikitext it stands for.
+// OldWikitextDelta or NewPSTDelta is replaced by the text it stands for.
 func (a *Action) Validate() error {
 	if !validName(a.Wiki) {
 		return FieldError("wiki", "a wiki id is 1 to 64 letters, digits, '_' or '-'")
@@ -322,9 +344,9 @@ func (a *Action) Validate() error {
 			}
 		}
 	}
-	// After the texts' checks: an old text made of the checked new text's
-	// parts and a checked middle, cut at character boundaries, needs none.
-	if err := a.resolveOldWikitext(); err != nil {
+	// After the texts' checks: a text made of the checked new text's parts
+	// and a checked middle, cut at character boundaries, needs none.
+	if err := a.resolveDeltas(); err != nil {
 		return err
 	}
 	if a.File != nil {

@@ -81,7 +81,7 @@ func TestDeltaFromSharesAll(t *testing.T) {
 	}
 }
 
-func TestCompactOldWikitext(t *testing.T) {
+func TestCompactTexts(t *testing.T) {
 	page := strings.Repeat("A line of the article.\n", 100)
 	tests := []struct {
 		name      string
@@ -95,14 +95,21 @@ func TestCompactOldWikitext(t *testing.T) {
 		{"a new page", "", page, false},
 	}
 	for _, tt := range tests {
+		// The same texts as old_wikitext and as new_pst: each is
+		// compacted and resolved alike.
 		a := edit(ptr(tt.old), ptr(tt.new), nil)
-		a.CompactOldWikitext()
+		a.NewPST = ptr(tt.old)
+		a.CompactTexts()
 		if (a.OldWikitextDelta != nil) != tt.wantDelta || (a.OldWikitext == nil) != tt.wantDelta {
 			t.Errorf("%s: old_wikitext %v, delta %+v; want a delta: %v", tt.name, a.OldWikitext != nil, a.OldWikitextDelta, tt.wantDelta)
 			continue
 		}
-		if err := a.Validate(); err != nil || *a.OldWikitext != tt.old {
-			t.Errorf("%s: resolved to %d bytes (%v); want the old text's %d", tt.name, len(*a.OldWikitext), err, len(tt.old))
+		if (a.NewPSTDelta != nil) != tt.wantDelta || (a.NewPST == nil) != tt.wantDelta {
+			t.Errorf("%s: new_pst %v, delta %+v; want a delta: %v", tt.name, a.NewPST != nil, a.NewPSTDelta, tt.wantDelta)
+			continue
+		}
+		if err := a.Validate(); err != nil || *a.OldWikitext != tt.old || *a.NewPST != tt.old || a.NewPSTDelta != nil {
+			t.Errorf("%s: resolved to %d and %d bytes (%v); want the text's %d", tt.name, len(*a.OldWikitext), len(*a.NewPST), err, len(tt.old))
 		}
 	}
 }
@@ -132,24 +139,39 @@ func TestOldWikitextDeltaErrors(t *testing.T) {
 			"old_wikitext_delta", "at most"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d := tt.delta
-			a := edit(tt.old, tt.new, &d)
-			err := a.Validate()
-			if err == nil {
-				t.Fatalf("accepted; old_wikitext of %d bytes", len(*a.OldWikitext))
+		// The same mistakes in new_pst_delta, named by its fields.
+		for _, pst := range []bool{false, true} {
+			field := tt.field
+			if pst {
+				field = strings.Replace(field, "old_wikitext", "new_pst", 1)
 			}
-			var ve *vigil.Error
-			if !errors.As(err, &ve) || ve.Field != tt.field || !strings.Contains(ve.Message, tt.msg) {
-				t.Errorf("error %v; want field %s, message with %q", err, tt.field, tt.msg)
-			}
-		})
+			t.Run(field+"/"+tt.name, func(t *testing.T) {
+				d := tt.delta
+				a := edit(tt.old, tt.new, &d)
+				if pst {
+					a.OldWikitext, a.OldWikitextDelta, a.NewPST, a.NewPSTDelta = nil, nil, tt.old, &d
+				}
+				err := a.Validate()
+				if err == nil {
+					t.Fatalf("accepted; old_wikitext %v, new_pst %v", a.OldWikitext != nil, a.NewPST != nil)
+				}
+				var ve *vigil.Error
+				if !errors.As(err, &ve) || ve.Field != field || !strings.Contains(ve.Message, tt.msg) {
+					t.Errorf("error %v; want field %s, message with %q", err, field, tt.msg)
+				}
+			})
+		}
 	}
 	// At the edges: all of the new text, and nothing of it.
 	for _, d := range []vigil.TextDelta{{Start: len(newText)}, {End: len(newText)}, {Start: 7, End: 7, Middle: "ß"}} {
 		a := edit(nil, ptr(newText), &d)
+		pst := d
+		a.NewPSTDelta = &pst
 		if err := a.Validate(); err != nil {
 			t.Errorf("%+v: %v", d, err)
+		}
+		if *a.NewPST != *a.OldWikitext || a.NewPSTDelta != nil {
+			t.Errorf("%+v: new_pst %q, old_wikitext %q: the same delta stands for the same text", d, *a.NewPST, *a.OldWikitext)
 		}
 	}
 }

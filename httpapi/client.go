@@ -83,10 +83,10 @@ func (c *Client) Screen(ctx context.Context, a *vigil.Action) (*screen.Verdict, 
 }
 
 // compacted is a copy of a that carries its old text as a delta where that
-// leaves out at least half of it (Action.CompactOldWikitext).
+// leaves out at least half of it, and its new_pst too (Action.CompactTexts).
 func compacted(a *vigil.Action) *vigil.Action {
 	c := *a
-	c.CompactOldWikitext()
+	c.CompactTexts()
 	return &c
 }
 

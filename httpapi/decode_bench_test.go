@@ -27,7 +27,7 @@ func BenchmarkDecodeAction(b *testing.B) {
 			for range 64 {
 				a := g.Next()
 				if compact {
-					a.CompactOldWikitext()
+					a.CompactTexts()
 				}
 				body, err := json.Marshal(a)
 				if err != nil {

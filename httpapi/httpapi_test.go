@@ -272,8 +272,12 @@ func TestScreenOldWikitextDelta(t *testing.T) {
 		if d.Start+d.End < len(page)-1 {
 			t.Fatalf("%s: the delta shares only %d of %d bytes", ed.name, d.Start+d.End, len(page))
 		}
-		var logged []string
-		for _, old := range []map[string]any{{"old_wikitext": page}, {"old_wikitext_delta": d}} {
+		// The pre-save transform signed the text: new_pst too goes whole,
+		// then as its delta.
+		pst := newText + "[[User:Example|Example]] 12:00, 4 December 2026 (UTC)"
+		var logged, loggedPST []string
+		for _, old := range []map[string]any{{"old_wikitext": page, "new_pst": pst},
+			{"old_wikitext_delta": d, "new_pst_delta": vigil.DeltaFrom(pst, newText)}} {
 			a := map[string]any{"wiki": "enwiki", "action": "edit", "performer": map[string]any{"name": "192.0.2.1"},
 				"page": map[string]any{"id": 7, "namespace": 0, "title": "Town"}, "new_wikitext": newText}
 			maps.Copy(a, old)
@@ -287,7 +291,12 @@ func TestScreenOldWikitextDelta(t *testing.T) {
 				entry := l["entries"].([]any)[0].(map[string]any)
 				old, _ := entry["vars"].(map[string]any)["old_wikitext"].(string)
 				logged = append(logged, old)
+				p, _ := entry["vars"].(map[string]any)["new_pst"].(string)
+				loggedPST = append(loggedPST, p)
 			}
+		}
+		if !ed.allowed && (len(loggedPST) != 2 || loggedPST[0] != pst || loggedPST[1] != pst) {
+			t.Fatalf("%s: the abuse log kept new_pst %.80q; want both the signed text", ed.name, loggedPST)
 		}
 		// AbuseFilter's old_wikitext has no trailing newline.
 		if want := strings.TrimRight(page, "\n"); !ed.allowed && (len(logged) != 2 || logged[0] != want || logged[1] != want) {

@@ -271,7 +271,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		a := gen.Next()
 		kb := len(*a.NewWikitext) / 1000
 		if !o.fullOldText {
-			a.CompactOldWikitext()
+			a.CompactTexts()
 		}
 		b, _ := json.Marshal(a)
 		bodies = append(bodies, b)
