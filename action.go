@@ -58,14 +58,14 @@ type Action struct {
 	NewPST           *string    `json:"new_pst,omitempty"` // the pre-save transformed text, if known
 	// NewPSTDelta may stand for NewPST as OldWikitextDelta does for
 	// OldWikitext: the pre-save transform leaves most of a text as it is.
-	NewPSTDelta *TextDelta `json:"new_pst_delta,omitempty"`
-	NewHTML          *string    `json:"new_html,omitempty"` // the parsed text, if known
-	OldContentModel  *string    `json:"old_content_model,omitempty"`
-	NewContentModel  *string    `json:"new_content_model,omitempty"`
-	OldLinks         []string   `json:"old_links,omitempty"` // external links before, if known
-	NewLinks         []string   `json:"new_links,omitempty"` // external links after, if known
-	AccountName      string     `json:"account_name,omitempty"`
-	File             *File      `json:"file,omitempty"`
+	NewPSTDelta     *TextDelta `json:"new_pst_delta,omitempty"`
+	NewHTML         *string    `json:"new_html,omitempty"` // the parsed text, if known
+	OldContentModel *string    `json:"old_content_model,omitempty"`
+	NewContentModel *string    `json:"new_content_model,omitempty"`
+	OldLinks        []string   `json:"old_links,omitempty"` // external links before, if known
+	NewLinks        []string   `json:"new_links,omitempty"` // external links after, if known
+	AccountName     string     `json:"account_name,omitempty"`
+	File            *File      `json:"file,omitempty"`
 }
 
 // Performer is who acts.
