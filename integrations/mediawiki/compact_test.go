@@ -19,20 +19,23 @@ import (
 )
 
 // compactScript encodes actions as the extension's Client does
-// (Client::encode, with PayloadBuilder::compactOldText), one a line: each
-// input line is an old and a new text in base64, which may hold any bytes.
+// (Client::encode, with PayloadBuilder::compactTexts), one a line: each
+// input line is an old text, a new text and a pre-save-transformed text in
+// base64, which may hold any bytes.
 const compactScript = `<?php
 require $argv[1] . '/PayloadBuilder.php';
 require $argv[1] . '/Client.php';
 use MediaWiki\Extension\Vigil\Client;
 while ( ( $line = fgets( STDIN ) ) !== false ) {
-	[ $old, $new ] = explode( ',', rtrim( $line, "\n" ) );
-	echo Client::encode( [ 'old_wikitext' => base64_decode( $old ), 'new_wikitext' => base64_decode( $new ) ] ), "\n";
+	[ $old, $new, $pst ] = explode( ',', rtrim( $line, "\n" ) );
+	echo Client::encode( [ 'old_wikitext' => base64_decode( $old ), 'new_wikitext' => base64_decode( $new ),
+		'new_pst' => base64_decode( $pst ) ] ), "\n";
 }
 `
 
 // TestCompactOldText: the extension's old_wikitext_delta stands for the
-// old text exactly (Vigil's checks accept it and resolve it to the old
+// old text exactly (and its new_pst_delta for new_pst, here the new text
+// signed) (Vigil's checks accept it and resolve it to the old
 // text), is sent when it leaves out at least half of the old text and only
 // then, and is cut at character boundaries of texts whose shared bytes stop
 // inside a character; texts that are not valid UTF-8 go whole. Pages of
@@ -71,8 +74,10 @@ func TestCompactOldText(t *testing.T) {
 		pairs = append(pairs, pair{string(rs[:cut]) + text(r.IntN(4)) + string(rs[cut:]), base})
 	}
 	var in bytes.Buffer
+	pst := func(p pair) string { return p.new + "[[User:Example|Example]]" }
 	for _, p := range pairs {
-		in.WriteString(base64.StdEncoding.EncodeToString([]byte(p.old)) + "," + base64.StdEncoding.EncodeToString([]byte(p.new)) + "\n")
+		in.WriteString(base64.StdEncoding.EncodeToString([]byte(p.old)) + "," + base64.StdEncoding.EncodeToString([]byte(p.new)) +
+			"," + base64.StdEncoding.EncodeToString([]byte(pst(p))) + "\n")
 	}
 	script := filepath.Join(t.TempDir(), "compact.php")
 	if err := os.WriteFile(script, []byte(compactScript), 0o600); err != nil {
@@ -109,6 +114,14 @@ func TestCompactOldText(t *testing.T) {
 				t.Errorf("old %q, new %q: the extension's delta %+v, Vigil's %+v", p.old, p.new, *a.OldWikitextDelta, want)
 			}
 		}
+		wantPST := vigil.DeltaFrom(pst(p), p.new)
+		usefulPST := valid && 2*len(wantPST.Middle) <= len(pst(p))
+		if (a.NewPSTDelta != nil) != usefulPST {
+			t.Fatalf("new %.80q, pst %.80q: sent %.200s; a delta is useful: %v", p.new, pst(p), lines[i], usefulPST)
+		}
+		if a.NewPSTDelta != nil && *a.NewPSTDelta != wantPST {
+			t.Errorf("new %.80q, pst %.80q: the extension's delta %+v, Vigil's %+v", p.new, pst(p), *a.NewPSTDelta, wantPST)
+		}
 		a.Wiki, a.Action, a.Performer, a.Page = "w", vigil.ActionEdit, vigil.Performer{Name: "192.0.2.1", Type: "ip"}, &vigil.Page{Title: "T"}
 		a.Group = vigil.DefaultGroup
 		if err := a.Validate(); err != nil {
@@ -119,6 +132,9 @@ func TestCompactOldText(t *testing.T) {
 		}
 		if *a.OldWikitext != p.old {
 			t.Fatalf("old %q, new %q: sent %s, which stands for %q", p.old, p.new, lines[i], *a.OldWikitext)
+		}
+		if *a.NewPST != pst(p) {
+			t.Fatalf("new %.80q, pst %.80q: sent %.200s, which stands for %.80q", p.new, pst(p), lines[i], *a.NewPST)
 		}
 	}
 	if deltas < len(pairs)/4 {

@@ -49,8 +49,8 @@ class Client {
 	}
 
 	/**
-	 * An action as the request's JSON: with its old text as a delta where
-	 * PayloadBuilder::compactOldText makes one. The delta's offsets count
+	 * An action as the request's JSON: with its old text and new_pst as deltas where
+	 * PayloadBuilder::compactTexts makes them. The delta's offsets count
 	 * bytes, which the encoder's replacement of invalid UTF-8 would move: a
 	 * text that is not valid UTF-8 (JSON's strict encoding fails) goes whole,
 	 * its bad bytes replaced.
@@ -59,7 +59,7 @@ class Client {
 	 * @return string|false
 	 */
 	public static function encode( array $action ) {
-		$compact = PayloadBuilder::compactOldText( $action );
+		$compact = PayloadBuilder::compactTexts( $action );
 		if ( $compact !== $action ) {
 			$json = json_encode( $compact, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE );
 			if ( $json !== false ) {

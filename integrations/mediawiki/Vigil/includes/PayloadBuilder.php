@@ -64,38 +64,51 @@ class PayloadBuilder {
 	 * old text told by what it shares with new_wikitext (its first `start`
 	 * bytes, then `middle`, then its last `end` bytes), when that leaves out
 	 * at least half of it: most edits change a small part of a page, and the
-	 * request then carries the page once rather than twice. Otherwise the
-	 * action as it is. The offsets hold for texts that are valid UTF-8 (see
-	 * Client::encode, which falls back to the whole texts otherwise).
+	 * request then carries the page once rather than twice. new_pst, when
+	 * sent, likewise as new_pst_delta: the pre-save transform leaves most of
+	 * a text as it is. Otherwise the action as it is. The offsets hold for
+	 * texts that are valid UTF-8 (see Client::encode, which falls back to the
+	 * whole texts otherwise).
 	 *
 	 * @param array $action Vigil's action payload
 	 * @return array
 	 */
-	public static function compactOldText( array $action ): array {
-		$old = $action['old_wikitext'] ?? null;
+	public static function compactTexts( array $action ): array {
+		return self::compactText( self::compactText( $action, 'old_wikitext' ), 'new_pst' );
+	}
+
+	/**
+	 * The action with its $field told as a delta from new_wikitext, when
+	 * that leaves out at least half of it (see compactTexts).
+	 *
+	 * @param array $action
+	 * @param string $field old_wikitext or new_pst
+	 * @return array
+	 */
+	private static function compactText( array $action, string $field ): array {
+		$text = $action[$field] ?? null;
 		$new = $action['new_wikitext'] ?? null;
-		if ( !is_string( $old ) || !is_string( $new ) || $old === '' ) {
+		if ( !is_string( $text ) || !is_string( $new ) || $text === '' ) {
 			return $action;
 		}
-		$oldLen = strlen( $old );
-		$newLen = strlen( $new );
-		$n = min( $oldLen, $newLen );
-		$start = self::sharedBytes( $old, $new, $n, false );
-		$end = self::sharedBytes( $old, $new, $n - $start, true );
+		$len = strlen( $text );
+		$n = min( $len, strlen( $new ) );
+		$start = self::sharedBytes( $text, $new, $n, false );
+		$end = self::sharedBytes( $text, $new, $n - $start, true );
 		// Cut at character boundaries: both texts agree on the bytes around
 		// a cut, so a boundary of one is a boundary of the other.
-		while ( $start > 0 && $start < $oldLen && ( ord( $old[$start] ) & 0xC0 ) === 0x80 ) {
+		while ( $start > 0 && $start < $len && ( ord( $text[$start] ) & 0xC0 ) === 0x80 ) {
 			$start--;
 		}
-		while ( $end > 0 && $end < $oldLen && ( ord( $old[$oldLen - $end] ) & 0xC0 ) === 0x80 ) {
+		while ( $end > 0 && $end < $len && ( ord( $text[$len - $end] ) & 0xC0 ) === 0x80 ) {
 			$end--;
 		}
-		$middle = (string)substr( $old, $start, $oldLen - $start - $end );
-		if ( 2 * strlen( $middle ) > $oldLen ) {
+		$middle = (string)substr( $text, $start, $len - $start - $end );
+		if ( 2 * strlen( $middle ) > $len ) {
 			return $action;
 		}
-		unset( $action['old_wikitext'] );
-		$action['old_wikitext_delta'] = [ 'start' => $start, 'middle' => $middle, 'end' => $end ];
+		unset( $action[$field] );
+		$action[$field . '_delta'] = [ 'start' => $start, 'middle' => $middle, 'end' => $end ];
 		return $action;
 	}
 
