@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/vigilwiki/vigil/internal/aforacle"
 	"github.com/vigilwiki/vigil/rules/pcre"
@@ -247,4 +248,41 @@ func randomText(r *rand.Rand, pieces []string, n int) string {
 		b.WriteString(pieces[r.IntN(len(pieces))])
 	}
 	return b.String()
+}
+
+// FuzzLinkShortcuts: on any text, the links' shortcuts find what the plain
+// regex scans and steps find.
+func FuzzLinkShortcuts(f *testing.F) {
+	f.Add("see [http://a.example x] and https://b.example/p|title=T <ref>x</ref> <!-- c -->")
+	f.Add("<a href=x>http://in.a</a> httpſ://c.example [ſip:q] <nowiki>http://n</nowiki>")
+	f.Add("mailto:x@y.z&lt; [[Page]] [//rel.example] http://[2001:db8::1]/v6")
+	f.Fuzz(func(t *testing.T, text string) {
+		if !utf8.ValidString(text) || len(text) > 4096 {
+			return
+		}
+		var free [][2]string
+		if err := freeLinkEach(text, func(u string, postProto int) {
+			free = append(free, [2]string{u, strconv.Itoa(postProto)})
+		}); err == nil {
+			if want := scanFreeLinks(text); !reflect.DeepEqual(free, want) {
+				t.Fatalf("free links of %q: %q, want %q", text, free, want)
+			}
+		}
+		var bracketed [][3]int
+		if err := bracketedLinkEach(text, func(start, end int, u string) {
+			bracketed = append(bracketed, [3]int{start, end, len(u)})
+		}); err == nil {
+			if want := scanBracketedLinks(text); !reflect.DeepEqual(bracketed, want) {
+				t.Fatalf("bracketed links of %q: %v, want %v", text, bracketed, want)
+			}
+		}
+		got, err := removeUnparsed(text)
+		want, werr := unparsedBlocks.ReplaceAll(text, " ", pcre.Limits{})
+		if (err == nil) != (werr == nil) || err == nil && got != want {
+			t.Fatalf("unparsed blocks of %q removed: %q (%v), want %q (%v)", text, got, err, want, werr)
+		}
+		if got, want := cleanURL(text), cleanURLRegexp(text); got != want {
+			t.Fatalf("cleanURL(%q) = %q, want %q", text, got, want)
+		}
+	})
 }
