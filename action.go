@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/vigilwiki/vigil/rules/textfunc"
 )
 
 // Action kinds, as AbuseFilter names them in its "action" variable.
@@ -114,15 +116,7 @@ type TextDelta struct {
 // between. Both must be valid UTF-8 (as Validate demands of wikitexts) for
 // the cuts to fall on boundaries.
 func DeltaFrom(text, other string) TextDelta {
-	n := min(len(text), len(other))
-	start := 0
-	for start < n && text[start] == other[start] {
-		start++
-	}
-	end := 0
-	for end < n-start && text[len(text)-1-end] == other[len(other)-1-end] {
-		end++
-	}
+	start, end := textfunc.CommonAffixes(text, other)
 	// Both texts are valid UTF-8 and agree on these bytes, so a cut
 	// inside a character is inside the same character in both: move it
 	// out of it.

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/vigilwiki/vigil/rules/textfunc"
 )
 
 // This file computes line diffs exactly as MediaWiki's DiffEngine (the
@@ -594,21 +596,7 @@ const diffMargin = 5
 // kept; otherwise start is 0, or oldEnd and newEnd the texts' lengths.
 // start is at most oldEnd and newEnd.
 func commonLines(oldText, newText string, margin int) (start, oldEnd, newEnd int) {
-	n := min(len(oldText), len(newText))
-	// Compared a block at a time (string equality is SIMD), then byte by
-	// byte within the first block that differs.
-	prefix := 0
-	for _, step := range [...]int{1024, 64, 8, 1} {
-		for prefix+step <= n && oldText[prefix:prefix+step] == newText[prefix:prefix+step] {
-			prefix += step
-		}
-	}
-	suffix := 0
-	for _, step := range [...]int{1024, 64, 8, 1} {
-		for suffix+step <= n-prefix && oldText[len(oldText)-suffix-step:len(oldText)-suffix] == newText[len(newText)-suffix-step:len(newText)-suffix] {
-			suffix += step
-		}
-	}
+	prefix, suffix := textfunc.CommonAffixes(oldText, newText)
 	// The last "\n" among the common first bytes ends a common line; margin
 	// more before it leave margin common lines in the middle.
 	cut := prefix
