@@ -427,8 +427,14 @@ func cleanURL(u string) string {
 // /[\][<>"\x00-\x20\x7F|]/ with urlencode: every such byte (all are ASCII)
 // as url.QueryEscape writes it. A citation's URL runs on through its "|".
 func escapeURL(u string) string {
+	return replaceMarked(u, &urlEscapable, func(b *strings.Builder, c byte) { b.WriteString(url.QueryEscape(string(c))) })
+}
+
+// replaceMarked is u with each byte that marked marks written by write,
+// and u itself when none is.
+func replaceMarked(u string, marked *[256]bool, write func(b *strings.Builder, c byte)) string {
 	i := 0
-	for i < len(u) && !urlEscapable[u[i]] {
+	for i < len(u) && !marked[u[i]] {
 		i++
 	}
 	if i == len(u) {
@@ -438,8 +444,8 @@ func escapeURL(u string) string {
 	b.Grow(len(u) + 8)
 	b.WriteString(u[:i])
 	for ; i < len(u); i++ {
-		if c := u[i]; urlEscapable[c] {
-			b.WriteString(url.QueryEscape(u[i : i+1]))
+		if c := u[i]; marked[c] {
+			write(&b, c)
 		} else {
 			b.WriteByte(c)
 		}
@@ -521,25 +527,10 @@ func normalizeLinkURL(u string) string {
 // encodeUnsafeBytes percent-encodes, byte by byte, what
 // normalizeLinkUrl's /[\x00-\x20"<>\[\\\]^`{|}\x7F-\xFF]/ matches.
 func encodeUnsafeBytes(u string) string {
-	i := 0
-	for i < len(u) && !urlUnsafe[u[i]] {
-		i++
-	}
-	if i == len(u) {
-		return u
-	}
-	var b strings.Builder
-	b.WriteString(u[:i])
-	for ; i < len(u); i++ {
-		c := u[i]
-		if urlUnsafe[c] {
-			b.WriteByte('%')
-			b.WriteString(hexByte(c))
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
+	return replaceMarked(u, &urlUnsafe, func(b *strings.Builder, c byte) {
+		b.WriteByte('%')
+		b.WriteString(hexByte(c))
+	})
 }
 
 func hexByte(b byte) string {

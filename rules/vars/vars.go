@@ -47,6 +47,9 @@ func New(given map[string]value.Value) *Action {
 // derivations maps each derivable variable to how it is derived.
 var derivations map[string]func(a *Action) (value.Value, bool)
 
+// addedLinesPST splits edit_diff_pst when it is a diff of its own.
+var addedLinesPST = diffSplitVar("edit_diff_pst", '+')
+
 func init() {
 	derivations = map[string]func(a *Action) (value.Value, bool){
 		"edit_diff": func(a *Action) (value.Value, bool) {
@@ -74,7 +77,7 @@ func init() {
 			if a.pstIsNew() {
 				return a.Var("added_lines")
 			}
-			return diffSplitVar("edit_diff_pst", '+')(a)
+			return addedLinesPST(a)
 		},
 		"new_size": lengthVar("new_wikitext"),
 		"old_size": lengthVar("old_wikitext"),
