@@ -79,12 +79,12 @@ func readVarsets(r io.Reader) ([]Varset, error) {
 	}
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("varsets: %v", err)
+		return nil, fmt.Errorf("varsets: %v", jsonErrorAt(b, err))
 	}
 	if inner, ok := doc["varsets"]; ok {
 		doc = nil
 		if err := json.Unmarshal(inner, &doc); err != nil {
-			return nil, fmt.Errorf("varsets: %v", err)
+			return nil, fmt.Errorf("varsets: \"varsets\" is not an object of variable sets: %v", err)
 		}
 	}
 	var out []Varset
@@ -106,6 +106,24 @@ func readVarsets(r io.Reader) ([]Varset, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// jsonErrorAt adds to a syntax error of encoding/json in data the line
+// and column it points at; a file of variable sets is many lines long.
+func jsonErrorAt(data []byte, err error) error {
+	var syn *json.SyntaxError
+	if !errors.As(err, &syn) {
+		return err
+	}
+	// Offset counts the bytes read, the bad one included; at the end of
+	// the data, the place just after it.
+	off := len(data)
+	if syn.Offset < int64(len(data)) {
+		off = int(max(syn.Offset-1, 0))
+	}
+	line := 1 + bytes.Count(data[:off], []byte("\n"))
+	col := off - bytes.LastIndexByte(data[:off], '\n')
+	return fmt.Errorf("line %d, column %d: %v", line, col, err)
 }
 
 // BenchResult is what `vigil rules bench --json` prints.

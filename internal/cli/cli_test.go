@@ -266,6 +266,9 @@ func TestRulesBenchBadInput(t *testing.T) {
 		{write("bad2.jsonl", "{\"wiki\": \"w\", \"af_id\": 1, \"pattern\": \"1\"}\n{oops\n"), good, "line 2"},
 		{filters, write("bad.json", `{"varsets": {"a": {"user_name": {"x": 1}}}}`), "user_name"},
 		{filters, write("bad2.json", `{"varsets": `), "varsets"},
+		{filters, write("bad3.json", "{\"varsets\": {\n  \"a\": {\"user_name\": \"X\"},\n  \"b\": {\"user_name\": \"Y\",}\n}}"), "line 3, column 26"},
+		{filters, write("bad4.json", "{\"varsets\": {\n  \"a\": {\"user_name\": \"X\"}"), "line 2, column 26"},
+		{filters, write("bad5.json", `{"varsets": [1, 2]}`), `"varsets" is not an object`},
 	}
 	for _, tt := range tests {
 		_, errOut, code := run(t, "", "rules", "bench", "--filters", tt.filters, "--varsets", tt.varsets, "--passes", "1")
