@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -172,9 +173,10 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("configuration: log_level: one of debug, info, warn, error, not %q", c.LogLevel)
 	}
+	if err := checkListen(c.Listen); err != nil {
+		return err
+	}
 	switch {
-	case c.Listen == "":
-		return fmt.Errorf("configuration: listen: required")
 	case c.MaxConnections < 1:
 		return fmt.Errorf("configuration: max_connections: at least 1, not %d", c.MaxConnections)
 	case c.DB == "" && c.Data == "":
@@ -208,6 +210,23 @@ func (c *Config) validate() error {
 		return fmt.Errorf("configuration: recent.max_per_second: more than 0")
 	case c.Recent.MaxActions < 0:
 		return fmt.Errorf("configuration: recent.max_actions: not negative")
+	}
+	return nil
+}
+
+// checkListen refuses a listen address that net.Listen would refuse for
+// its form, now rather than after the start-up's warm-up. (An address in
+// use is still found only when the server listens.)
+func checkListen(addr string) error {
+	if addr == "" {
+		return fmt.Errorf("configuration: listen: required")
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("configuration: listen: host:port, such as 127.0.0.1:8780, not %q", addr)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Errorf("configuration: listen: %q: the port is a number from 0 to 65535", addr)
 	}
 	return nil
 }

@@ -63,6 +63,9 @@ func TestRefused(t *testing.T) {
 		{"no test time", "screen:\n  test_time_limit: 0s\n", nil, nil, "screen.test_time_limit: a positive duration"},
 		{"negative retention", "log_protected_max_age: -1h\n", nil, nil, "log_protected_max_age: 0 (for ever) or a positive duration"},
 		{"retention too short", "", []string{"VIGIL_LOG_PROTECTED_MAX_AGE=5m"}, nil, "log_protected_max_age: at least 1h"},
+		{"listen without a port", "listen: 127.0.0.1\n", nil, nil, `listen: host:port, such as 127.0.0.1:8780, not "127.0.0.1"`},
+		{"listen on a port too high", "", []string{"VIGIL_LISTEN=127.0.0.1:99999"}, nil, "the port is a number from 0 to 65535"},
+		{"listen on a port that is no number", "", nil, map[string]any{"listen": ":eighty"}, `listen: ":eighty"`},
 		{"window outlives retention", "log_protected_max_age: 48h\n", nil, nil, "recent.max_age: 168h0m0s would keep IP addresses"},
 	}
 	for _, tt := range tests {
