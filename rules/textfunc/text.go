@@ -15,7 +15,8 @@ import (
 	"github.com/vigilwiki/vigil/rules/internal/asciiword"
 )
 
-func isASCII(s string) bool {
+// IsASCII reports whether s holds only ASCII bytes.
+func IsASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			return false
@@ -162,7 +163,7 @@ func utf8Width(c byte) int {
 
 // Len is mb_strlen: the number of characters.
 func Len(s string) int {
-	if isASCII(s) {
+	if IsASCII(s) {
 		return len(s)
 	}
 	if utf8.ValidString(s) {
@@ -262,7 +263,7 @@ func Strpos(haystack, needle string, offset int64) int64 {
 		return -1
 	}
 	byteAt := from + i
-	if isASCII(haystack[:byteAt]) {
+	if IsASCII(haystack[:byteAt]) {
 		return int64(byteAt)
 	}
 	pos := int64(0)

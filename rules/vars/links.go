@@ -61,6 +61,10 @@ var (
 	maxProtocolName  int // bytes before the ":"
 	maxProtocol      int // bytes in all
 	protocolsByFirst [256][]string
+	// freeLinkColon bounds how far after a free link's start its
+	// protocol's ":" can stand: case-insensitively, with /u, a letter may
+	// match a character of up to three bytes ("k" the Kelvin sign).
+	freeLinkColon int
 )
 
 func init() {
@@ -70,18 +74,8 @@ func init() {
 		maxProtocolName = max(maxProtocolName, strings.IndexByte(p, ':'))
 		maxProtocol = max(maxProtocol, len(p))
 	}
+	freeLinkColon = 3 * maxProtocolName
 }
-
-// freeLinkColon bounds how far after a free link's start its protocol's
-// ":" can stand: case-insensitively, with /u, a letter may match a
-// character of up to three bytes ("k" the Kelvin sign).
-var freeLinkColon = func() int {
-	n := 0
-	for _, p := range urlProtocols {
-		n = max(n, 3*strings.IndexByte(p, ':'))
-	}
-	return n
-}()
 
 func mustCompile(p string) *pcre.Regexp {
 	re, err := pcre.CompilePHP(p)
@@ -295,10 +289,8 @@ func tagEnd(text string, c int) int {
 // of the protocols of a bracketed link: it does, ASCII letters in either
 // case, or a longer character comes first (which may match a letter).
 func mayBeProtocol(s string) bool {
-	for i := 0; i < len(s) && i < maxProtocol; i++ {
-		if s[i] >= utf8.RuneSelf {
-			return true
-		}
+	if !textfunc.IsASCII(s[:min(len(s), maxProtocol)]) {
+		return true
 	}
 	if len(s) == 0 {
 		return false
@@ -323,10 +315,8 @@ func freeLinkBefore(text string, pos, c int) ([]int, error) {
 	for from > pos && !utf8.RuneStart(text[from]) {
 		from--
 	}
-	for i := from; i < c; i++ {
-		if text[i] >= utf8.RuneSelf { // a letter may be spelt otherwise
-			return freeLink.FindSubmatchIndexBetween(text, from, c, pcre.Limits{})
-		}
+	if !textfunc.IsASCII(text[from:c]) { // a letter may be spelt otherwise
+		return freeLink.FindSubmatchIndexBetween(text, from, c, pcre.Limits{})
 	}
 	// Each place where a name ends at c is tried, leftmost first.
 	for start := max(from, c-maxProtocolName); start < c; start++ {
@@ -405,7 +395,7 @@ func cleanURL(u string) string {
 	u = textfunc.DecodeCharReferences(u)
 	u = escapeURL(u)
 	if scheme, host, rest, ok := splitURL(u); ok && !strings.Contains(u, "\n") {
-		if !isASCII(host) { // what idnIgnored strips is not ASCII, or was escaped above
+		if !textfunc.IsASCII(host) { // what idnIgnored strips is not ASCII, or was escaped above
 			host = strings.Map(func(r rune) rune {
 				if idnIgnored(r) {
 					return -1
@@ -482,15 +472,6 @@ func splitURL(u string) (scheme, host, rest string, ok bool) {
 		}
 	}
 	return scheme, host, rest, true
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }
 
 // normalizeLinkURL is Parser::normalizeLinkUrl: unsafe bytes
