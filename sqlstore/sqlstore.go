@@ -161,28 +161,9 @@ func (s *Store) scrub(ctx context.Context) error {
 	}
 	deadline := time.Now().Add(scrubPatience)
 	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
-		var blocked int64
-		rows, err := s.query(ctx, s.rw, s.dialect.Scrub)
-		if err != nil {
+		blocked, err := s.scrubOnce(ctx)
+		if err != nil || !blocked {
 			return err
-		}
-		if rows.Next() {
-			var first any
-			cols, _ := rows.Columns()
-			dest := make([]any, len(cols))
-			dest[0] = &first
-			for i := 1; i < len(dest); i++ {
-				dest[i] = new(any)
-			}
-			if err := rows.Scan(dest...); err == nil {
-				blocked, _ = first.(int64)
-			}
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return err
-		}
-		if blocked == 0 {
-			return nil
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("scrub: still blocked after %s; the next purge tries again", scrubPatience)
@@ -193,6 +174,27 @@ func (s *Store) scrub(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// scrubOnce runs the dialect's Scrub and reports whether it said it was
+// blocked: its first row begins with a nonzero integer.
+func (s *Store) scrubOnce(ctx context.Context) (blocked bool, err error) {
+	rows, err := s.query(ctx, s.rw, s.dialect.Scrub)
+	if err != nil {
+		return false, err
+	}
+	if rows.Next() {
+		cols, _ := rows.Columns()
+		dest := make([]any, max(len(cols), 1))
+		for i := range dest {
+			dest[i] = new(any)
+		}
+		if rows.Scan(dest...) == nil {
+			first, _ := (*dest[0].(*any)).(int64)
+			blocked = first != 0
+		}
+	}
+	return blocked, errors.Join(rows.Err(), rows.Close())
 }
 
 // scrubPatience bounds how long a purge retries a blocked scrub (a
