@@ -9,13 +9,13 @@ TEXT ·indexAVX2(SB), NOSPLIT, $0-32
 	ANDQ $-32, CX
 	ADDQ SI, CX // the end of the whole blocks
 	MOVQ $0x22, AX // the quote
-	MOVQ AX, X1
+	VMOVQ AX, X1
 	VPBROADCASTB X1, Y1
 	MOVQ $0x5c, AX // the backslash
-	MOVQ AX, X2
+	VMOVQ AX, X2
 	VPBROADCASTB X2, Y2
 	MOVQ $0x1f, AX // the last control character
-	MOVQ AX, X3
+	VMOVQ AX, X3
 	VPBROADCASTB X3, Y3
 
 loop:

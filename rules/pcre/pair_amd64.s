@@ -6,10 +6,10 @@ TEXT ·pairScanAVX2(SB), NOSPLIT, $0-44
 	MOVQ    d+8(FP), DX
 	MOVQ    n+16(FP), CX
 	MOVBQZX c1+24(FP), AX
-	MOVQ    AX, X0
+	VMOVQ   AX, X0
 	VPBROADCASTB X0, Y0
 	MOVBQZX c2+25(FP), AX
-	MOVQ    AX, X1
+	VMOVQ   AX, X1
 	VPBROADCASTB X1, Y1
 	LEAQ    (SI)(DX*1), R9 // the second byte's positions
 	ANDQ    $-32, CX       // the end of the whole blocks
