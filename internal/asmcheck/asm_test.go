@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -15,38 +16,79 @@ var (
 	vector = regexp.MustCompile(`\b[XY]([0-9]|1[0-5])\b`)
 )
 
-// mixed returns, as "line: instruction", the legacy-SSE instructions on
-// vector registers in the functions of src that also use YMM registers.
-func mixed(src string) []string {
-	type insn struct {
-		line int
-		text string
-	}
-	var bad []string
-	var fn []insn
-	usesY := false
-	flush := func() {
-		for _, in := range fn {
-			if usesY && vector.MatchString(in.text) && !strings.HasPrefix(in.text, "V") {
-				bad = append(bad, fmt.Sprintf("%d: %s", in.line, in.text))
-			}
-		}
-		fn, usesY = nil, false
-	}
+// insn is one line of a function's body: an instruction or a label.
+type insn struct {
+	line  int
+	text  string
+	label bool
+}
+
+// functions splits assembly source into the bodies of its TEXT symbols,
+// comments and blank lines left out.
+func functions(src string) [][]insn {
+	var fns [][]insn
 	for i, line := range strings.Split(src, "\n") {
 		text, _, _ := strings.Cut(line, "//")
 		text = strings.TrimSpace(text)
-		if strings.HasPrefix(text, "TEXT") {
-			flush()
-			continue
+		switch {
+		case strings.HasPrefix(text, "TEXT"):
+			fns = append(fns, nil)
+		case text == "" || len(fns) == 0:
+		default:
+			fns[len(fns)-1] = append(fns[len(fns)-1], insn{i + 1, text, strings.HasSuffix(text, ":")})
 		}
-		if text == "" || strings.HasSuffix(text, ":") {
-			continue
-		}
-		fn = append(fn, insn{i + 1, text})
-		usesY = usesY || ymm.MatchString(text)
 	}
-	flush()
+	return fns
+}
+
+func usesYMM(fn []insn) bool {
+	for _, in := range fn {
+		if ymm.MatchString(in.text) {
+			return true
+		}
+	}
+	return false
+}
+
+// mixed returns, as "line: instruction", the legacy-SSE instructions on
+// vector registers in the functions of src that also use YMM registers.
+func mixed(src string) []string {
+	var bad []string
+	for _, fn := range functions(src) {
+		if !usesYMM(fn) {
+			continue
+		}
+		for _, in := range fn {
+			if !in.label && vector.MatchString(in.text) && !strings.HasPrefix(in.text, "V") {
+				bad = append(bad, fmt.Sprintf("%d: %s", in.line, in.text))
+			}
+		}
+	}
+	return bad
+}
+
+// dirtyReturns returns the RETs of src's functions that may be reached
+// with the upper halves of the YMM registers dirty: after a YMM
+// instruction, or a label once YMM registers were used, without a
+// VZEROUPPER in between (in the source's order, which is stricter than
+// the paths). The caller's SSE code would pay the transition.
+func dirtyReturns(src string) []string {
+	var bad []string
+	for _, fn := range functions(src) {
+		used, dirty := false, false
+		for _, in := range fn {
+			switch {
+			case in.label:
+				dirty = used // a jump may arrive from anywhere before
+			case in.text == "VZEROUPPER" || in.text == "VZEROALL":
+				dirty = false
+			case ymm.MatchString(in.text):
+				used, dirty = true, true
+			case strings.HasPrefix(in.text, "RET") && dirty:
+				bad = append(bad, fmt.Sprintf("%d: %s", in.line, in.text))
+			}
+		}
+	}
 	return bad
 }
 
@@ -90,6 +132,47 @@ loop:
 	}
 }
 
+func TestDirtyReturns(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{"VZEROUPPER before each RET", `TEXT ·f(SB), NOSPLIT, $0-8
+loop:
+	VPCMPEQB Y0, Y1, Y2
+	JNZ found
+	JMP loop
+found:
+	VZEROUPPER
+	RET
+none:
+	MOVQ SI, ret+24(FP)
+	VZEROUPPER
+	RET`, nil},
+		{"a RET without it", `TEXT ·f(SB), NOSPLIT, $0-8
+	VPCMPEQB Y0, Y1, Y2
+	MOVQ AX, ret+8(FP)
+	RET`, []string{"4: RET"}},
+		{"a label reached dirty", `TEXT ·f(SB), NOSPLIT, $0-8
+	VPCMPEQB Y0, Y1, Y2
+	JNZ done
+	VZEROUPPER
+	RET
+done:
+	RET`, []string{"7: RET"}},
+		{"no YMM at all", `TEXT ·g(SB), NOSPLIT, $0-8
+x:
+	PCMPEQB X1, X0
+	RET`, nil},
+	}
+	for _, tt := range tests {
+		if got := dirtyReturns(tt.src); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: flagged %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
 // TestModuleAssembly checks every .s file of the module.
 func TestModuleAssembly(t *testing.T) {
 	root := filepath.Join("..", "..")
@@ -111,6 +194,9 @@ func TestModuleAssembly(t *testing.T) {
 		files++
 		for _, b := range mixed(string(src)) {
 			t.Errorf("%s:%s: legacy-SSE instruction in a function that uses YMM registers (use the V form)", path, b)
+		}
+		for _, b := range dirtyReturns(string(src)) {
+			t.Errorf("%s:%s: may return with the YMM registers' upper halves dirty (VZEROUPPER first)", path, b)
 		}
 		return nil
 	})
