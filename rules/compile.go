@@ -965,12 +965,12 @@ func applyKeyword(s *State, op func(s *State, a, b value.Value) (bool, error), a
 // variable is compiled on first use and remembered for the next action.
 type regexSite struct {
 	// What a match with a constant pattern reads comes first, so that it
-	// shares one cache line.
+	// shares one cache line (56 bytes); err is read only when re is nil.
 	konst    bool
 	caseless bool
 	re       *pcre.Regexp
-	err      error
 	lits     literalSet
+	err      error
 	x        syntax.Expr
 	last     atomic.Pointer[compiledPattern]
 	// hinted is the regex of the pattern a variable most likely holds
@@ -1018,7 +1018,10 @@ func (site *regexSite) compile(s *State, pattern value.Value) (*pcre.Regexp, err
 // compileLits returns the regex for a pattern value and its literals.
 func (site *regexSite) compileLits(s *State, pattern value.Value) (*pcre.Regexp, *literalSet, error) {
 	if site.konst && pattern.IsString() {
-		return site.re, &site.lits, site.err
+		if site.re != nil {
+			return site.re, &site.lits, nil
+		}
+		return nil, &site.lits, site.err
 	}
 	p := s.str(pattern)
 	if h := site.hinted; h != nil && h.pattern == p {

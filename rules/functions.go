@@ -63,24 +63,29 @@ var functions = map[string]function{
 
 // callSite is one call in a rule: the node, the slot set() writes, and the
 // regex compiled once when the pattern argument is a constant.
+//
+// What every call reads (fn, cacheFree) comes first and together, then
+// what some functions read: an action makes calls at hundreds of sites,
+// and on machines with 512 KB of L2 what it touches no longer fits
+// (docs/performance.md, twenty-first session).
 type callSite struct {
-	x       *syntax.Call
-	fn      function
-	slot    int
-	regex   *regexSite
-	needles []*literalSet // contains_any/all: per argument, its prefilter literal if constant
-	// ranges: ip_in_range(s), per argument, the range parsed ahead when it
-	// is a constant string.
-	ranges []*ipaddr.Range
-	// Per argument the constant, if it is one, and for a static call its
-	// key (for NewSet's analysis, see cacheFree).
-	argConsts []constArg
-	key       string
+	fn function
 	// cacheFree: no other call in the set can ever get the same function
 	// and arguments, so the function cache need not hold this one's
 	// result (its per-action static slot does); it still counts toward
 	// the cache's size. Set by NewSet.
 	cacheFree bool
+	slot      int32 // set(): the user variable's slot
+	regex     *regexSite
+	needles   []*literalSet // contains_any/all: per argument, its prefilter literal if constant
+	// ranges: ip_in_range(s), per argument, the range parsed ahead when it
+	// is a constant string.
+	ranges []*ipaddr.Range
+	x      *syntax.Call
+	// Per argument the constant, if it is one, and for a static call its
+	// key (for NewSet's analysis, see cacheFree).
+	argConsts []constArg
+	key       string
 }
 
 // constArg is an argument of a call as NewSet's analysis sees it: its
@@ -103,7 +108,7 @@ func (c *compiler) call(x *syntax.Call) node {
 	site := &callSite{x: x, fn: fn}
 	switch x.Name {
 	case "set", "set_var":
-		site.slot = c.scope.slot(x.Args[0].(*syntax.Lit).Str)
+		site.slot = int32(c.scope.slot(x.Args[0].(*syntax.Lit).Str))
 	case "rcount", "get_matches":
 		if len(args) == 2 {
 			site.regex = c.regexSite(x, args[0], false)

@@ -39,20 +39,20 @@ type nInst struct {
 
 const maxNFA = 20000 // NFA instructions; larger patterns use other engines
 
+// What match reads comes first: the table, its stride, then the symbols.
 type dfa struct {
-	insts     []nInst
-	start     int32
-	nclass    int
-	bounds    []rune      // sorted class starts (bounds[0] == 0)
-	asciiSym  [128]uint16 // symbol of each ASCII character
-	nlSym     uint16      // symbol of "\n"
-	hasDollar bool        // the pattern has $ or \Z (needs "before final newline")
-	stride    int         // table entries per state: one per symbol, then finalNL and end columns
-
 	// The states found so far and their transitions, as a flat table that
 	// match reads without locking: a step is one load, where a state
 	// holding pointers to its successors took two dependent ones.
-	tab atomic.Pointer[dtable]
+	tab       atomic.Pointer[dtable]
+	stride    int         // table entries per state: one per symbol, then finalNL and end columns
+	nlSym     uint16      // symbol of "\n"
+	hasDollar bool        // the pattern has $ or \Z (needs "before final newline")
+	asciiSym  [128]uint16 // symbol of each ASCII character
+	insts     []nInst
+	start     int32
+	nclass    int
+	bounds    []rune // sorted class starts (bounds[0] == 0)
 
 	mu      sync.Mutex // held to add states and transitions
 	states  map[string]*dstate

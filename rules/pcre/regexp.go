@@ -28,7 +28,24 @@ type Limits struct {
 }
 
 // Regexp is a compiled pattern. It is safe for concurrent use.
+//
+// What MatchValid reads on its common path (a DFA) comes first, in one
+// cache line: an action runs hundreds of regexes, and on machines with
+// 512 KB of L2 what it touches no longer fits (docs/performance.md,
+// twenty-first session).
 type Regexp struct {
+	dfaOnce   sync.Once
+	anchored  bool // /A, or every branch starts with \A or ^
+	exactFold bool
+	dfa       *dfa     // exact, when the pattern is regular
+	minLen    int      // in bytes
+	exactSet  []string // the pattern is these fixed strings: see ExactStrings
+	unit      *inst    // the pattern is one repeat unit: see matchUnit
+
+	split        *altSplit // for Match, when it is an alternation
+	exactNeedles *Needles  // exactSet, searched together
+	relDFA       *dfa      // a superset, when it is not
+
 	source string // the pattern as given (PHP-delimited)
 	root   *node
 	ncap   int
@@ -40,16 +57,10 @@ type Regexp struct {
 	prog     *prog
 	progErr  error
 
-	anchored   bool // /A, or every branch starts with \A or ^
 	firstBytes *[256]bool
-	minLen     int // in bytes
 
 	lits Literals
-	unit *inst // the pattern is one repeat unit: see matchUnit
 
-	exactSet     []string // the pattern is these fixed strings: see ExactStrings
-	exactFold    bool
-	exactNeedles *Needles // exactSet, searched together
 	// exactCount: no match of one of exactSet can overlap a match of
 	// another (see disjointStrings), so Count counts each apart.
 	exactCount bool
@@ -63,10 +74,10 @@ type Regexp struct {
 	relaxedOnce sync.Once
 	relaxed     *re2.Regexp
 
-	dfaOnce sync.Once
-	dfa     *dfa      // exact, when the pattern is regular
-	split   *altSplit // for Match, when it is an alternation
-	relDFA  *dfa      // a superset, when it is not
+	// To a multiple of 64 bytes, whose size classes place every object at
+	// the start of a cache line, so that the first line is the hot one
+	// (TestRegexpLayout).
+	_ [40]byte
 }
 
 // program returns the backtracking program, building it on first use.
