@@ -69,21 +69,22 @@ func mixed(src string) []string {
 
 // dirtyReturns returns the RETs of src's functions that may be reached
 // with the upper halves of the YMM registers dirty: after a YMM
-// instruction, or a label once YMM registers were used, without a
-// VZEROUPPER in between (in the source's order, which is stricter than
-// the paths). The caller's SSE code would pay the transition.
+// instruction or any label of a function that uses them (a jump may come
+// from anywhere in it), without a VZEROUPPER in between. The caller's SSE
+// code would pay the transition.
 func dirtyReturns(src string) []string {
 	var bad []string
 	for _, fn := range functions(src) {
-		used, dirty := false, false
+		if !usesYMM(fn) {
+			continue
+		}
+		dirty := false
 		for _, in := range fn {
 			switch {
-			case in.label:
-				dirty = used // a jump may arrive from anywhere before
+			case in.label || ymm.MatchString(in.text):
+				dirty = true
 			case in.text == "VZEROUPPER" || in.text == "VZEROALL":
 				dirty = false
-			case ymm.MatchString(in.text):
-				used, dirty = true, true
 			case strings.HasPrefix(in.text, "RET") && dirty:
 				bad = append(bad, fmt.Sprintf("%d: %s", in.line, in.text))
 			}
