@@ -131,6 +131,35 @@ type BenchResult struct {
 	CompileMS float64                  `json:"compile_ms"`
 	Filters   int                      `json:"filters"`
 	Varsets   map[string]VarsetMeasure `json:"varsets"`
+	// Costliest are the filters that took the most time (--top), the
+	// costliest first.
+	Costliest []FilterCost `json:"costliest,omitempty"`
+}
+
+// FilterCost is one filter's share of the time of the actions: what a
+// filter manager looks at first when a set is slow.
+type FilterCost struct {
+	ID string `json:"id"`
+	// Share is the filter's part of all the filters' time, 0 to 1.
+	Share float64 `json:"share"`
+	// MeanUS is its time per action and Conditions its conditions per
+	// action, both averaged over the variable sets.
+	MeanUS     float64 `json:"mean_us"`
+	Conditions float64 `json:"conditions"`
+	// Matched names the variable sets it matched; Error is the error id
+	// that made it false in some, if any.
+	Matched []string `json:"matched,omitempty"`
+	Error   string   `json:"error,omitempty"`
+}
+
+// BenchOptions are how Bench runs.
+type BenchOptions struct {
+	Passes, Warmup int // timed actions per variable set, and untimed ones before them
+	CondLimit      int // AbuseFilter's condition limit; 0: none
+	// Top is how many of the costliest filters to name. They are timed in
+	// passes of their own after the timed ones, since timing each filter
+	// (two clock reads) slows the actions down.
+	Top int
 }
 
 // VarsetMeasure is the figures for one variable set.
@@ -144,7 +173,7 @@ type VarsetMeasure struct {
 func newRulesBenchCmd() *cobra.Command {
 	var filtersPath, varsetsPath string
 	var asJSON, enabledOnly bool
-	var passes, warmup, condLimit int
+	var passes, warmup, condLimit, top int
 	cmd := &cobra.Command{
 		Use:   "bench --filters FILE --varsets FILE",
 		Short: "Profile a filter set: compile time and time per action",
@@ -152,7 +181,9 @@ func newRulesBenchCmd() *cobra.Command {
 not pass the syntax check are reported and left out) and runs all of them over
 each variable set the way AbuseFilter runs one action, repeatedly. It prints the
 compile time and, per variable set, the median and 99th percentile time per
-action, the conditions used and the matches.`,
+action, the conditions used and the matches. With --top N it then times each
+filter over the same passes and lists the N that took the most time: the place
+to start when a set is slow.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if filtersPath == "" || varsetsPath == "" {
@@ -180,7 +211,10 @@ action, the conditions used and the matches.`,
 			if passes < 1 || warmup < 0 {
 				return errors.New("--passes must be at least 1 and --warmup at least 0")
 			}
-			res, skipped := Bench(srcs, sets, passes, warmup, condLimit)
+			if top < 0 {
+				return errors.New("--top must be at least 0")
+			}
+			res, skipped := Bench(srcs, sets, BenchOptions{Passes: passes, Warmup: warmup, CondLimit: condLimit, Top: top})
 			for _, e := range skipped {
 				src := ""
 				for _, s := range srcs {
@@ -200,6 +234,13 @@ action, the conditions used and the matches.`,
 				m := res.Varsets[s.Name]
 				fmt.Fprintf(w, "%s\t%.1f\t%.1f\t%d\t%d\t\n", s.Name, m.MedianUS, m.P99US, m.Conditions, m.Matches)
 			}
+			if len(res.Costliest) > 0 {
+				fmt.Fprintf(w, "\t\n%d costliest filters, over all variable sets\t\n\n", len(res.Costliest))
+				fmt.Fprintf(w, "filter\tshare %%\tµs per action\tconditions\tmatched in\terror\t\n")
+				for _, c := range res.Costliest {
+					fmt.Fprintf(w, "%s\t%.1f\t%.2f\t%.1f\t%d\t%s\t\n", c.ID, 100*c.Share, c.MeanUS, c.Conditions, len(c.Matched), c.Error)
+				}
+			}
 			return w.Flush()
 		},
 	}
@@ -210,11 +251,13 @@ action, the conditions used and the matches.`,
 	cmd.Flags().IntVar(&passes, "passes", 1000, "measured actions per variable set")
 	cmd.Flags().IntVar(&warmup, "warmup", 100, "unmeasured actions per variable set first")
 	cmd.Flags().IntVar(&condLimit, "cond-limit", 0, "AbuseFilter's condition limit (0: off, as in AbuseFilter's own benchmark)")
+	cmd.Flags().IntVar(&top, "top", 0, "also time each filter (in passes of their own) and list the N costliest")
 	return cmd
 }
 
 // Bench compiles srcs and times the set over each varset.
-func Bench(srcs []rules.FilterSource, sets []Varset, passes, warmup, condLimit int) (BenchResult, []rules.CompileError) {
+func Bench(srcs []rules.FilterSource, sets []Varset, o BenchOptions) (BenchResult, []rules.CompileError) {
+	passes, warmup := o.Passes, o.Warmup
 	t0 := time.Now()
 	var set *rules.Set
 	var skipped []rules.CompileError
@@ -223,7 +266,7 @@ func Bench(srcs []rules.FilterSource, sets []Varset, passes, warmup, condLimit i
 	res := BenchResult{CompileMS: float64(compile.Microseconds()) / 1000, Filters: set.Len(), Varsets: map[string]VarsetMeasure{}}
 	times := make([][]time.Duration, len(sets))
 	var last = make([]rules.Result, len(sets))
-	opts := rules.RunOptions{CondLimit: condLimit}
+	opts := rules.RunOptions{CondLimit: o.CondLimit}
 	for pass := 0; pass < warmup+passes; pass++ {
 		for i, vs := range sets {
 			// Each action gets fresh variables: derived ones are computed
@@ -244,7 +287,58 @@ func Bench(srcs []rules.FilterSource, sets []Varset, passes, warmup, condLimit i
 			Matches:    last[i].Matches,
 		}
 	}
+	if o.Top > 0 {
+		res.Costliest = costliest(set, sets, passes, o)
+	}
 	return res, skipped
+}
+
+// costliest times each filter of set over passes actions of each varset
+// and returns the o.Top that took the most time.
+func costliest(set *rules.Set, sets []Varset, passes int, o BenchOptions) []FilterCost {
+	n := set.Len()
+	spent := make([]time.Duration, n)
+	conds := make([]int, n)
+	matched := make([][]string, n)
+	errs := make([]string, n)
+	opts := rules.RunOptions{CondLimit: o.CondLimit, Profile: true}
+	var res rules.Result
+	for pass := 0; pass < passes; pass++ {
+		for _, vs := range sets {
+			set.RunInto(&res, vars.New(vs.Vars), opts)
+			for i, f := range res.Filters {
+				spent[i] += f.Time
+				if pass > 0 {
+					continue // the rest is the same in every pass
+				}
+				conds[i] += f.Conds
+				if f.Matched {
+					matched[i] = append(matched[i], vs.Name)
+				}
+				if f.Err != nil && errs[i] == "" {
+					errs[i] = f.Err.Code
+				}
+			}
+		}
+	}
+	var total time.Duration
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+		total += spent[i]
+	}
+	sort.SliceStable(order, func(a, b int) bool { return spent[order[a]] > spent[order[b]] })
+	actions := float64(passes * len(sets))
+	out := make([]FilterCost, 0, min(o.Top, n))
+	for _, i := range order[:min(o.Top, n)] {
+		c := FilterCost{ID: set.ID(i), MeanUS: float64(spent[i].Nanoseconds()) / 1000 / actions,
+			Conditions: float64(conds[i]) / float64(len(sets)), Matched: matched[i], Error: errs[i]}
+		if total > 0 {
+			c.Share = float64(spent[i]) / float64(total)
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // quantile returns the q-quantile of ds in microseconds (nearest rank).

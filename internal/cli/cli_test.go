@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -245,6 +247,87 @@ func TestRulesBench(t *testing.T) {
 		if v.Conditions != c || v.Matches != matches || v.MedianUS <= 0 || v.P99US < v.MedianUS {
 			t.Errorf("%s: %+v; want %d conditions, %d matches", name, v, c, matches)
 		}
+	}
+}
+
+// TestRulesBenchTop: --top names the filters by their share of the time,
+// with each one's conditions per action (AbuseFilter's counts, worked out
+// by hand below), the variable sets it matched and its error.
+func TestRulesBenchTop(t *testing.T) {
+	dir := t.TempDir()
+	filters := filepath.Join(dir, "f.jsonl")
+	varsets := filepath.Join(dir, "v.json")
+	rows := `{"wiki": "w", "af_id": 1, "pattern": "user_name == \"A\""}
+{"wiki": "w", "af_id": 2, "pattern": "user_name == \"A\" & user_editcount > 5"}
+{"wiki": "w", "af_id": 3, "pattern": "rcount(\"x\", user_name) > 0 | length(user_name) > 100"}
+{"wiki": "w", "af_id": 4, "pattern": "user_editcount / 0 > 1"}
+`
+	if err := os.WriteFile(filters, []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sets := `{"varsets": {"a": {"user_name": "A", "user_editcount": 10}, "b": {"user_name": "Bx", "user_editcount": 1}}}`
+	if err := os.WriteFile(varsets, []byte(sets), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Conditions per action, the mean of a and b: w/1 one comparison; w/2
+	// one comparison, and a second where the first is true (a); w/3 in a
+	// rcount, > 0, length and > 100 (no x in "A"), in b rcount and > 0,
+	// which decides the |; w/4 fails in the division, before its
+	// comparison counts.
+	want := map[string]FilterCost{
+		"w/1": {Conditions: 1, Matched: []string{"a"}},
+		"w/2": {Conditions: 1.5, Matched: []string{"a"}},
+		"w/3": {Conditions: 3, Matched: []string{"b"}},
+		"w/4": {Conditions: 0, Error: "dividebyzero"},
+	}
+	bench := func(args ...string) BenchResult {
+		t.Helper()
+		args = append([]string{"rules", "bench", "--filters", filters, "--varsets", varsets, "--passes", "20", "--warmup", "2", "--json"}, args...)
+		out, errOut, code := run(t, "", args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		var res BenchResult
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		return res
+	}
+	res := bench("--top", "10")
+	if len(res.Costliest) != len(want) {
+		t.Fatalf("%d filters listed, want all %d: %+v", len(res.Costliest), len(want), res.Costliest)
+	}
+	total := 0.0
+	for i, c := range res.Costliest {
+		w, ok := want[c.ID]
+		if !ok {
+			t.Errorf("unknown or repeated filter %q", c.ID)
+			continue
+		}
+		delete(want, c.ID)
+		if c.Conditions != w.Conditions || !slices.Equal(c.Matched, w.Matched) || c.Error != w.Error {
+			t.Errorf("%s: conditions %v, matched %v, error %q; want %v, %v, %q", c.ID, c.Conditions, c.Matched, c.Error, w.Conditions, w.Matched, w.Error)
+		}
+		if c.Share < 0 || c.Share > 1 || c.MeanUS < 0 || i > 0 && c.Share > res.Costliest[i-1].Share {
+			t.Errorf("%s: share %v, %v µs: out of range or out of order", c.ID, c.Share, c.MeanUS)
+		}
+		total += c.Share
+	}
+	if math.Abs(total-1) > 1e-9 {
+		t.Errorf("the shares of all filters add up to %v", total)
+	}
+	if res := bench("--top", "2"); len(res.Costliest) != 2 {
+		t.Errorf("--top 2 listed %d filters", len(res.Costliest))
+	}
+	if res := bench(); res.Costliest != nil {
+		t.Errorf("without --top: %+v", res.Costliest)
+	}
+	out, _, code := run(t, "", "rules", "bench", "--filters", filters, "--varsets", varsets, "--passes", "2", "--top", "3")
+	if code != 0 || !strings.Contains(out, "3 costliest filters") || strings.Count(out, "w/") != 3 {
+		t.Errorf("text output (exit %d):\n%s", code, out)
+	}
+	if _, errOut, code := run(t, "", "rules", "bench", "--filters", filters, "--varsets", varsets, "--top", "-1"); code != 2 || !strings.Contains(errOut, "--top") {
+		t.Errorf("--top -1: exit %d, %q; want exit 2 naming --top", code, errOut)
 	}
 }
 
