@@ -288,14 +288,15 @@ func Bench(srcs []rules.FilterSource, sets []Varset, o BenchOptions) (BenchResul
 		}
 	}
 	if o.Top > 0 {
-		res.Costliest = costliest(set, sets, passes, o)
+		res.Costliest = costliest(set, sets, o)
 	}
 	return res, skipped
 }
 
-// costliest times each filter of set over passes actions of each varset
+// costliest times each filter of set over o.Passes actions of each varset
 // and returns the o.Top that took the most time.
-func costliest(set *rules.Set, sets []Varset, passes int, o BenchOptions) []FilterCost {
+func costliest(set *rules.Set, sets []Varset, o BenchOptions) []FilterCost {
+	passes := o.Passes
 	n := set.Len()
 	spent := make([]time.Duration, n)
 	conds := make([]int, n)
