@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vigilwiki/vigil/internal/aforacle"
 	"github.com/vigilwiki/vigil/rules"
@@ -53,6 +54,32 @@ func TestSetSharedCounts(t *testing.T) {
 			if f.Err != nil {
 				t.Errorf("%s: filter %s: %v", name, set.ID(i), f.Err)
 			}
+		}
+	}
+}
+
+// TestSetProfile: profiled, the filters' times are the parts of the
+// action's time (never more than it in all), and unprofiled there are none;
+// profiling changes nothing else.
+func TestSetProfile(t *testing.T) {
+	set := realSet(t)
+	_, sets := loadVarsets(t)
+	for name, vars := range sets {
+		plain := set.Run(vars, rules.RunOptions{})
+		res := set.Run(vars, rules.RunOptions{Profile: true})
+		var sum time.Duration
+		for i, f := range res.Filters {
+			if f.Time < 0 {
+				t.Errorf("%s: filter %s took %v", name, set.ID(i), f.Time)
+			}
+			sum += f.Time
+			p := plain.Filters[i]
+			if p.Time != 0 || p.Matched != f.Matched || p.Conds != f.Conds || (p.Err == nil) != (f.Err == nil) {
+				t.Errorf("%s: filter %s unprofiled %+v, profiled %+v", name, set.ID(i), p, f)
+			}
+		}
+		if sum <= 0 || sum > res.Time {
+			t.Errorf("%s: the filters took %v in all, the action %v", name, sum, res.Time)
 		}
 	}
 }
