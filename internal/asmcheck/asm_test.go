@@ -41,26 +41,24 @@ func functions(src string) [][]insn {
 	return fns
 }
 
-func usesYMM(fn []insn) bool {
-	for _, in := range fn {
-		if ymm.MatchString(in.text) {
-			return true
-		}
-	}
-	return false
+// ymmFunctions returns the functions of src that use YMM registers: only
+// there do legacy-SSE instructions and returns pay for the upper halves.
+func ymmFunctions(src string) [][]insn {
+	return slices.DeleteFunc(functions(src), func(fn []insn) bool {
+		return !slices.ContainsFunc(fn, func(in insn) bool { return ymm.MatchString(in.text) })
+	})
 }
+
+func (in insn) String() string { return fmt.Sprintf("%d: %s", in.line, in.text) }
 
 // mixed returns, as "line: instruction", the legacy-SSE instructions on
 // vector registers in the functions of src that also use YMM registers.
 func mixed(src string) []string {
 	var bad []string
-	for _, fn := range functions(src) {
-		if !usesYMM(fn) {
-			continue
-		}
+	for _, fn := range ymmFunctions(src) {
 		for _, in := range fn {
 			if !in.label && vector.MatchString(in.text) && !strings.HasPrefix(in.text, "V") {
-				bad = append(bad, fmt.Sprintf("%d: %s", in.line, in.text))
+				bad = append(bad, in.String())
 			}
 		}
 	}
@@ -74,10 +72,7 @@ func mixed(src string) []string {
 // code would pay the transition.
 func dirtyReturns(src string) []string {
 	var bad []string
-	for _, fn := range functions(src) {
-		if !usesYMM(fn) {
-			continue
-		}
+	for _, fn := range ymmFunctions(src) {
 		dirty := false
 		for _, in := range fn {
 			switch {
@@ -86,7 +81,7 @@ func dirtyReturns(src string) []string {
 			case in.text == "VZEROUPPER" || in.text == "VZEROALL":
 				dirty = false
 			case strings.HasPrefix(in.text, "RET") && dirty:
-				bad = append(bad, fmt.Sprintf("%d: %s", in.line, in.text))
+				bad = append(bad, in.String())
 			}
 		}
 	}
