@@ -74,6 +74,9 @@ type node struct {
 	// negated, when set, builds the node's negation (!x) as one closure
 	// instead of a closure around this one: one object less to load.
 	negated func() node
+	// code is the node's test as instructions for a Set (see code.go); nil:
+	// its test function called by one instruction (see codeOf).
+	code *tcode
 }
 
 func constant(v value.Value) node {
@@ -183,6 +186,7 @@ func (c *compiler) ident(x *syntax.Ident) node {
 			fn:        func(s *State) (value.Value, error) { return s.builtinVar(i), nil },
 			test:      func(s *State) (tri, error) { return triOf(s.builtinVar(i)), nil },
 			isBuiltin: true, slot: i,
+			code: leafCode(instr{op: opBuiltin, slot: i}),
 		}
 	}
 	slot := c.scope.slot(name)
@@ -209,6 +213,7 @@ func (c *compiler) unary(x *syntax.Unary) node {
 			t, err := argTest(s)
 			return t.not(), err
 		}
+		n.code = notCode(arg.codeOf())
 		// The value path calls the operand's value path, which check-syntax
 		// mode needs.
 		n.fn = func(s *State) (value.Value, error) {
@@ -381,19 +386,15 @@ func (c *compiler) compare(x *syntax.Binary, l, r node) node {
 		b := r.val
 		bi, bInt := b.PlainInt()
 		if l.isBuiltin {
-			slot := l.slot
+			leaf := instr{op: opCompare, slot: l.slot, cmp: op, x: bi, p: unsafe.Pointer(&b)}
+			if bInt {
+				leaf.flags = flagInt
+			}
 			return negatable(func(flip tri) testFn {
-				return func(s *State) (tri, error) {
-					a := s.builtinVar(slot)
-					if err := s.countCondition(); err != nil {
-						return triUndef, err
-					}
-					if ai, ok := a.PlainInt(); ok && bInt {
-						return triBool(compareInts(op, ai, bi)).flip(flip), nil
-					}
-					return compareConst(op, a, b).flip(flip), nil
-				}
-			})
+				in := leaf
+				in.flip = flip
+				return in.compare
+			}, leaf)
 		}
 		return boolNode(func(s *State) (tri, error) {
 			a, err := lfn(s)
@@ -540,7 +541,7 @@ func logicChain(nodes []node, ops []syntax.Token) node {
 	for i, n := range rest {
 		restFns[i] = n.fn
 	}
-	return node{test: test, fn: func(s *State) (value.Value, error) {
+	return node{test: test, code: chainCode(nodes, isAnd), fn: func(s *State) (value.Value, error) {
 		v, err := firstFn(s)
 		if err != nil {
 			return v, err
@@ -705,7 +706,11 @@ func (c *compiler) cond(x *syntax.Cond) node {
 		}
 		return elseTest(s)
 	}
-	return node{test: test, fn: func(s *State) (value.Value, error) {
+	code := &tcode{kind: tCond, kids: []*tcode{cond.codeOf(), then.codeOf(), nil}}
+	if hasElse {
+		code.kids[2] = els.codeOf()
+	}
+	return node{test: test, code: code, fn: func(s *State) (value.Value, error) {
 		v, err := condFn(s)
 		if err != nil {
 			return v, err
@@ -876,12 +881,19 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 		}
 		return applyKeyword(s, op, a, b)
 	}
+	var code *tcode
 	if regex != nil && r.konst && !r.val.HasUndefined() {
 		test = regexTest(regex, l, r.val)
+		if l.isBuiltin {
+			regex.pattern = r.val
+			code = leafCode(instr{op: opRegex, slot: l.slot, p: unsafe.Pointer(regex)})
+		}
 	}
 	key, static := staticKey("#"+strconv.Itoa(int(x.Op)), []node{l, r})
 	if !static {
-		return boolNode(test)
+		n := boolNode(test)
+		n.code = code
+		return n
 	}
 	// Both operands are the same in all of an action's filters (e.g.
 	// "confirmed" in user_groups, in a third of them): the first answer
@@ -890,27 +902,16 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 	// its first evaluation, at no cost), so a remembered one costs one too.
 	id := staticCallID(key)
 	c.staticOps = append(c.staticOps, id)
+	leaf := instr{op: opStatic, x: int64(id), fn: test}
+	if code != nil {
+		leaf.slot, leaf.p = code.leaf.slot, code.leaf.p // for an opRegex in its place (see emitter.leaf)
+	}
 	return negatable(func(flip tri) testFn {
 		return func(s *State) (tri, error) {
-			if s.check || !s.sharedStatic(id) {
-				// No other use of the same operator in the set would read
-				// a remembered answer: evaluating is all there is to do.
-				t, err := test(s)
-				return t.flip(flip), err
-			}
-			if v, ok := s.staticHit(id); ok {
-				if err := s.countCondition(); err != nil {
-					return triUndef, err
-				}
-				return triOf(v).flip(flip), nil
-			}
-			t, err := test(s)
-			if err == nil {
-				s.staticPut(id, t.value())
-			}
+			t, err := staticKeyword(s, id, test)
 			return t.flip(flip), err
 		}
-	})
+	}, leaf)
 }
 
 // regexTest is the test of "subject rlike pattern" with a constant
@@ -973,6 +974,8 @@ type regexSite struct {
 	err      error
 	x        syntax.Expr
 	last     atomic.Pointer[compiledPattern]
+	// pattern is the constant pattern an opRegex instruction matches.
+	pattern value.Value
 	// hinted is the regex of the pattern a variable most likely holds
 	// (node.hint), with its literals in the Set's index; used when the
 	// variable does hold it.

@@ -28,12 +28,32 @@ func LiteralScanner(s *Set) func(text string) {
 // written, its guards' shared answers unused: what a Set's results must
 // equal.
 func WithoutGuards(s *Set) *Set {
-	c := &Set{ids: s.ids, programs: s.programs, scope: s.scope, literals: s.literals, runs: slices.Clone(s.runs)}
+	c := &Set{ids: s.ids, programs: s.programs, scope: s.scope, literals: s.literals, runs: slices.Clone(s.runs), code: s.code, guardCode: s.guardCode}
 	for i := range c.runs {
 		c.runs[i].n = 0
 	}
 	c.pool.New = func() any { return &State{} }
 	return c
+}
+
+// WithoutCode returns s with every test run through its closures rather
+// than from instructions (see code.go): what a Set's results must equal.
+func WithoutCode(s *Set) *Set {
+	c := &Set{ids: s.ids, programs: s.programs, scope: s.scope, literals: s.literals, staticShared: s.staticShared}
+	c.planRuns(true)
+	c.pool.New = func() any { return &State{} }
+	return c
+}
+
+// CodeCalls returns the number of instructions in s's code that call a
+// closure (see code.go) and of all of them.
+func CodeCalls(s *Set) (calls, all int) {
+	for _, in := range s.code {
+		if in.op == opCall {
+			calls++
+		}
+	}
+	return calls, len(s.code)
 }
 
 // NewSetCachingAll compiles filters into a Set whose calls all use the
@@ -58,7 +78,7 @@ func Guards(s *Set) (distinct, uses, guarded int) {
 		}
 		uses += int(r.n)
 	}
-	return len(s.guardTests), uses, guarded
+	return len(s.guardCode), uses, guarded
 }
 
 // StaticOps returns the number of distinct static keyword operators in s

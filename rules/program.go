@@ -35,6 +35,9 @@ type Program struct {
 	// (see guard).
 	guards []guard
 	rest   testFn
+	// The tests of the rule and of rest as code, for a Set to lay out
+	// (see code.go); dropped once it has.
+	code, restCode *tcode
 }
 
 // CompileOptions configures Compile.
@@ -72,6 +75,7 @@ func Plan(f *syntax.File, opts CompileOptions) *Program {
 	root := c.root(f.Root, p)
 	p.root = root.fn
 	p.test = root.tester()
+	p.code = root.codeOf()
 	p.lits = c.lits
 	p.statics, p.dynamic = c.statics, c.dynamic
 	p.staticOps = c.staticOps

@@ -36,9 +36,11 @@ type Set struct {
 	// runs say how to run each program, side by side: the filter loop
 	// reads them without loading each Program.
 	runs []filterRun
-	// guardTests are the distinct guards of the programs (see guard), by
-	// id.
-	guardTests []testFn
+	// code holds the filters' tests as instructions (see code.go).
+	code []instr
+	// guardCode is where the code of each distinct guard of the programs
+	// (see guard) starts, by id.
+	guardCode []uint32
 	// staticShared marks the static keyword operators used more than
 	// once in the set (see State.staticShared).
 	staticShared []uint64
@@ -106,8 +108,9 @@ func NewSet(filters []FilterSource) (*Set, []CompileError) {
 	var indexed sync.WaitGroup
 	indexed.Go(guarded(func() { set.literals = literalIndex(lits) }))
 	markCacheFree(set.programs)
-	set.planRuns()
 	set.staticShared = sharedStaticOps(set.programs)
+	set.planRuns(false)
+	set.dropCode()
 	indexed.Wait()
 	if r := crash.Load(); r != nil {
 		panic(r)
@@ -176,8 +179,8 @@ func (set *Set) RunInto(res *Result, vars Vars, opts RunOptions) {
 	s.Reset(vars, set.scope, eo)
 	s.pre.index = set.literals
 	s.staticShared = set.staticShared
-	if len(s.guards) < len(set.guardTests) {
-		s.guards = make([]guardAnswer, len(set.guardTests))
+	if len(s.guards) < len(set.guardCode) {
+		s.guards = make([]guardAnswer, len(set.guardCode))
 	}
 	if cap(res.Filters) < len(set.programs) {
 		res.Filters = make([]FilterResult, len(set.programs))

@@ -98,9 +98,16 @@ func boolNode(test testFn) node {
 }
 
 // negatable is boolNode(build(0)), whose negation is boolNode(build(1)):
-// build makes the test, with its result negated when flip is 1.
-func negatable(build func(flip tri) testFn) node {
+// build makes the test, with its result negated when flip is 1. leaf is
+// the same test as an instruction (see code.go), its flip set likewise.
+func negatable(build func(flip tri) testFn, leaf instr) node {
 	n := boolNode(build(0))
-	n.negated = func() node { return boolNode(build(1)) }
+	n.code = leafCode(leaf)
+	n.negated = func() node {
+		m := boolNode(build(1))
+		leaf.flip ^= 1
+		m.code = leafCode(leaf)
+		return m
+	}
 	return n
 }
