@@ -34,6 +34,7 @@ const (
 	opCompare                      // t = builtin slot cmp the constant (x when it is a plain int, else *p)
 	opStatic                       // t = static keyword operator x, evaluated by fn (see staticKeyword)
 	opRegex                        // t = builtin slot rlike the constant pattern of the regex site p
+	opKeyword                      // t = builtin slot (the right operand with flagRight) op the constant, both in p (a *keywordLeaf)
 	opNot                          // t = !t
 	opNorm                         // t = t is true (an operand of & and | after the first)
 	opJumpUnlessTrue               // if t is not true, jump x ahead
@@ -55,6 +56,8 @@ const (
 	flagLast
 	// flagInt: opCompare's constant is the plain int x.
 	flagInt
+	// flagRight: opKeyword's builtin variable is its right operand.
+	flagRight
 )
 
 // instr is one instruction: 32 bytes, two to a cache line.
@@ -64,7 +67,9 @@ type instr struct {
 	flip  tri // a leaf's result is negated when 1 (see tri.flip)
 	slot  uint8
 	cmp   syntax.Token
-	_     uint8
+	// inner, for opStatic, is the instruction that runs in its place when
+	// its answer is not shared; 0 (opConst, never one) when fn does.
+	inner opcode
 	skip  uint16 // see flagSkip
 	x     int64
 	p     unsafe.Pointer
@@ -81,6 +86,24 @@ func (in *instr) compare(s *State) (tri, error) {
 		return triBool(compareInts(in.cmp, ai, in.x)).flip(in.flip), nil
 	}
 	return compareConst(in.cmp, a, *(*value.Value)(in.p)).flip(in.flip), nil
+}
+
+// keywordLeaf is what an opKeyword needs besides its builtin variable.
+type keywordLeaf struct {
+	op    keywordOp
+	konst value.Value
+}
+
+// keywordCode is the instruction of a keyword operator between a builtin
+// variable and a constant, either way round; nil for other operands.
+func keywordCode(op keywordOp, l, r node) *tcode {
+	switch {
+	case l.isBuiltin && r.konst:
+		return leafCode(instr{op: opKeyword, slot: l.slot, p: unsafe.Pointer(&keywordLeaf{op, r.val})})
+	case l.konst && r.isBuiltin:
+		return leafCode(instr{op: opKeyword, slot: r.slot, flags: flagRight, p: unsafe.Pointer(&keywordLeaf{op, l.val})})
+	}
+	return nil
 }
 
 // staticKeyword is a keyword operator whose operands are the same in all
@@ -145,6 +168,17 @@ func (set *Set) exec(s *State, pc uint32) (tri, error) {
 		case opRegex:
 			site := (*regexSite)(in.p)
 			w, err := site.test(s, s.builtinVar(in.slot), site.pattern)
+			if err != nil {
+				return w, err
+			}
+			t = w.flip(in.flip)
+		case opKeyword:
+			k := (*keywordLeaf)(in.p)
+			a, b := s.builtinVar(in.slot), k.konst
+			if in.flags&flagRight != 0 {
+				a, b = b, a
+			}
+			w, err := applyKeyword(s, k.op, a, b)
 			if err != nil {
 				return w, err
 			}
@@ -298,14 +332,14 @@ func (e *emitter) finish(start int) bool {
 
 // leaf is the instruction for leaf: a static keyword operator whose
 // answer no other filter reads is only its evaluation, as staticKeyword
-// would run it: the match of a constant regex when it is one (its site in
-// p), or its test function.
+// would run it: its inner instruction when it has one, else its test
+// function.
 func (e *emitter) leaf(in instr) instr {
 	if in.op != opStatic || (&State{staticShared: e.shared}).sharedStatic(int(in.x)) {
 		return in
 	}
-	if in.p != nil {
-		in.op = opRegex
+	if in.inner != 0 {
+		in.op = in.inner
 	} else {
 		in.op = opCall
 	}

@@ -846,7 +846,7 @@ func (c *compiler) assign(x *syntax.Assign) node {
 // its errors, and the result is undefined.
 func (c *compiler) keyword(x *syntax.Binary) node {
 	l, r := c.expr(x.X), c.expr(x.Y)
-	var op func(s *State, a, b value.Value) (bool, error)
+	var op keywordOp
 	var regex *regexSite
 	switch x.Op {
 	case syntax.In:
@@ -889,6 +889,9 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 			code = leafCode(instr{op: opRegex, slot: l.slot, p: unsafe.Pointer(regex)})
 		}
 	}
+	if code == nil {
+		code = keywordCode(op, l, r)
+	}
 	key, static := staticKey("#"+strconv.Itoa(int(x.Op)), []node{l, r})
 	if !static {
 		n := boolNode(test)
@@ -904,7 +907,9 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 	c.staticOps = append(c.staticOps, id)
 	leaf := instr{op: opStatic, x: int64(id), fn: test}
 	if code != nil {
-		leaf.slot, leaf.p = code.leaf.slot, code.leaf.p // for an opRegex in its place (see emitter.leaf)
+		// What runs in its place when its answer is not shared (see
+		// emitter.leaf).
+		leaf.inner, leaf.slot, leaf.p, leaf.flags = code.leaf.op, code.leaf.slot, code.leaf.p, code.leaf.flags
 	}
 	return negatable(func(flip tri) testFn {
 		return func(s *State) (tri, error) {
@@ -941,10 +946,13 @@ func (site *regexSite) test(s *State, a, b value.Value) (tri, error) {
 	return applyKeyword(s, site.match, a, b)
 }
 
+// keywordOp is a keyword operator on its operands' values.
+type keywordOp func(s *State, a, b value.Value) (bool, error)
+
 // applyKeyword runs a keyword operator on its operands' values. Each
 // evaluation costs a condition; an undefined operand still runs the
 // operator (with null) for its errors, and the result is undefined.
-func applyKeyword(s *State, op func(s *State, a, b value.Value) (bool, error), a, b value.Value) (tri, error) {
+func applyKeyword(s *State, op keywordOp, a, b value.Value) (tri, error) {
 	if err := s.countCondition(); err != nil {
 		return triUndef, err
 	}
