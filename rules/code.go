@@ -94,16 +94,17 @@ type keywordLeaf struct {
 	konst value.Value
 }
 
-// keywordCode is the instruction of a keyword operator between a builtin
-// variable and a constant, either way round; nil for other operands.
-func keywordCode(op keywordOp, l, r node) *tcode {
+// keywordLeafOf is the instruction of a keyword operator between a
+// builtin variable and a constant, either way round; ok is false for other
+// operands.
+func keywordLeafOf(op keywordOp, l, r node) (in instr, ok bool) {
 	switch {
 	case l.isBuiltin && r.konst:
-		return leafCode(instr{op: opKeyword, slot: l.slot, p: unsafe.Pointer(&keywordLeaf{op, r.val})})
+		return instr{op: opKeyword, slot: l.slot, p: unsafe.Pointer(&keywordLeaf{op, r.val})}, true
 	case l.konst && r.isBuiltin:
-		return leafCode(instr{op: opKeyword, slot: r.slot, flags: flagRight, p: unsafe.Pointer(&keywordLeaf{op, l.val})})
+		return instr{op: opKeyword, slot: r.slot, flags: flagRight, p: unsafe.Pointer(&keywordLeaf{op, l.val})}, true
 	}
-	return nil
+	return instr{}, false
 }
 
 // staticKeyword is a keyword operator whose operands are the same in all
@@ -215,9 +216,9 @@ func (set *Set) exec(s *State, pc uint32) (tri, error) {
 // of the skeleton's shapes with instructions at the leaves.
 type tcode struct {
 	kind  tkind
-	leaf  instr    // tLeaf
-	kids  []*tcode // tNot: the operand; tCond: condition, then, else (nil: none); tChain: the operands
-	isAnd []bool   // tChain: the operator before kids[i+1]
+	leaf  instr   // tLeaf
+	kids  []tcode // tNot: the operand; tCond: condition, then and else if any; tChain: the operands
+	isAnd []bool  // tChain: the operator before kids[i+1]
 }
 
 type tkind uint8
@@ -229,42 +230,56 @@ const (
 	tChain
 )
 
-func leafCode(in instr) *tcode { return &tcode{kind: tLeaf, leaf: in} }
+func leafCode(in instr) tcode { return tcode{kind: tLeaf, leaf: in} }
 
 // codeOf returns n's test as code: its own, or its test function called
 // by one instruction.
-func (n node) codeOf() *tcode {
+func (n node) codeOf() tcode {
 	switch {
 	case n.code != nil:
-		return n.code
+		return *n.code
+	case n.hasLeaf:
+		return leafCode(n.leaf)
 	case n.konst:
 		return leafCode(instr{op: opConst, x: int64(triOf(n.val))})
 	}
 	return leafCode(instr{op: opCall, fn: n.tester()})
 }
 
+// codeRef is codeOf, allocated where n has no code of its own.
+func (n node) codeRef() *tcode {
+	if n.code != nil {
+		return n.code
+	}
+	c := n.codeOf()
+	return &c
+}
+
 // chainCode is the code of a chain of & and | (isAnd[i] tells the
 // operator before nodes[i+1]), as logicTest is its test.
 func chainCode(nodes []node, isAnd []bool) *tcode {
 	if len(nodes) == 1 {
-		return nodes[0].codeOf()
+		return nodes[0].codeRef()
 	}
-	c := &tcode{kind: tChain, isAnd: isAnd, kids: make([]*tcode, len(nodes))}
+	c := &tcode{kind: tChain, isAnd: isAnd, kids: make([]tcode, len(nodes))}
 	for i, n := range nodes {
 		c.kids[i] = n.codeOf()
 	}
 	return c
 }
 
-// notCode is the code of !x.
-func notCode(x *tcode) *tcode {
-	if x.kind == tLeaf && x.leaf.op != opConst {
-		// Every leaf but a constant negates its result as it runs.
-		in := x.leaf
-		in.flip ^= 1
-		return leafCode(in)
+// setNotCode makes n's code that of !arg, whose test is argTest.
+func (n *node) setNotCode(arg node, argTest testFn) {
+	switch {
+	case arg.code != nil:
+		n.code = &tcode{kind: tNot, kids: []tcode{*arg.code}}
+	case arg.hasLeaf:
+		// A leaf negates its result as it runs.
+		n.leaf, n.hasLeaf = arg.leaf, true
+		n.leaf.flip ^= 1
+	default: // a call of argTest (a constant is folded before the code is read)
+		n.leaf, n.hasLeaf = instr{op: opCall, fn: argTest, flip: 1}, true
 	}
-	return &tcode{kind: tNot, kids: []*tcode{x}}
 }
 
 // maxCode bounds a Set's array, so that an offset into it fits in a
@@ -279,7 +294,8 @@ type emitter struct {
 	shared []uint64
 	// jumps are the jumps and short-circuits of the code being laid out,
 	// patched when it is done, since a jump to its end returns instead.
-	jumps []jump
+	jumps  []jump
+	starts []int // see emitChain
 }
 
 // jump is an instruction at that jumps or skips to target.
@@ -351,18 +367,18 @@ func (e *emitter) emit(c *tcode) {
 	case tLeaf:
 		e.code = append(e.code, e.leaf(c.leaf))
 	case tNot:
-		e.emit(c.kids[0])
+		e.emit(&c.kids[0])
 		e.code = append(e.code, instr{op: opNot})
 	case tCond:
-		e.emit(c.kids[0])
+		e.emit(&c.kids[0])
 		jumpElse := len(e.code)
 		e.code = append(e.code, instr{op: opJumpUnlessTrue})
-		e.emit(c.kids[1])
+		e.emit(&c.kids[1])
 		jumpEnd := len(e.code)
 		e.code = append(e.code, instr{op: opJump})
 		e.jumps = append(e.jumps, jump{jumpElse, len(e.code)})
-		if c.kids[2] != nil {
-			e.emit(c.kids[2])
+		if len(c.kids) == 3 {
+			e.emit(&c.kids[2])
 		} else {
 			e.code = append(e.code, instr{op: opConst, x: int64(triFalse)}) // an if without else is null
 		}
@@ -377,18 +393,22 @@ func (e *emitter) emit(c *tcode) {
 // run of operands with the same operator, and ends by making the value
 // its truth.
 func (e *emitter) emitChain(c *tcode) {
-	e.emit(c.kids[0])
-	starts := make([]int, len(c.kids)+1)
+	e.emit(&c.kids[0])
+	// Where each operand starts, and the chain's end: kept on a stack in
+	// e, which the operands' own chains use above this one's.
+	base := len(e.starts)
+	e.starts = append(e.starts, make([]int, len(c.kids)+1)...)
 	for i := 1; i < len(c.kids); i++ {
-		starts[i] = len(e.code)
-		e.emit(c.kids[i])
-		if len(e.code) == starts[i]+1 && c.kids[i].kind == tLeaf {
-			e.code[starts[i]].flags |= flagNorm
+		start := len(e.code)
+		e.starts[base+i] = start
+		e.emit(&c.kids[i])
+		if len(e.code) == start+1 && c.kids[i].kind == tLeaf {
+			e.code[start].flags |= flagNorm
 		} else {
 			e.code = append(e.code, instr{op: opNorm})
 		}
 	}
-	starts[len(c.kids)] = len(e.code)
+	e.starts[base+len(c.kids)] = len(e.code)
 	// A false value skips every & up to the next |, and a true one every
 	// | up to the next &.
 	for i := 1; i < len(c.kids); i++ {
@@ -396,11 +416,12 @@ func (e *emitter) emitChain(c *tcode) {
 		for to < len(c.kids) && c.isAnd[to-1] == c.isAnd[i-1] {
 			to++
 		}
-		in := &e.code[starts[i]]
+		in := &e.code[e.starts[base+i]]
 		in.flags |= flagSkip
 		if c.isAnd[i-1] {
 			in.flags |= flagAnd
 		}
-		e.jumps = append(e.jumps, jump{starts[i], starts[to]})
+		e.jumps = append(e.jumps, jump{e.starts[base+i], e.starts[base+to]})
 	}
+	e.starts = e.starts[:base]
 }

@@ -74,9 +74,12 @@ type node struct {
 	// negated, when set, builds the node's negation (!x) as one closure
 	// instead of a closure around this one: one object less to load.
 	negated func() node
-	// code is the node's test as instructions for a Set (see code.go); nil:
-	// its test function called by one instruction (see codeOf).
-	code *tcode
+	// The node's test as instructions for a Set (see code.go): one
+	// instruction when hasLeaf, else code; neither: its test function
+	// called by one instruction (see codeOf).
+	leaf    instr
+	hasLeaf bool
+	code    *tcode
 }
 
 func constant(v value.Value) node {
@@ -186,7 +189,7 @@ func (c *compiler) ident(x *syntax.Ident) node {
 			fn:        func(s *State) (value.Value, error) { return s.builtinVar(i), nil },
 			test:      func(s *State) (tri, error) { return triOf(s.builtinVar(i)), nil },
 			isBuiltin: true, slot: i,
-			code: leafCode(instr{op: opBuiltin, slot: i}),
+			leaf: instr{op: opBuiltin, slot: i}, hasLeaf: true,
 		}
 	}
 	slot := c.scope.slot(name)
@@ -213,7 +216,7 @@ func (c *compiler) unary(x *syntax.Unary) node {
 			t, err := argTest(s)
 			return t.not(), err
 		}
-		n.code = notCode(arg.codeOf())
+		n.setNotCode(arg, argTest)
 		// The value path calls the operand's value path, which check-syntax
 		// mode needs.
 		n.fn = func(s *State) (value.Value, error) {
@@ -706,9 +709,9 @@ func (c *compiler) cond(x *syntax.Cond) node {
 		}
 		return elseTest(s)
 	}
-	code := &tcode{kind: tCond, kids: []*tcode{cond.codeOf(), then.codeOf(), nil}}
+	code := &tcode{kind: tCond, kids: append(make([]tcode, 0, 3), cond.codeOf(), then.codeOf())}
 	if hasElse {
-		code.kids[2] = els.codeOf()
+		code.kids = append(code.kids, els.codeOf())
 	}
 	return node{test: test, code: code, fn: func(s *State) (value.Value, error) {
 		v, err := condFn(s)
@@ -881,21 +884,22 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 		}
 		return applyKeyword(s, op, a, b)
 	}
-	var code *tcode
+	var leaf instr // the operator as one instruction, when hasLeaf
+	var hasLeaf bool
 	if regex != nil && r.konst && !r.val.HasUndefined() {
 		test = regexTest(regex, l, r.val)
 		if l.isBuiltin {
 			regex.pattern = r.val
-			code = leafCode(instr{op: opRegex, slot: l.slot, p: unsafe.Pointer(regex)})
+			leaf, hasLeaf = instr{op: opRegex, slot: l.slot, p: unsafe.Pointer(regex)}, true
 		}
 	}
-	if code == nil {
-		code = keywordCode(op, l, r)
+	if !hasLeaf {
+		leaf, hasLeaf = keywordLeafOf(op, l, r)
 	}
 	key, static := staticKey("#"+strconv.Itoa(int(x.Op)), []node{l, r})
 	if !static {
 		n := boolNode(test)
-		n.code = code
+		n.leaf, n.hasLeaf = leaf, hasLeaf
 		return n
 	}
 	// Both operands are the same in all of an action's filters (e.g.
@@ -905,18 +909,18 @@ func (c *compiler) keyword(x *syntax.Binary) node {
 	// its first evaluation, at no cost), so a remembered one costs one too.
 	id := staticCallID(key)
 	c.staticOps = append(c.staticOps, id)
-	leaf := instr{op: opStatic, x: int64(id), fn: test}
-	if code != nil {
+	kw := instr{op: opStatic, x: int64(id), fn: test}
+	if hasLeaf {
 		// What runs in its place when its answer is not shared (see
 		// emitter.leaf).
-		leaf.inner, leaf.slot, leaf.p, leaf.flags = code.leaf.op, code.leaf.slot, code.leaf.p, code.leaf.flags
+		kw.inner, kw.slot, kw.p, kw.flags = leaf.op, leaf.slot, leaf.p, leaf.flags
 	}
 	return negatable(func(flip tri) testFn {
 		return func(s *State) (tri, error) {
 			t, err := staticKeyword(s, id, test)
 			return t.flip(flip), err
 		}
-	}, leaf)
+	}, kw)
 }
 
 // regexTest is the test of "subject rlike pattern" with a constant

@@ -205,7 +205,7 @@ func (c *compiler) root(x syntax.Expr, p *Program) node {
 	if !ok || b.Op != syntax.And && b.Op != syntax.Or {
 		n := c.expr(x)
 		if key, ok := guardKey(x); ok {
-			p.guards = []guard{{key, n.tester(), n.codeOf()}}
+			p.guards = []guard{{key, n.tester(), n.codeRef()}}
 		}
 		return n
 	}
@@ -226,7 +226,7 @@ func (c *compiler) root(x syntax.Expr, p *Program) node {
 		if !ok {
 			break
 		}
-		p.guards = append(p.guards, guard{key, nodes[k].tester(), nodes[k].codeOf()})
+		p.guards = append(p.guards, guard{key, nodes[k].tester(), nodes[k].codeRef()})
 	}
 	if k > 0 && k < len(nodes) {
 		isAnd := slices.Repeat([]bool{true}, len(nodes)-k-1)
@@ -270,7 +270,8 @@ func flattenAnd(operands []syntax.Expr) []syntax.Expr {
 // the code of each is one call of its closure (see WithoutCode).
 func (set *Set) planRuns(closures bool) {
 	ids := map[string]uint16{}
-	e := emitter{shared: set.staticShared}
+	// The real filters take about eight instructions each.
+	e := emitter{shared: set.staticShared, code: make([]instr, 0, 8*len(set.programs))}
 	emit := func(c *tcode, test testFn) uint32 {
 		if closures {
 			c = nil
@@ -309,7 +310,10 @@ func (set *Set) planRuns(closures bool) {
 		p := set.programs[i]
 		set.runs[i].test = emit(p.code, p.test)
 	}
-	set.code = slices.Clip(e.code)
+	set.code = e.code
+	if cap(e.code) > len(e.code)+len(e.code)/8 {
+		set.code = slices.Clone(e.code)
+	}
 }
 
 // dropCode lets the programs' code trees go once a Set has laid them out.

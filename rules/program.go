@@ -75,7 +75,7 @@ func Plan(f *syntax.File, opts CompileOptions) *Program {
 	root := c.root(f.Root, p)
 	p.root = root.fn
 	p.test = root.tester()
-	p.code = root.codeOf()
+	p.code = root.codeRef()
 	p.lits = c.lits
 	p.statics, p.dynamic = c.statics, c.dynamic
 	p.staticOps = c.staticOps

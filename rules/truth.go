@@ -102,11 +102,11 @@ func boolNode(test testFn) node {
 // the same test as an instruction (see code.go), its flip set likewise.
 func negatable(build func(flip tri) testFn, leaf instr) node {
 	n := boolNode(build(0))
-	n.code = leafCode(leaf)
+	n.leaf, n.hasLeaf = leaf, true
 	n.negated = func() node {
 		m := boolNode(build(1))
-		leaf.flip ^= 1
-		m.code = leafCode(leaf)
+		m.leaf, m.hasLeaf = leaf, true
+		m.leaf.flip ^= 1
 		return m
 	}
 	return n
