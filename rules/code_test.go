@@ -1,8 +1,6 @@
 package rules_test
 
 import (
-	"fmt"
-	"sort"
 	"strings"
 	"testing"
 
@@ -26,25 +24,11 @@ func TestCodeRealFilters(t *testing.T) {
 	if c, a := rules.CodeCalls(closures); c != a {
 		t.Errorf("without code: %d of %d instructions are calls", c, a)
 	}
-	_, sets := loadVarsets(t)
-	names := make([]string, 0, len(sets))
-	for name := range sets {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	limits := []int{0}
-	for l := 1; l <= 1300; l += 13 {
-		limits = append(limits, l)
-	}
-	for _, name := range names {
-		for _, limit := range limits {
-			opts := rules.RunOptions{CondLimit: limit}
-			what := fmt.Sprintf("%s, limit %d", name, limit)
-			want := closures.Run(sets[name], opts)
-			sameResults(t, what, set, set.Run(sets[name], opts), want)
-			sameResults(t, what+", no guards", set, rules.WithoutGuards(set).Run(sets[name], opts), want)
-		}
-	}
+	eachVarsetLimit(t, 13, func(what string, vars rules.VarMap, opts rules.RunOptions) {
+		want := closures.Run(vars, opts)
+		sameResults(t, what, set, set.Run(vars, opts), want)
+		sameResults(t, what+", no guards", set, rules.WithoutGuards(set).Run(vars, opts), want)
+	})
 }
 
 // TestCode: the shapes the instructions run, on one filter each, with the
@@ -124,24 +108,8 @@ func TestCodeTooLong(t *testing.T) {
 // changes no filter's result from their closures'. Filter a runs twice,
 // with b between them, as in FuzzSetGuards.
 func FuzzSetCode(f *testing.F) {
-	real := loadRealFilters(f)
-	for i := 0; i+1 < len(real); i += 3 {
-		f.Add(real[i].Pattern, real[i+1].Pattern, "Hello {{cite web|url=http://casino.example}} FUCK YOU", uint16(0))
-	}
+	addRealPairs(f)
 	f.Add(`page_namespace == 0 & summary rlike "x" | !(page_id == 1)`, `if page_namespace then 1/0 end | page_id`, "x", uint16(3))
 	f.Add(`!("*" in user_groups) | user_name irlike "A" & !summary`, `(summary rlike "(" | true) & false`, "ab", uint16(2))
-	f.Fuzz(func(t *testing.T, a, b, subject string, limit uint16) {
-		set, _ := rules.NewSet([]rules.FilterSource{{ID: "a", Pattern: a}, {ID: "b", Pattern: b}, {ID: "a2", Pattern: a}})
-		if set.Len() == 0 {
-			return
-		}
-		str := value.NewString(subject)
-		vars := rules.VarMap{
-			"added_lines": value.NewArray([]value.Value{str}), "new_wikitext": str, "summary": str, "user_name": str,
-			"page_namespace": value.NewInt(int64(len(subject) % 3)), "user_groups": value.NewStrings([]string{"*"}),
-			"action": value.NewString("edit"), "user_editcount": value.NewInt(int64(len(subject))),
-		}
-		opts := rules.RunOptions{CondLimit: int(limit)}
-		sameResults(t, "fuzz", set, set.Run(vars, opts), rules.WithoutCode(set).Run(vars, opts))
-	})
+	fuzzSetAgainst(f, rules.WithoutCode)
 }

@@ -42,6 +42,18 @@ func TestGuardsRealFilters(t *testing.T) {
 	if guarded < 350 || distinct < 300 || uses < distinct+300 {
 		t.Fatalf("%d filters with guards, %d guards, %d distinct", guarded, uses, distinct)
 	}
+	eachVarsetLimit(t, 11, func(what string, vars rules.VarMap, opts rules.RunOptions) {
+		for range 2 { // the second time on a State the pool hands back
+			sameResults(t, what, set, set.Run(vars, opts), plain.Run(vars, opts))
+		}
+	})
+}
+
+// eachVarsetLimit calls fn with each real variable set, in name order, and
+// condition limits from none through 1, 1+step, 1+2*step... up to 1,300,
+// wherever the limit falls among the filters.
+func eachVarsetLimit(t *testing.T, step int, fn func(what string, vars rules.VarMap, opts rules.RunOptions)) {
+	t.Helper()
 	_, sets := loadVarsets(t)
 	names := make([]string, 0, len(sets))
 	for name := range sets {
@@ -49,17 +61,12 @@ func TestGuardsRealFilters(t *testing.T) {
 	}
 	sort.Strings(names)
 	limits := []int{0}
-	for l := 1; l <= 1300; l += 11 {
+	for l := 1; l <= 1300; l += step {
 		limits = append(limits, l)
 	}
 	for _, name := range names {
 		for _, limit := range limits {
-			opts := rules.RunOptions{CondLimit: limit}
-			for range 2 { // the second time on a State the pool hands back
-				got := set.Run(sets[name], opts)
-				want := plain.Run(sets[name], opts)
-				sameResults(t, fmt.Sprintf("%s, limit %d", name, limit), set, got, want)
-			}
+			fn(fmt.Sprintf("%s, limit %d", name, limit), sets[name], rules.RunOptions{CondLimit: limit})
 		}
 	}
 }
@@ -187,26 +194,45 @@ func TestGuards(t *testing.T) {
 // filter's result. Filter a runs twice, so that its guards are answered
 // from the first run's answers, with b between them to share some too.
 func FuzzSetGuards(f *testing.F) {
+	addRealPairs(f)
+	f.Add(`page_namespace == 0 & summary rlike "x"`, `page_namespace == 0 | 1/0`, "x", uint16(3))
+	f.Add(`user_groups[5] == 1 & true`, `"*" in user_groups & length(summary) > 1`, "ab", uint16(2))
+	fuzzSetAgainst(f, rules.WithoutGuards)
+}
+
+// addRealPairs seeds a fuzz target of two filters, a subject and a
+// condition limit with pairs of real filters.
+func addRealPairs(f *testing.F) {
 	real := loadRealFilters(f)
 	for i := 0; i+1 < len(real); i += 3 {
 		f.Add(real[i].Pattern, real[i+1].Pattern, "Hello {{cite web|url=http://casino.example}} FUCK YOU", uint16(0))
 	}
-	f.Add(`page_namespace == 0 & summary rlike "x"`, `page_namespace == 0 | 1/0`, "x", uint16(3))
-	f.Add(`user_groups[5] == 1 & true`, `"*" in user_groups & length(summary) > 1`, "ab", uint16(2))
+}
+
+// fuzzSetAgainst fuzzes a set of filters a, b and a again (so that a
+// finds what it left the first time) over fuzzAction(subject) with a
+// condition limit: every filter's result must be what the set made by
+// reference gives.
+func fuzzSetAgainst(f *testing.F, reference func(*rules.Set) *rules.Set) {
 	f.Fuzz(func(t *testing.T, a, b, subject string, limit uint16) {
 		set, _ := rules.NewSet([]rules.FilterSource{{ID: "a", Pattern: a}, {ID: "b", Pattern: b}, {ID: "a2", Pattern: a}})
 		if set.Len() == 0 {
 			return
 		}
-		str := value.NewString(subject)
-		vars := rules.VarMap{
-			"added_lines": value.NewArray([]value.Value{str}), "new_wikitext": str, "summary": str, "user_name": str,
-			"page_namespace": value.NewInt(int64(len(subject) % 3)), "user_groups": value.NewStrings([]string{"*"}),
-			"action": value.NewString("edit"), "user_editcount": value.NewInt(int64(len(subject))),
-		}
-		opts := rules.RunOptions{CondLimit: int(limit)}
-		sameResults(t, "fuzz", set, set.Run(vars, opts), rules.WithoutGuards(set).Run(vars, opts))
+		vars, opts := fuzzAction(subject), rules.RunOptions{CondLimit: int(limit)}
+		sameResults(t, "fuzz", set, set.Run(vars, opts), reference(set).Run(vars, opts))
 	})
+}
+
+// fuzzAction is the action the set fuzz targets run their filters on: its
+// texts are subject, and its numbers follow from its length.
+func fuzzAction(subject string) rules.VarMap {
+	str := value.NewString(subject)
+	return rules.VarMap{
+		"added_lines": value.NewArray([]value.Value{str}), "new_wikitext": str, "summary": str, "user_name": str,
+		"page_namespace": value.NewInt(int64(len(subject) % 3)), "user_groups": value.NewStrings([]string{"*"}),
+		"action": value.NewString("edit"), "user_editcount": value.NewInt(int64(len(subject))),
+	}
 }
 
 // FuzzCacheFree: for any filters, the calls that skip the function cache
