@@ -413,11 +413,12 @@ func (e *emitter) emitChain(c *tcode) {
 	}
 	e.starts[base+len(c.kids)] = len(e.code)
 	// A false value skips every & up to the next |, and a true one every
-	// | up to the next &.
-	for i := 1; i < len(c.kids); i++ {
-		to := i + 1
-		for to < len(c.kids) && c.isAnd[to-1] == c.isAnd[i-1] {
-			to++
+	// | up to the next &: operand i skips to operand to, found from the
+	// right so that a long chain costs no more than its length.
+	to := len(c.kids)
+	for i := len(c.kids) - 1; i >= 1; i-- {
+		if i+1 < len(c.kids) && c.isAnd[i] != c.isAnd[i-1] {
+			to = i + 1
 		}
 		in := &e.code[e.starts[base+i]]
 		in.flags |= flagSkip
