@@ -124,7 +124,7 @@ func appendGuardKey(b []byte, x syntax.Expr) []byte {
 }
 
 // maxGuards bounds a program's guards, so that the filter loop finds a
-// filter's guards in its filterRun (24 bytes) without another load. 103
+// filter's guards in its filterRun (16 bytes) without another load. 103
 // of the 444 real filters have more; those operands run in the rest. (Up
 // to six fit in 32 bytes: 21 more filters decided on ip_adds_casino_link,
 // but no fewer cache misses in cachegrind's counts.)
