@@ -220,7 +220,7 @@ func (set *Set) exec(s *State, pc uint32) (tri, error) {
 type tcode struct {
 	kind  tkind
 	leaf  instr   // tLeaf
-	kids  []tcode // tNot: the operand; tCond: condition, then and else if any; tChain: the operands
+	kids  []tcode // tNot: the operand; tCond: condition, then and else if any; tChain: the operands; tSeq: what runs in turn
 	isAnd []bool  // tChain: the operator before kids[i+1]
 }
 
@@ -231,6 +231,7 @@ const (
 	tNot
 	tCond
 	tChain
+	tSeq // the kids one after the other; the last one gives the truth
 )
 
 func leafCode(in instr) tcode { return tcode{kind: tLeaf, leaf: in} }
@@ -388,6 +389,10 @@ func (e *emitter) emit(c *tcode) {
 		e.jumps = append(e.jumps, jump{jumpEnd, len(e.code)})
 	case tChain:
 		e.emitChain(c)
+	case tSeq:
+		for i := range c.kids {
+			e.emit(&c.kids[i])
+		}
 	}
 }
 

@@ -34,7 +34,8 @@ func TestCodeRealFilters(t *testing.T) {
 // TestCode: the shapes the instructions run, on one filter each, with the
 // answers worked out by hand from AbuseFilter's rules: a short-circuit
 // keeps the value so far, an operand after the first counts by its truth,
-// an if without else is null, a variable the action leaves out is null.
+// an if without else is null, a variable the action leaves out is null,
+// one assigned only in a skipped branch undefined.
 func TestCode(t *testing.T) {
 	vars := rules.VarMap{
 		"page_namespace": value.NewInt(0),
@@ -70,6 +71,16 @@ func TestCode(t *testing.T) {
 		{`!(new_wikitext rlike "x") | false`, true, 1},
 		{`lcase(user_name) == "ab" & (page_id == 1 | page_id == 7)`, true, 4},
 		{`page_id == 7 & (length(summary) > 100 | summary contains "chips")`, true, 4},
+		// A variable assigned only in a skipped branch is undefined: ! keeps
+		// it, and an operand after the first counts as false.
+		{`false & (x := "a"); !(x contains "b")`, false, 1},
+		{`false & (x := "a"); !(x contains "b") | page_id == 7`, true, 2},
+		{`false & (x := "a"); !(page_id == 7 & x contains "b")`, true, 2},
+		{`x := page_id; x == 7 & page_namespace == 0`, true, 2},
+		{`x := page_id == 8; y := x | page_id; x & y`, false, 1},                      // x is false, y the truth of page_id
+		{`(y := lcase(user_name); y == "ab") & page_id == 7`, true, 3},                // lcase, ==, ==
+		{`(y := 1; page_id == 8) | page_id == 7 & !(z := page_id; z == 7)`, false, 3}, // (8 | 7) & !(7)
+
 	}
 	for _, tt := range tests {
 		set, errs := rules.NewSet([]rules.FilterSource{{ID: "0", Pattern: tt.src}})

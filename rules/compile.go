@@ -740,10 +740,12 @@ func (c *compiler) cond(x *syntax.Cond) node {
 
 func (c *compiler) seq(x *syntax.Seq) node {
 	list := make([]evalFn, len(x.List)) // not the whole nodes (see call)
+	var last node
 	for i, e := range x.List {
-		list[i] = c.expr(e).fn
+		last = c.expr(e)
+		list[i] = last.fn
 	}
-	return node{fn: func(s *State) (value.Value, error) {
+	n := node{fn: func(s *State) (value.Value, error) {
 		var v value.Value
 		var err error
 		for _, fn := range list {
@@ -753,6 +755,31 @@ func (c *compiler) seq(x *syntax.Seq) node {
 		}
 		return v, nil
 	}}
+	if len(list) < 2 {
+		return n
+	}
+	// Read for its truth ("x := ...; rule", a sixth of the real filters),
+	// the sequence runs what comes before its last expression for its
+	// effects, then tests the last one, which is then instructions in a
+	// Set rather than the value paths of a whole chain.
+	prefix := list[:len(list)-1]
+	runPrefix := func(s *State) (tri, error) {
+		for _, fn := range prefix {
+			if _, err := fn(s); err != nil {
+				return triUndef, err
+			}
+		}
+		return triFalse, nil
+	}
+	lastTest := last.tester()
+	n.test = func(s *State) (tri, error) {
+		if t, err := runPrefix(s); err != nil {
+			return t, err
+		}
+		return lastTest(s)
+	}
+	n.code = &tcode{kind: tSeq, kids: []tcode{leafCode(instr{op: opCall, fn: runPrefix}), last.codeOf()}}
+	return n
 }
 
 func (c *compiler) assign(x *syntax.Assign) node {
