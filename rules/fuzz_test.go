@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +63,28 @@ func FuzzEval(f *testing.F) {
 		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("eval %q took %v with a 50ms budget", src, d)
 		}
+		sameVerdict(t, p, vars)
 	})
+}
+
+// sameVerdict: the verdict read from a rule's truth (its tests, as Match
+// and a Set read it) is the truthiness of its value, at the same
+// conditions and with the same error.
+func sameVerdict(t *testing.T, p *rules.Program, vars rules.Vars) {
+	t.Helper()
+	opts := rules.EvalOptions{CondLimit: rules.DefaultCondLimit, Budget: 50 * time.Millisecond}
+	vs := rules.NewState(vars, p.Scope(), opts)
+	v, verr := p.Run(vs)
+	ms := rules.NewState(vars, p.Scope(), opts)
+	matched, merr := p.Match(ms)
+	for _, err := range []error{verr, merr} {
+		if e, ok := err.(*syntax.Error); ok && e.Code == syntax.ErrBudget {
+			return // the clock, not the rule, decided
+		}
+	}
+	valued := verr == nil && !v.IsUndefined() && v.Truthy()
+	if fmt.Sprint(verr) != fmt.Sprint(merr) || vs.Conditions() != ms.Conditions() || matched != valued {
+		t.Fatalf("%q: by its value %v (%v, %d conditions, error %v); by its truth %v (%d conditions, error %v)",
+			p.Source(), valued, v, vs.Conditions(), verr, matched, ms.Conditions(), merr)
+	}
 }
