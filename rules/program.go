@@ -6,7 +6,8 @@
 // tree, syntax.Check runs AbuseFilter's static checks, Compile plans the
 // tree into closures, and a Program evaluates against a State that holds one
 // action's variables, condition counter and caches. A Set runs many filters
-// over one action the way AbuseFilter's FilterRunner does.
+// over one action the way AbuseFilter's FilterRunner does, with their
+// boolean skeletons laid out as instructions in one array (code.go).
 package rules
 
 import (
