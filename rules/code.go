@@ -355,7 +355,7 @@ func (e *emitter) finish(start int) bool {
 // would run it: its inner instruction when it has one, else its test
 // function.
 func (e *emitter) leaf(in instr) instr {
-	if in.op != opStatic || (&State{staticShared: e.shared}).sharedStatic(int(in.x)) {
+	if in.op != opStatic || staticIsShared(e.shared, int(in.x)) {
 		return in
 	}
 	if in.inner != 0 {

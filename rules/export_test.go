@@ -90,9 +90,8 @@ func StaticOps(s *Set) (distinct, shared int) {
 			ids[id] = true
 		}
 	}
-	st := &State{staticShared: s.staticShared}
 	for id := range ids {
-		if st.sharedStatic(id) {
+		if staticIsShared(s.staticShared, id) {
 			shared++
 		}
 	}

@@ -375,12 +375,16 @@ func (s *State) resetStatic() {
 
 // sharedStatic reports whether static keyword operator id remembers its
 // answer for other uses in the action.
-func (s *State) sharedStatic(id int) bool {
-	if s.staticShared == nil {
+func (s *State) sharedStatic(id int) bool { return staticIsShared(s.staticShared, id) }
+
+// staticIsShared reports whether bit id is set in shared (a Set's
+// staticShared); nil means all are.
+func staticIsShared(shared []uint64, id int) bool {
+	if shared == nil {
 		return true
 	}
 	w := id >> 6
-	return w < len(s.staticShared) && s.staticShared[w]&(1<<(id&63)) != 0
+	return w < len(shared) && shared[w]&(1<<(id&63)) != 0
 }
 
 func (s *State) staticHit(id int) (value.Value, bool) {

@@ -158,7 +158,7 @@ type BenchOptions struct {
 	CondLimit      int // AbuseFilter's condition limit; 0: none
 	// Top is how many of the costliest filters to name. They are timed in
 	// passes of their own after the timed ones, since timing each filter
-	// (two clock reads) slows the actions down.
+	// (a clock read) slows the actions down.
 	Top int
 }
 
