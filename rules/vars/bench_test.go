@@ -1,6 +1,8 @@
 package vars_test
 
 import (
+	"encoding/json"
+	"os"
 	"testing"
 
 	"github.com/vigilwiki/vigil/internal/workload"
@@ -25,6 +27,43 @@ func BenchmarkEditDiff(b *testing.B) {
 		e := edits[i%len(edits)]
 		i++
 		vars.DiffSplit(vars.EditDiff(e.old, e.new), '+')
+	}
+}
+
+// BenchmarkEditDiffVarsets: edit_diff of the edits in the variable sets of
+// real-filters-verdicts.json, texts of a few lines as most edits of short
+// pages are, where the diff's fixed costs (allocations) are most of it.
+// Per edit.
+func BenchmarkEditDiffVarsets(b *testing.B) {
+	raw, err := os.ReadFile("../../../shared/testdata/abusefilter/real-filters-verdicts.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var file struct {
+		Varsets map[string]struct {
+			Old *string `json:"old_wikitext"`
+			New *string `json:"new_wikitext"`
+		} `json:"varsets"`
+	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		b.Fatal(err)
+	}
+	type edit struct{ old, new string }
+	var edits []edit
+	for _, vs := range file.Varsets {
+		if vs.Old != nil && vs.New != nil && *vs.Old != *vs.New {
+			edits = append(edits, edit{*vs.Old, *vs.New})
+		}
+	}
+	if len(edits) < 4 {
+		b.Fatalf("%d edits in the variable sets", len(edits))
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		e := edits[i%len(edits)]
+		i++
+		vars.EditDiff(e.old, e.new)
 	}
 }
 

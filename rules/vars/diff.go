@@ -2,6 +2,7 @@ package vars
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -52,8 +53,8 @@ func diffLines(from, to []string) []diffOp {
 
 	// Each run of lines is a piece of from or to (capped, so that an
 	// append could not write into them): a page's unchanged lines are
-	// not copied.
-	var edits []diffOp
+	// not copied. Most edits are a change between two copies.
+	edits := make([]diffOp, 0, 4)
 	xi, yi := 0, 0
 	for xi < len(from) || yi < len(to) {
 		x0 := xi
@@ -87,13 +88,12 @@ func diffLines(from, to []string) []diffOp {
 
 func (e *diffEngine) diffInternal(from, to []string) (removed, added []bool) {
 	m, n := len(from), len(to)
-	removed = make([]bool, m)
-	added = make([]bool, n)
-	for k := range removed {
-		removed[k] = true
-	}
-	for k := range added {
-		added[k] = true
+	// Both flag slices in one allocation, as the V vectors below: an edit
+	// of a short text spent as long allocating as diffing.
+	flags := make([]bool, m+n)
+	removed, added = flags[:m:m], flags[m:]
+	for k := range flags {
+		flags[k] = true
 	}
 	// Skip the common prefix and suffix.
 	i := 0
@@ -108,32 +108,12 @@ func (e *diffEngine) diffInternal(from, to []string) (removed, added []bool) {
 	}
 	fromRest, toRest := from[i:m-j+1], to[i:n-j+1]
 	// Keep only lines that occur on both sides.
-	shared := make(map[string]bool, len(fromRest))
-	for _, line := range fromRest {
-		shared[line] = false
-	}
-	var newToIndex, newFromIndex []int
-	for k, line := range toRest {
-		if _, ok := shared[line]; ok {
-			e.to = append(e.to, line)
-			shared[line] = true
-			newToIndex = append(newToIndex, i+k)
-		}
-	}
-	for k, line := range fromRest {
-		if shared[line] {
-			e.from = append(e.from, line)
-			newFromIndex = append(newFromIndex, i+k)
-		}
-	}
+	newFromIndex, newToIndex := e.sharedLines(fromRest, toRest, i)
 	em, en := len(e.from), len(e.to)
-	e.removed = make([]bool, em)
-	e.added = make([]bool, en)
-	for k := range e.removed {
-		e.removed[k] = true
-	}
-	for k := range e.added {
-		e.added[k] = true
+	flags = make([]bool, em+en)
+	e.removed, e.added = flags[:em:em], flags[em:]
+	for k := range flags {
+		flags[k] = true
 	}
 	if em > 0 && en > 0 {
 		e.maxDifferences = int(math.Ceil(float64(em+en) / 2.0))
@@ -152,8 +132,9 @@ func (e *diffEngine) diffInternal(from, to []string) (removed, added []bool) {
 			back1--
 			back2--
 		}
-		e.v[0] = make([]int, em+en+3)
-		e.v[1] = make([]int, em+en+3)
+		// One allocation; a vector that grows (see set) leaves it.
+		vs := make([]int, 2*(em+en+3))
+		e.v[0], e.v[1] = vs[:em+en+3:em+en+3], vs[em+en+3:]
 		e.lcs(forward, back1, forward, back2)
 	}
 	for k, r := range e.removed {
@@ -167,6 +148,53 @@ func (e *diffEngine) diffInternal(from, to []string) (removed, added []bool) {
 		}
 	}
 	return removed, added
+}
+
+// maxScanPairs bounds the line pairs that sharedLines compares one by one
+// rather than through a map: most edits change a line or two, and hashing
+// their lines cost more than comparing them.
+const maxScanPairs = 64
+
+// sharedLines sets e.from and e.to to the lines of fromRest and toRest
+// that occur on both sides, in order, and returns where each of them is
+// in the whole texts (fromRest and toRest begin at line offset).
+func (e *diffEngine) sharedLines(fromRest, toRest []string, offset int) (newFromIndex, newToIndex []int) {
+	if len(fromRest)*len(toRest) <= maxScanPairs {
+		for k, line := range toRest {
+			if slices.Contains(fromRest, line) {
+				e.to = append(e.to, line)
+				newToIndex = append(newToIndex, offset+k)
+			}
+		}
+		if len(e.to) == 0 {
+			return nil, nil
+		}
+		for k, line := range fromRest {
+			if slices.Contains(e.to, line) {
+				e.from = append(e.from, line)
+				newFromIndex = append(newFromIndex, offset+k)
+			}
+		}
+		return newFromIndex, newToIndex
+	}
+	shared := make(map[string]bool, len(fromRest))
+	for _, line := range fromRest {
+		shared[line] = false
+	}
+	for k, line := range toRest {
+		if _, ok := shared[line]; ok {
+			e.to = append(e.to, line)
+			shared[line] = true
+			newToIndex = append(newToIndex, offset+k)
+		}
+	}
+	for k, line := range fromRest {
+		if shared[line] {
+			e.from = append(e.from, line)
+			newFromIndex = append(newFromIndex, offset+k)
+		}
+	}
+	return newFromIndex, newToIndex
 }
 
 func (e *diffEngine) lcs(bottom1, top1, bottom2, top2 int) int {
@@ -479,7 +507,13 @@ func unifiedDiff(edits []diffOp, skipped int) string {
 		}
 	}
 	writeBlock := func(xbeg, xlen, ybeg, ylen int, block []diffOp) {
-		b.WriteString("@@ -" + strconv.Itoa(xbeg) + "," + strconv.Itoa(xlen) + " +" + strconv.Itoa(ybeg) + "," + strconv.Itoa(ylen) + " @@\n")
+		var head [64]byte
+		h := append(head[:0], "@@ -"...)
+		h = append(strconv.AppendInt(h, int64(xbeg), 10), ',')
+		h = append(strconv.AppendInt(h, int64(xlen), 10), " +"...)
+		h = append(strconv.AppendInt(h, int64(ybeg), 10), ',')
+		h = append(strconv.AppendInt(h, int64(ylen), 10), " @@\n"...)
+		b.Write(h)
 		for _, op := range block {
 			switch op.kind {
 			case opCopy:
@@ -495,7 +529,7 @@ func unifiedDiff(edits []diffOp, skipped int) string {
 		}
 	}
 	xi, yi := 1+skipped, 1+skipped
-	var block []diffOp
+	block := make([]diffOp, 0, 4) // a hunk's operations, written at its end
 	inBlock := false
 	var context []string
 	x0, y0 := 0, 0
@@ -507,7 +541,7 @@ func unifiedDiff(edits []diffOp, skipped int) string {
 				} else {
 					block = append(block, diffOp{kind: opCopy, orig: op.orig[:ntrail], closing: op.orig[:ntrail]})
 					writeBlock(x0, ntrail+xi-x0, y0, ntrail+yi-y0, block)
-					block, inBlock = nil, false
+					block, inBlock = block[:0], false
 				}
 			}
 			context = op.orig
@@ -517,7 +551,7 @@ func unifiedDiff(edits []diffOp, skipped int) string {
 					context = context[len(context)-nlead:]
 				}
 				x0, y0 = xi-len(context), yi-len(context)
-				block, inBlock = nil, true
+				block, inBlock = block[:0], true
 				if len(context) > 0 {
 					block = append(block, diffOp{kind: opCopy, orig: context, closing: context})
 				}
