@@ -159,37 +159,37 @@ const maxScanPairs = 64
 // that occur on both sides, in order, and returns where each of them is
 // in the whole texts (fromRest and toRest begin at line offset).
 func (e *diffEngine) sharedLines(fromRest, toRest []string, offset int) (newFromIndex, newToIndex []int) {
+	// inFrom tells whether a line of toRest is in fromRest; inTo, asked
+	// after it, whether a line of fromRest is among those it found.
+	var inFrom, inTo func(string) bool
 	if len(fromRest)*len(toRest) <= maxScanPairs {
-		for k, line := range toRest {
-			if slices.Contains(fromRest, line) {
-				e.to = append(e.to, line)
-				newToIndex = append(newToIndex, offset+k)
+		inFrom = func(line string) bool { return slices.Contains(fromRest, line) }
+		inTo = func(line string) bool { return slices.Contains(e.to, line) }
+	} else {
+		shared := make(map[string]bool, len(fromRest)) // found in toRest
+		for _, line := range fromRest {
+			shared[line] = false
+		}
+		inFrom = func(line string) bool {
+			_, ok := shared[line]
+			if ok {
+				shared[line] = true
 			}
+			return ok
 		}
-		if len(e.to) == 0 {
-			return nil, nil
-		}
-		for k, line := range fromRest {
-			if slices.Contains(e.to, line) {
-				e.from = append(e.from, line)
-				newFromIndex = append(newFromIndex, offset+k)
-			}
-		}
-		return newFromIndex, newToIndex
-	}
-	shared := make(map[string]bool, len(fromRest))
-	for _, line := range fromRest {
-		shared[line] = false
+		inTo = func(line string) bool { return shared[line] }
 	}
 	for k, line := range toRest {
-		if _, ok := shared[line]; ok {
+		if inFrom(line) {
 			e.to = append(e.to, line)
-			shared[line] = true
 			newToIndex = append(newToIndex, offset+k)
 		}
 	}
+	if len(e.to) == 0 {
+		return nil, nil
+	}
 	for k, line := range fromRest {
-		if shared[line] {
+		if inTo(line) {
 			e.from = append(e.from, line)
 			newFromIndex = append(newFromIndex, offset+k)
 		}
