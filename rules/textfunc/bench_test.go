@@ -16,8 +16,13 @@ func BenchmarkPageFunctions(b *testing.B) {
 	for _, f := range []struct {
 		name string
 		fn   func(string) string
-	}{{"Lower", Lower}, {"Upper", Upper}, {"RmSpecials", RmSpecials}, {"RmWhitespace", RmWhitespace}} {
+	}{{"Lower", Lower}, {"Upper", Upper}, {"RmSpecials", RmSpecials}, {"RmWhitespace", RmWhitespace},
+		// A page's first and last hundred characters, as a filter reads a
+		// page's head or its end.
+		{"Substr", func(s string) string { return Substr(s, 0, 100, true) }},
+		{"SubstrEnd", func(s string) string { return Substr(s, -100, 0, false) }}} {
 		b.Run(f.name, func(b *testing.B) {
+			b.ReportAllocs()
 			b.SetBytes(int64(len(page)))
 			for b.Loop() {
 				f.fn(page)

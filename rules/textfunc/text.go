@@ -163,55 +163,57 @@ func utf8Width(c byte) int {
 
 // Len is mb_strlen: the number of characters.
 func Len(s string) int {
-	if IsASCII(s) {
-		return len(s)
-	}
-	if utf8.ValidString(s) {
-		return utf8.RuneCountInString(s)
-	}
-	n := 0
-	for i := 0; i < len(s); i += utf8Width(s[i]) {
-		n++
-	}
+	n, _ := measure(s)
 	return n
 }
 
-// decodedOffsets is charOffsets with characters as decodeMB splits them.
-func decodedOffsets(s string) []int {
-	offs := make([]int, 0, len(s)+1)
-	for i := 0; i < len(s); {
-		offs = append(offs, i)
-		_, size, _ := decodeMB(s[i:])
-		i += size
+// measure returns Len(s) and whether s is valid UTF-8.
+func measure(s string) (n int, valid bool) {
+	if IsASCII(s) {
+		return len(s), true
 	}
-	return append(offs, len(s))
+	if utf8.ValidString(s) {
+		return utf8.RuneCountInString(s), true
+	}
+	for i := 0; i < len(s); i += utf8Width(s[i]) {
+		n++
+	}
+	return n, false
 }
 
-// charOffsets returns the byte offset of every character of s, plus len(s).
-func charOffsets(s string) []int {
-	offs := make([]int, 0, len(s)+1)
-	valid := utf8.ValidString(s)
-	for i := 0; i < len(s); {
-		offs = append(offs, i)
-		if valid {
-			_, size := utf8.DecodeRuneInString(s[i:])
-			i += size
-		} else {
-			i += utf8Width(s[i])
-		}
+// skipChars returns where the character k characters after byte from of s
+// starts, as mb_strlen counts characters (by their lead bytes, which in
+// valid UTF-8 is how the decoder counts them too, see Len), and whether s
+// ended first with characters still to skip; from starts a character.
+// Substr and Strpos walk to the characters they need: listing every
+// character's offset, as they did, cost a filter's substr over a page
+// eight bytes of memory per byte of it.
+func skipChars(s string, from int, k int64) (int, bool) {
+	i := from
+	for ; k > 0 && i < len(s); k-- {
+		i += utf8Width(s[i])
 	}
-	return append(offs, len(s))
+	return min(i, len(s)), k > 0
 }
 
 // Substr is mb_substr(s, start, length); hasLength=false means no length.
 func Substr(s string, start int64, length int64, hasLength bool) string {
-	offs := charOffsets(s)
-	n := int64(len(offs) - 1)
-	if start < 0 {
-		start += n
-		if start < 0 {
-			start = 0
+	if start >= 0 && (!hasLength || length >= 0) {
+		// Counted from the start: no need to know how long s is.
+		b, short := skipChars(s, 0, start)
+		if short {
+			return ""
 		}
+		if !hasLength {
+			return s[b:]
+		}
+		e, _ := skipChars(s, b, length)
+		return s[b:e]
+	}
+	count, valid := measure(s)
+	n := int64(count)
+	if start < 0 {
+		start = max(start+n, 0)
 	}
 	if start > n {
 		return ""
@@ -227,11 +229,31 @@ func Substr(s string, start int64, length int64, hasLength bool) string {
 			end = start + length
 		}
 	}
-	b, e := offs[start], offs[end]
-	if e > len(s) {
-		e = len(s)
+	if !valid {
+		b, _ := skipChars(s, 0, start)
+		e, _ := skipChars(s, b, end-start)
+		return s[b:e]
 	}
-	return s[b:e]
+	return s[charAt(s, n, start):charAt(s, n, end)]
+}
+
+// charAt returns where character k of s starts (len(s) for k == n), s
+// being valid UTF-8 of n characters, walking from the nearer end: a
+// filter's substr from a page's end (a negative start) would otherwise
+// walk the whole page.
+func charAt(s string, n, k int64) int {
+	if k <= n/2 {
+		i, _ := skipChars(s, 0, k)
+		return i
+	}
+	i := len(s)
+	for ; n > k; n-- {
+		i--
+		for i > 0 && s[i]&0xC0 == 0x80 { // a continuation byte
+			i--
+		}
+	}
+	return i
 }
 
 // Strpos is mb_strpos(haystack, needle, offset) as AbuseFilter calls it: -1
@@ -244,20 +266,18 @@ func Strpos(haystack, needle string, offset int64) int64 {
 	// mb_strpos finds where to start as mb_strlen counts (by lead byte),
 	// and reports the position as the decoder counts (an ill-formed
 	// sequence is one character); the two differ only on invalid UTF-8.
-	starts := charOffsets(haystack)
-	n := int64(len(starts) - 1)
-	if offset > n {
-		return -1
-	}
 	if offset < 0 {
 		// PHP 8 counts a negative offset from the end and throws a
 		// ValueError beyond the start; AbuseFilter would crash, we say -1.
-		offset += n
+		offset += int64(Len(haystack))
 		if offset < 0 {
 			return -1
 		}
 	}
-	from := min(starts[offset], len(haystack))
+	from, short := skipChars(haystack, 0, offset)
+	if short {
+		return -1 // beyond the end
+	}
 	i := strings.Index(haystack[from:], needle)
 	if i < 0 {
 		return -1
