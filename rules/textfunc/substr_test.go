@@ -28,24 +28,27 @@ func offsetsOf(s string) []int {
 func substrByOffsets(s string, start, length int64, hasLength bool) string {
 	offs := offsetsOf(s)
 	n := int64(len(offs) - 1)
-	if start < 0 {
-		start = max(start+n, 0)
+	// mb_substr: a negative start counts from the end (at most back to the
+	// first character), a negative length leaves that many characters off
+	// the end, and a start past the end gives "".
+	from := start
+	if from < 0 {
+		from = max(0, n+from)
 	}
-	if start > n {
+	to := n
+	switch {
+	case from > n:
+		return ""
+	case !hasLength:
+	case length < 0:
+		to = n + length
+	default:
+		to = from + min(length, n-from)
+	}
+	if to < from {
 		return ""
 	}
-	end := n
-	if hasLength {
-		if length < 0 {
-			end = n + length
-			if end < start {
-				return ""
-			}
-		} else if length < n-start {
-			end = start + length
-		}
-	}
-	return s[offs[start]:min(offs[end], len(s))]
+	return s[offs[from]:offs[to]]
 }
 
 func strposByOffsets(haystack, needle string, offset int64) int64 {
