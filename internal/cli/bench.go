@@ -361,7 +361,7 @@ func costliest(set *rules.Set, sets []Varset, medians []time.Duration, o BenchOp
 // times its varset's median action was interrupted. A profiled filter's
 // time is the clock's advance while it ran, so an interruption (the host
 // taking the CPU away, a page fault) lands whole on whichever filter was
-// running: one 3 ms stall in 1,000 passes made a 50 ns filter look like
+// running: one 3 ms stall in 1,000 passes made an 80 ns filter look like
 // 3.7 µs, among the costliest. Timing every filter makes an action about
 // a fifth slower, and even the p99 of a varset's actions, interruptions
 // included, was about three times their median (docs/performance.md).
