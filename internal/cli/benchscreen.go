@@ -96,7 +96,7 @@ every 10 s, and its CPU time and the load generator's are reported apart.`,
 	sc.Flags().BoolVar(&o.json, "json", false, "print the figures as JSON")
 	sc.Flags().DurationVar(&o.warmup, "warmup", 0, "send the same load this long before measuring (a server just started spends its first seconds faulting in memory and growing its files)")
 	sc.Flags().BoolVar(&o.timeline, "timeline", false, "also print each second's latency (by when requests were due), to find stalls")
-	sc.Flags().StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the run to this file (with --in-process: server and load together)")
+	sc.Flags().StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the run to this file: of the load generator alone, or with --in-process of server and load together")
 	sc.Flags().BoolVar(&o.inProcess, "in-process", false, "run the server in this process, beside the load generator (as before 2026-12-03), instead of as a child process")
 	sc.Flags().BoolVar(&o.fullOldText, "full-old-text", false, "send each edit's whole old text as old_wikitext (as before 2026-12-04), never old_wikitext_delta")
 	sc.Flags().StringArrayVar(&o.settings, "set", nil, "a setting for the server, KEY=VALUE as in the configuration file (repeatable), e.g. recent.disabled=true")
