@@ -45,6 +45,9 @@ type Config struct {
 	// address, user agent and protected variables (AbuseFilter's
 	// $wgAbuseFilterLogIPMaxAge); 0: for ever.
 	LogProtectedMaxAge time.Duration `koanf:"log_protected_max_age"`
+	// CPUProfile, when set, is a file that `vigil serve` writes a CPU
+	// profile of its whole run to (pprof format), when it stops.
+	CPUProfile string `koanf:"cpu_profile"`
 
 	Screen ScreenConfig                 `koanf:"screen"`
 	Recent RecentConfig                 `koanf:"recent"`
@@ -92,6 +95,7 @@ func Defaults() map[string]any {
 		"gc_percent":                 200,
 		"log_journal":                true,
 		"log_protected_max_age":      "2160h",
+		"cpu_profile":                "",
 		"screen.cond_limit":          1000,
 		"screen.budget":              "100ms",
 		"screen.emergency_threshold": 0.05,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"strings"
@@ -96,7 +97,7 @@ every 10 s, and its CPU time and the load generator's are reported apart.`,
 	sc.Flags().BoolVar(&o.json, "json", false, "print the figures as JSON")
 	sc.Flags().DurationVar(&o.warmup, "warmup", 0, "send the same load this long before measuring (a server just started spends its first seconds faulting in memory and growing its files)")
 	sc.Flags().BoolVar(&o.timeline, "timeline", false, "also print each second's latency (by when requests were due), to find stalls")
-	sc.Flags().StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the run to this file: of the load generator alone, or with --in-process of server and load together")
+	sc.Flags().StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile to this file: of the server's whole run (start-up and warm-up included), or with --in-process of the measured run, server and load together")
 	sc.Flags().BoolVar(&o.inProcess, "in-process", false, "run the server in this process, beside the load generator (as before 2026-12-03), instead of as a child process")
 	sc.Flags().BoolVar(&o.fullOldText, "full-old-text", false, "send each edit's whole old text as old_wikitext (as before 2026-12-04), never old_wikitext_delta")
 	sc.Flags().StringArrayVar(&o.settings, "set", nil, "a setting for the server, KEY=VALUE as in the configuration file (repeatable), e.g. recent.disabled=true")
@@ -231,6 +232,14 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		}
 		settings[k] = v
 	}
+	if o.cpuprof != "" && !o.inProcess {
+		// The server profiles itself, and writes the file when it stops.
+		abs, err := filepath.Abs(o.cpuprof)
+		if err != nil {
+			return nil, err
+		}
+		settings["cpu_profile"] = abs
+	}
 	cfg, err := config.Load("", func(string) string { return "" }, nil, settings)
 	if err != nil {
 		return nil, err
@@ -353,7 +362,7 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	done, errs, matches, logged = done[:0], 0, 0, 0
 	mu.Unlock()
 
-	if o.cpuprof != "" {
+	if o.cpuprof != "" && o.inProcess {
 		f, err := os.Create(o.cpuprof)
 		if err != nil {
 			return nil, err

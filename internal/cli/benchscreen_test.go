@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -39,13 +42,20 @@ func TestBenchScreen(t *testing.T) {
 
 	for _, mode := range []string{"child", "in-process"} {
 		t.Run(mode, func(t *testing.T) {
-			args := []string{"bench", "screen", "--filters", shared + "/real-filters.jsonl", "--duration", "2s", "--rate", "100", "--json"}
+			prof := filepath.Join(t.TempDir(), "cpu.pprof")
+			args := []string{"bench", "screen", "--filters", shared + "/real-filters.jsonl", "--duration", "2s", "--rate", "100", "--json",
+				"--cpuprofile", prof}
 			if mode == "in-process" {
 				args = append(args, "--in-process")
 			}
 			out, errOut, code := run(t, "", args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			// The profile is the server's in both set-ups (in the child's,
+			// the child wrote it): its functions are named in it.
+			if names := profileText(t, prof); !strings.Contains(names, "screen.(*Engine).ScreenWith") {
+				t.Errorf("the CPU profile does not name the server's screening (%d bytes of names)", len(names))
 			}
 			var res ScreenBenchResult
 			if err := json.Unmarshal([]byte(out), &res); err != nil {
@@ -171,5 +181,45 @@ func TestBenchScreenServerHangs(t *testing.T) {
 	}
 	if time.Since(start) > 30*time.Second {
 		t.Fatalf("took %v", time.Since(start))
+	}
+}
+
+// profileText is a pprof profile's protocol buffer, unzipped: its string
+// table holds the names of the functions sampled.
+func profileText(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("CPU profile: %v", err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("CPU profile %s: %v", path, err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("CPU profile %s: %v", path, err)
+	}
+	return string(b)
+}
+
+// TestServeCPUProfileUnwritable: a cpu_profile that cannot be created
+// stops the start, naming the setting.
+func TestServeCPUProfileUnwritable(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "vigil.yaml")
+	if err := os.WriteFile(conf, []byte("cpu_profile: "+filepath.Join(dir, "missing", "cpu.pprof")+"\nsample: false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A server that started anyway is stopped after a while, and fails
+	// the test rather than hanging it.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var errOut strings.Builder
+	code := Main(ctx, Env{Args: []string{"serve", "--config", conf, "--data", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0"},
+		Getenv: func(string) string { return "" }, Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &errOut})
+	if code == 0 || !strings.Contains(errOut.String(), "cpu_profile") {
+		t.Errorf("exit %d, stderr %q; want a failure naming cpu_profile", code, errOut.String())
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -140,6 +141,13 @@ func serve(ctx context.Context, env Env, cfg *config.Config) error {
 	// marking taking a core's quarter each time (see operations.md).
 	if env.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(cfg.GCPercent))
+	}
+	if cfg.CPUProfile != "" {
+		stop, err := startCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	store, err := openStore(ctx, cfg)
 	if err != nil {
@@ -412,3 +420,21 @@ func withStore(env Env, sf *storeFlags, run func(ctx context.Context, store vigi
 // fresh process about 6 ms (vigil rules eval: 35–42 against 29–32 ms).
 // Failing, it changes nothing.
 func enableHugeHeap() { hugeheap.Enable() }
+
+// startCPUProfile starts profiling the process's CPU into a new file at
+// path (cpu_profile); the returned function ends the profile and closes
+// the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: cpu_profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("configuration: cpu_profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
