@@ -20,6 +20,15 @@ type Vars interface {
 	Var(name string) (v value.Value, ok bool)
 }
 
+// IndexedVars is a Vars that also reads a variable by its index in
+// syntax.Variables, which is how compiled filters name them: without
+// hashing the name. vars.Action is one.
+type IndexedVars interface {
+	Vars
+	// VarAt is Var(syntax.Variables[i]).
+	VarAt(i int) (v value.Value, ok bool)
+}
+
 // VarMap is a Vars backed by a map. Keys must be canonical names (see
 // syntax.Canonical); NewVarMap canonicalises them.
 type VarMap map[string]value.Value
@@ -60,6 +69,8 @@ const (
 // concurrent use; a Program or Set is.
 type State struct {
 	vars Vars
+	// indexed is vars when it reads by index too, else nil.
+	indexed IndexedVars
 	// builtin holds the builtin variables read so far; undefined (the zero
 	// Value) means not read yet, since a read gives a value or null.
 	builtin *[maxBuiltins]value.Value
@@ -147,6 +158,7 @@ func (s *State) Reset(vars Vars, scope *Scope, opts EvalOptions) {
 		vars = VarMap(nil)
 	}
 	s.vars = vars
+	s.indexed, _ = vars.(IndexedVars)
 	if s.builtin == nil {
 		s.builtin = new([maxBuiltins]value.Value)
 	}
@@ -219,7 +231,7 @@ func (s *State) loadBuiltin(i uint8) value.Value {
 		if v, ok := s.vars.Var(name); ok {
 			return v
 		}
-	} else if v, ok := s.vars.Var(name); ok && v.Kind() != value.Undefined {
+	} else if v, ok := s.varAt(i); ok && v.Kind() != value.Undefined {
 		s.builtin[i] = v
 		s.loaded = append(s.loaded, i)
 		return v
@@ -233,6 +245,13 @@ func (s *State) loadBuiltin(i uint8) value.Value {
 		s.loaded = append(s.loaded, i)
 	}
 	return v
+}
+
+func (s *State) varAt(i uint8) (value.Value, bool) {
+	if s.indexed != nil {
+		return s.indexed.VarAt(int(i))
+	}
+	return s.vars.Var(builtinNames[i])
 }
 
 func (s *State) trackVar(name string) {

@@ -209,7 +209,7 @@ func (c *checker) lookup(name string, pos Pos, af int, b bound) (bound, *Error) 
 	switch {
 	case Disabled[name]:
 		return nil, newError(pos, Pos(af), ErrDisabledVar, "variable %s is no longer available", name)
-	case variableSet[name]:
+	case IsVariable(name):
 		return b, nil
 	}
 	if _, ok := Deprecated[name]; ok {

@@ -47,7 +47,11 @@ var Arities = map[string]Arity{
 	"sanitize":            {1, 1},
 }
 
-// Variables lists every builtin variable in use (lowercase).
+// NumVariables is len(Variables), as a constant for arrays indexed by a
+// variable's index.
+const NumVariables = 78
+
+// Variables lists every builtin variable in use (lowercase), sorted.
 var Variables = sortedSet(
 	"timestamp", "action", "wiki_name", "wiki_language",
 	"account_name", "account_type",
@@ -102,16 +106,30 @@ var Disabled = map[string]bool{"old_text": true, "old_html": true, "minor_edit":
 // reading them needs a right, and filters using them are protected.
 var Protected = map[string]bool{"user_unnamed_ip": true}
 
-var variableSet = func() map[string]bool {
-	m := make(map[string]bool, len(Variables))
-	for _, v := range Variables {
-		m[v] = true
+// variableIndex maps each variable in use to its index in Variables.
+var variableIndex = func() map[string]int {
+	if len(Variables) != NumVariables {
+		panic("syntax: NumVariables is not len(Variables)")
+	}
+	m := make(map[string]int, len(Variables))
+	for i, v := range Variables {
+		m[v] = i
 	}
 	return m
 }()
 
 // IsVariable reports whether name (lowercase) is a builtin variable in use.
-func IsVariable(name string) bool { return variableSet[name] }
+func IsVariable(name string) bool {
+	_, ok := variableIndex[name]
+	return ok
+}
+
+// VariableIndex returns the index in Variables of a builtin variable in use
+// (its current, lowercase name).
+func VariableIndex(name string) (int, bool) {
+	i, ok := variableIndex[name]
+	return i, ok
+}
 
 // Canonical returns the current name of a builtin variable (resolving
 // deprecated aliases), lowercased.
@@ -150,7 +168,7 @@ func Lower(s string) string { return lower(s) }
 // isReserved reports AbuseFilter's isReservedIdentifier: a builtin variable
 // (in use, deprecated or disabled), a function name, or a keyword.
 func isReserved(name string) bool {
-	if variableSet[name] || Disabled[name] {
+	if IsVariable(name) || Disabled[name] {
 		return true
 	}
 	if _, ok := Deprecated[name]; ok {

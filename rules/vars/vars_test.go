@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vigilwiki/vigil/rules/syntax"
 	"github.com/vigilwiki/vigil/rules/value"
 	"github.com/vigilwiki/vigil/rules/vars"
 )
@@ -39,6 +40,63 @@ func TestNew(t *testing.T) {
 				t.Errorf("the caller's map changed: %v", tt.given)
 			}
 		})
+	}
+}
+
+// TestVarAt: reading a variable by its index in syntax.Variables (as
+// compiled filters do) gives what reading it by name gives, for given,
+// derived and missing variables, whichever way is read first, and both
+// when a name and its deprecated alias are given.
+func TestVarAt(t *testing.T) {
+	given := map[string]value.Value{
+		"article_text": value.NewString("Foo"), // page_title
+		"user_name":    value.NewString("Bar"),
+		"old_wikitext": value.NewString("a\nhttp://x.example\n"),
+		"new_wikitext": value.NewString("a\nbb\nhttp://y.example\n"),
+		"not_a_var":    value.NewInt(1),
+	}
+	// What each variable holds (its string form), where it is worked out
+	// here; "?" only that it is there (the diff's own tests check it).
+	want := map[string]string{
+		"page_title": "Foo", "user_name": "Bar",
+		"old_wikitext": "a\nhttp://x.example\n", "new_wikitext": "a\nbb\nhttp://y.example\n",
+		"old_size": "19", "new_size": "22", "edit_delta": "3",
+		"added_lines": "bb\nhttp://y.example\n", "removed_lines": "http://x.example\n",
+		"old_links": "http://x.example\n", "new_links": "http://y.example\n",
+		"added_links": "http://y.example\n", "removed_links": "http://x.example\n",
+		"edit_diff": "?",
+	}
+	for _, byIndexFirst := range []bool{true, false} {
+		a := vars.New(given)
+		for i, name := range syntax.Variables {
+			var v1, v2 value.Value
+			var ok1, ok2 bool
+			if byIndexFirst {
+				v1, ok1 = a.VarAt(i)
+				v2, ok2 = a.Var(name)
+			} else {
+				v2, ok2 = a.Var(name)
+				v1, ok1 = a.VarAt(i)
+			}
+			if ok1 != ok2 || !value.Identical(v1, v2) {
+				t.Errorf("%s: VarAt = %v, %v; Var = %v, %v", name, v1, ok1, v2, ok2)
+			}
+			w, known := want[name]
+			if ok1 != known || known && w != "?" && v1.ToString() != w {
+				t.Errorf("%s = %q, %v; want %q, %v", name, v1.ToString(), ok1, w, known)
+			}
+		}
+		if _, ok := a.Var("not_a_var"); !ok {
+			t.Error("a given name that is no builtin variable is not read by name")
+		}
+	}
+	// A name and its alias, both given: one wins, the same both ways.
+	both := vars.New(map[string]value.Value{"article_text": value.NewString("old"), "page_title": value.NewString("new")})
+	i, _ := syntax.VariableIndex("page_title")
+	v1, _ := both.VarAt(i)
+	v2, _ := both.Var("page_title")
+	if v1.ToString() != v2.ToString() {
+		t.Errorf("page_title: VarAt %q, Var %q", v1.ToString(), v2.ToString())
 	}
 }
 
