@@ -97,17 +97,18 @@ func open(ctx context.Context, path, synchronous string) (*sqlstore.Store, error
 
 // SQLite's automatic checkpoint runs inside the commit that crosses the
 // threshold (1,000 pages, a few hundred abuse-log commits): that commit
-// copies the WAL into the database and syncs it, in some request's save path
-// (the p99 of the log's commit was 4 ms with it, 2.7 ms without, at 700
-// requests/s in `vigil bench screen`). A goroutine checkpoints instead, on a
-// connection of the read pool, without blocking the writer (PASSIVE).
-// Often: each checkpoint syncs what it copied into the database, and the
-// commits' own syncs wait behind that one; small copies keep the wait short.
-// At 1,000 requests/s, every 25 ms instead of every 250 ms took the p99 from
-// 4.8–4.9 to 3.7–4.1 ms and the p99.9 from 12–14 to 6–9 ms, for about 1 %
-// more CPU (`vigil bench screen --rate 1000`, alternating).
+// copies the WAL into the database and syncs it. A goroutine checkpoints
+// instead, on a connection of the read pool, without blocking the writer
+// (PASSIVE). When abuse-log entries were SQLite commits in the requests'
+// path, checkpoints every 25 ms kept each sync short and the p99 lower
+// than every 250 ms did (3.7-4.1 against 4.8-4.9 ms at 1,000 requests/s).
+// Since the entries go through the journal (sqlstore), SQLite commits in
+// batches off that path, and every 250 ms costs less CPU for the same or a
+// lower p99: 623 against 648 µs of server CPU per action, p99 5.65 against
+// 5.82 ms (`RATE=1000 scripts/screen-side-by-side 4 60s`, twenty-fifth
+// session in docs/performance.md).
 const (
-	checkpointEvery = 25 * time.Millisecond
+	checkpointEvery = 250 * time.Millisecond
 	walBound        = 16000 // pages (64 MB): SQLite checkpoints itself beyond that
 )
 
