@@ -48,6 +48,9 @@ type Config struct {
 	// CPUProfile, when set, is a file that `vigil serve` writes a CPU
 	// profile of its whole run to (pprof format), when it stops.
 	CPUProfile string `koanf:"cpu_profile"`
+	// TimerSlack is the timer slack `vigil serve` runs with, on Linux (see
+	// docs/configuration.md); 0 leaves the one it was started with.
+	TimerSlack time.Duration `koanf:"timer_slack"`
 
 	Screen ScreenConfig                 `koanf:"screen"`
 	Recent RecentConfig                 `koanf:"recent"`
@@ -96,6 +99,7 @@ func Defaults() map[string]any {
 		"log_journal":                true,
 		"log_protected_max_age":      "2160h",
 		"cpu_profile":                "",
+		"timer_slack":                "500us",
 		"screen.cond_limit":          1000,
 		"screen.budget":              "100ms",
 		"screen.emergency_threshold": 0.05,
@@ -137,7 +141,7 @@ func Load(path string, getenv func(string) string, environ []string, flags map[s
 	env := map[string]any{}
 	for _, kv := range environ {
 		name, val, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(name, "VIGIL_") || name == "VIGIL_CONFIG" || strings.HasPrefix(name, "VIGIL_TEST") ||
+		if !ok || !strings.HasPrefix(name, "VIGIL_") || name == "VIGIL_CONFIG" || strings.HasPrefix(name, "VIGIL_TEST") || name == "VIGIL_RESTARTED" ||
 			name == "VIGIL_TOKEN" || name == "VIGIL_URL" {
 			continue
 		}
@@ -189,6 +193,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("configuration: db: a postgres:// URL")
 	case c.GCPercent < 50:
 		return fmt.Errorf("configuration: gc_percent: at least 50, not %d", c.GCPercent)
+	case c.TimerSlack < 0 || c.TimerSlack > 10*time.Millisecond:
+		return fmt.Errorf("configuration: timer_slack: between 0 and 10ms, not %s", c.TimerSlack)
 	case c.LogProtectedMaxAge < 0:
 		return fmt.Errorf("configuration: log_protected_max_age: 0 (for ever) or a positive duration, not %s", c.LogProtectedMaxAge)
 	case c.LogProtectedMaxAge > 0 && c.LogProtectedMaxAge < time.Hour:

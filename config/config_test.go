@@ -59,6 +59,8 @@ func TestRefused(t *testing.T) {
 		{"negative warm-up", "screen:\n  warm_actions: -5\n", nil, nil, "screen.warm_actions"},
 		{"negative warm-up time", "", []string{"VIGIL_SCREEN__WARM_TIME=-1s"}, nil, "screen.warm_time"},
 		{"collector too eager", "gc_percent: 10\n", nil, nil, "gc_percent: at least 50"},
+		{"negative timer slack", "timer_slack: -1us\n", nil, nil, "timer_slack: between 0 and 10ms, not -1µs"},
+		{"timer slack too long", "", []string{"VIGIL_TIMER_SLACK=20ms"}, nil, "timer_slack: between 0 and 10ms, not 20ms"},
 		{"no connections", "", []string{"VIGIL_MAX_CONNECTIONS=0"}, nil, "max_connections: at least 1, not 0"},
 		{"no test time", "screen:\n  test_time_limit: 0s\n", nil, nil, "screen.test_time_limit: a positive duration"},
 		{"negative retention", "log_protected_max_age: -1h\n", nil, nil, "log_protected_max_age: 0 (for ever) or a positive duration"},

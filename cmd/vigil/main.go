@@ -14,7 +14,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, cli.Env{Args: os.Args[1:], Getenv: os.Getenv, Environ: os.Environ, Stdin: os.Stdin,
-		Stdout: os.Stdout, Stderr: os.Stderr})
+		Stdout: os.Stdout, Stderr: os.Stderr, Reexec: cli.RestartSelf})
 	stop()
 	os.Exit(code)
 }

@@ -20,7 +20,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv("VIGIL_TEST_AS_VIGIL") == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := Main(ctx, Env{Args: os.Args[1:], Getenv: os.Getenv, Environ: os.Environ, Stdin: os.Stdin,
-			Stdout: os.Stdout, Stderr: os.Stderr})
+			Stdout: os.Stdout, Stderr: os.Stderr, Reexec: RestartSelf})
 		stop()
 		os.Exit(code)
 	}

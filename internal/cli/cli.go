@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -20,6 +22,30 @@ type Env struct {
 	Stdin   io.Reader
 	Stdout  io.Writer
 	Stderr  io.Writer
+	// Reexec, when Main is the process's own (vigil's main), starts the
+	// process's program again in its place, with the same arguments and
+	// environment: RestartSelf. `vigil serve` does once at start to take on
+	// its timer_slack. Nil when Main runs inside another program (tests):
+	// timer_slack is then left alone.
+	Reexec func() error
+}
+
+// restartMark is set in the environment of a process that RestartSelf
+// started, so that it never restarts itself twice.
+const restartMark = "VIGIL_RESTARTED"
+
+// RestartSelf replaces the process with a new run of its program (execve),
+// under the same arguments and environment and restartMark; it returns
+// only on failure.
+func RestartSelf() error {
+	if os.Getenv(restartMark) != "" {
+		return errors.New("restarted once already")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("restart: %w", err)
+	}
+	return fmt.Errorf("restart %s: %w", exe, syscall.Exec(exe, os.Args, append(os.Environ(), restartMark+"=1")))
 }
 
 // exitError carries an exit status without a message (the command has

@@ -119,6 +119,15 @@ empty store it creates sample filters and an admin token (written to
 			if err != nil {
 				return err
 			}
+			if env.Reexec != nil {
+				again, err := takeTimerSlack(cfg.TimerSlack)
+				if err != nil {
+					return err
+				}
+				if again {
+					return fmt.Errorf("configuration: timer_slack: %w", env.Reexec())
+				}
+			}
 			defer oneMoreProc(env)()
 			enableHugeHeap()
 			return serve(cmd.Context(), env, cfg)
