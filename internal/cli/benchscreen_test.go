@@ -223,3 +223,22 @@ func TestServeCPUProfileUnwritable(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want a failure naming cpu_profile", code, errOut.String())
 	}
 }
+
+// TestSampleLog: the samples come back whole and in order across chunks.
+func TestSampleLog(t *testing.T) {
+	for _, n := range []int{0, 1, sampleChunk, sampleChunk + 1, 2*sampleChunk + 7} {
+		var l sampleLog
+		for i := range n {
+			l.add(sample{due: time.Duration(i)})
+		}
+		all := l.all()
+		if len(all) != n {
+			t.Fatalf("%d added, %d back", n, len(all))
+		}
+		for i, s := range all {
+			if s.due != time.Duration(i) {
+				t.Fatalf("%d added: sample %d is the one added %d-th", n, i, s.due)
+			}
+		}
+	}
+}

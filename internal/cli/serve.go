@@ -125,7 +125,9 @@ empty store it creates sample filters and an admin token (written to
 					return err
 				}
 				if again {
-					return fmt.Errorf("configuration: timer_slack: %w", env.Reexec())
+					err := env.Reexec() // returns only if it failed
+					runtime.UnlockOSThread()
+					slog.New(slog.NewJSONHandler(env.Stderr, nil)).Warn("timer_slack not taken: running with the slack it was started with", "err", err)
 				}
 			}
 			defer oneMoreProc(env)()

@@ -43,6 +43,12 @@ type server struct {
 // fresh data directory, and waits until it answers /healthz.
 func startServe(t *testing.T, environ []string, args ...string) *server {
 	t.Helper()
+	return startServeWith(t, environ, nil, args...)
+}
+
+// startServeWith is startServe with Env.Reexec set to reexec.
+func startServeWith(t *testing.T, environ []string, reexec func() error, args ...string) *server {
+	t.Helper()
 	data := t.TempDir()
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -54,6 +60,7 @@ func startServe(t *testing.T, environ []string, args ...string) *server {
 		Getenv:  func(k string) string { return envLookup(environ, k) },
 		Environ: func() []string { return environ },
 		Stdin:   strings.NewReader(""), Stdout: pipeWriter{pw}, Stderr: logBuf,
+		Reexec: reexec,
 	}
 	go func() { done <- Main(ctx, env); pw.Close() }()
 	line, err := bufio.NewReader(pr).ReadString('\n')

@@ -39,6 +39,7 @@ func takeTimerSlack(want time.Duration) (again bool, err error) {
 		runtime.UnlockOSThread()
 		return false, fmt.Errorf("configuration: timer_slack: %w", err)
 	}
-	// Left locked: the caller runs execve from this thread.
+	// Left locked: the caller runs execve from this thread (and unlocks
+	// it if that fails).
 	return true, nil
 }

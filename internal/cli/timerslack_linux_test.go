@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestServeTimerSlack: vigil serve, as a process of its own, runs with its
@@ -79,4 +82,24 @@ func readSlack(t *testing.T, path string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestServeTimerSlackNotTaken: when the restart that would give every
+// thread the slack fails, vigil serve says so and serves all the same.
+func TestServeTimerSlackNotTaken(t *testing.T) {
+	// A slack no thread of this process has yet (an earlier run of this
+	// test left its own on the thread it ran on).
+	slack := fmt.Sprintf("%dns", 300_000+time.Now().UnixNano()%100_000)
+	restarts := 0
+	s := startServeWith(t, []string{"VIGIL_TIMER_SLACK=" + slack}, func() error {
+		restarts++
+		return errors.New("no restart in a test")
+	})
+	s.stop()
+	if restarts != 1 {
+		t.Errorf("%d restarts, want 1", restarts)
+	}
+	if log := s.log.String(); !strings.Contains(log, "timer_slack not taken") || !strings.Contains(log, "no restart in a test") {
+		t.Errorf("the log does not say the slack was not taken, and why:\n%s", log)
+	}
 }
