@@ -88,13 +88,7 @@ func diffLines(from, to []string) []diffOp {
 
 func (e *diffEngine) diffInternal(from, to []string) (removed, added []bool) {
 	m, n := len(from), len(to)
-	// Both flag slices in one allocation, as the V vectors below: an edit
-	// of a short text spent as long allocating as diffing.
-	flags := make([]bool, m+n)
-	removed, added = flags[:m:m], flags[m:]
-	for k := range flags {
-		flags[k] = true
-	}
+	removed, added = trueFlags(m, n)
 	// Skip the common prefix and suffix.
 	i := 0
 	for i < m && i < n && from[i] == to[i] {
@@ -110,11 +104,7 @@ func (e *diffEngine) diffInternal(from, to []string) (removed, added []bool) {
 	// Keep only lines that occur on both sides.
 	newFromIndex, newToIndex := e.sharedLines(fromRest, toRest, i)
 	em, en := len(e.from), len(e.to)
-	flags = make([]bool, em+en)
-	e.removed, e.added = flags[:em:em], flags[em:]
-	for k := range flags {
-		flags[k] = true
-	}
+	e.removed, e.added = trueFlags(em, en)
 	if em > 0 && en > 0 {
 		e.maxDifferences = int(math.Ceil(float64(em+en) / 2.0))
 		if em*en > e.tooLong {
@@ -148,6 +138,17 @@ func (e *diffEngine) diffInternal(from, to []string) (removed, added []bool) {
 		}
 	}
 	return removed, added
+}
+
+// trueFlags returns two slices of m and n flags, all true, in one
+// allocation (as the V vectors below): an edit of a short text spent as
+// long allocating as diffing.
+func trueFlags(m, n int) (a, b []bool) {
+	flags := make([]bool, m+n)
+	for k := range flags {
+		flags[k] = true
+	}
+	return flags[:m:m], flags[m:]
 }
 
 // maxScanPairs bounds the line pairs that sharedLines compares one by one
