@@ -49,10 +49,14 @@ type dfa struct {
 	nlSym     uint16      // symbol of "\n"
 	hasDollar bool        // the pattern has $ or \Z (needs "before final newline")
 	asciiSym  [128]uint16 // symbol of each ASCII character
-	insts     []nInst
-	start     int32
-	nclass    int
-	bounds    []rune // sorted class starts (bounds[0] == 0)
+	// skipTo, when not nil, marks the bytes a match may begin with (and
+	// every byte of a character that is not ASCII): in a state waiting for
+	// nothing, the scan jumps over the others (see idleTag).
+	skipTo *[256]bool
+	insts  []nInst
+	start  int32
+	nclass int
+	bounds []rune // sorted class starts (bounds[0] == 0)
 
 	mu      sync.Mutex // held to add states and transitions
 	states  map[string]*dstate
@@ -79,6 +83,25 @@ const (
 	dfaUnknown = 0
 	dfaMatched = -1
 )
+
+// A step into an idle state (one waiting for no instruction: no match is
+// under way) is stored as idleTag(off) when the DFA skips, so that the
+// scan's one test for unusual entries (at most 0) also finds the places
+// where it may jump ahead. From an idle state, a byte that cannot begin a
+// match leads to the idle state of that byte's flags whatever the state
+// was, and sees no match (skipping is only for patterns that cannot match
+// the empty string): so a run of such bytes ends in the state that one
+// step on its last byte gives.
+func idleTag(off int32) int32 { return -2 - off }
+
+// untag returns the state's offset of a table entry that is not
+// dfaUnknown or dfaMatched.
+func untag(n int32) int32 {
+	if n < dfaMatched {
+		return -2 - n
+	}
+	return n
+}
 
 // dstate is a set of NFA instructions waiting for the next character, with
 // what the previous character was.
@@ -235,8 +258,61 @@ func newDFA(root *node) *dfa {
 		d.asciiSym[c] = d.symbol(rune(c))
 	}
 	d.nlSym = d.symbol('\n')
+	d.skipTo = d.leadingBytes()
 	d.reset()
 	return d
+}
+
+// maxSkipBytes bounds how many ASCII bytes may begin a match for the scan
+// to skip: with more, the runs it could jump over are too short to pay
+// for the jumps.
+const maxSkipBytes = 16
+
+// leadingBytes returns the bytes a match may begin with, under any
+// context (every assertion taken to hold), and every byte of 0x80 and
+// above; or nil when skipping would not pay or would be wrong: the pattern
+// may match the empty string, or too many bytes may begin a match.
+func (d *dfa) leadingBytes() *[256]bool {
+	classes := make([]uint64, (d.nclass+63)/64)
+	seen := make([]bool, len(d.insts))
+	stack := []int32{d.start}
+	for len(stack) > 0 {
+		pc := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[pc] {
+			continue
+		}
+		seen[pc] = true
+		switch in := &d.insts[pc]; in.op {
+		case nMatch:
+			return nil
+		case nChar:
+			for k, w := range in.set {
+				classes[k] |= w
+			}
+		case nSplit:
+			stack = append(stack, in.out1, in.out)
+		case nNop, nAssert:
+			stack = append(stack, in.out)
+		}
+	}
+	var lead [256]bool
+	n := 0
+	for c := range 256 {
+		if c >= utf8.RuneSelf {
+			lead[c] = true
+			continue
+		}
+		cls := d.asciiSym[c] >> 1
+		if classes[cls/64]&(1<<(cls%64)) != 0 {
+			lead[c] = true
+			n++
+		}
+	}
+	if n > maxSkipBytes {
+		return nil
+	}
+	return &lead
 }
 
 // reset starts the table over with only the start state. Callers hold
@@ -650,27 +726,32 @@ func (d *dfa) slowStep(tab *dtable, off, col int32, sym uint16, finalNL bool) (*
 	defer d.mu.Unlock()
 	tab, s := d.current(tab, off)
 	if n := atomic.LoadInt32(&tab.t[s.off+col]); n != dfaUnknown {
-		return tab, n
+		return tab, untag(n)
 	}
-	n := d.step(s, sym, finalNL).off
+	next := d.step(s, sym, finalNL)
+	n := next.off
+	if d.skipTo != nil && next != matched && len(next.insts) == 0 {
+		n = idleTag(n)
+	}
 	// step may have added a state, and so a bigger table, or started
 	// over, which drops s: write where s now is.
 	tab = d.tab.Load()
 	if s.gen == d.gen {
 		atomic.StoreInt32(&tab.t[s.off+col], n)
 	}
-	return tab, n
+	return tab, untag(n)
 }
 
 // scanKnown follows the table from the state at off through s while the
 // characters are ASCII and their steps known, and returns how many it
-// read, the state reached, and whether a match was seen. It is a function
-// of its own, with no calls, so that its loop keeps everything in
-// registers: in match's loop, which calls the slow paths, the state and
-// table went to memory at every byte.
+// read, the state reached, and whether a match was seen. In an idle state
+// (a tagged step, see idleTag) it jumps over the bytes that lead (the
+// DFA's skipTo) does not mark. It is a function of its own, with no calls,
+// so that its loop keeps everything in registers: in match's loop, which
+// calls the slow paths, the state and table went to memory at every byte.
 //
 //go:noinline
-func scanKnown(t []int32, sym *[128]uint16, s string, start int32) (n int, _ int32, hit bool) {
+func scanKnown(t []int32, sym *[128]uint16, lead *[256]bool, s string, start int32) (n int, _ int32, hit bool) {
 	off := int(start)
 	for n = 0; n < len(s); n++ {
 		c := s[n]
@@ -678,13 +759,29 @@ func scanKnown(t []int32, sym *[128]uint16, s string, start int32) (n int, _ int
 			break
 		}
 		next := int(atomic.LoadInt32(&t[off+int(sym[c])]))
-		if next <= dfaUnknown {
-			if next == dfaMatched {
-				return n, int32(off), true
-			}
+		if next > dfaUnknown {
+			off = next
+			continue
+		}
+		if next == dfaMatched {
+			return n, int32(off), true
+		}
+		if next == dfaUnknown {
 			break
 		}
-		off = next
+		off = -2 - next // idle after s[n]
+		j := n + 1
+		for j < len(s) && !lead[s[j]] {
+			j++
+		}
+		if j > n+1 {
+			// s[j-1] is ASCII and cannot begin a match: its step from
+			// any idle state is tagged, or not yet known (then the
+			// bytes are stepped over one by one).
+			if v := int(atomic.LoadInt32(&t[off+int(sym[s[j-1]])])); v < dfaMatched {
+				off, n = -2-v, j-1
+			}
+		}
 	}
 	return n, int32(off), false
 }
@@ -701,7 +798,7 @@ func (d *dfa) match(s string) bool {
 	}
 	i := 0
 	for {
-		k, next, hit := scanKnown(t, &d.asciiSym, s[i:stop], off)
+		k, next, hit := scanKnown(t, &d.asciiSym, d.skipTo, s[i:stop], off)
 		if hit {
 			return true
 		}
@@ -720,16 +817,16 @@ func (d *dfa) match(s string) bool {
 			i += size
 		}
 		n := atomic.LoadInt32(&t[off+int32(sym)])
-		if n <= dfaUnknown {
-			if n == dfaMatched {
-				return true
-			}
+		switch n {
+		case dfaMatched:
+			return true
+		case dfaUnknown:
 			if tab, n = d.slowStep(tab, off, int32(sym), sym, false); n == dfaMatched {
 				return true
 			}
 			t = tab.t
 		}
-		off = n
+		off = untag(n)
 	}
 	if i < len(s) {
 		// A final "\n", before which $ also matches.
@@ -742,7 +839,7 @@ func (d *dfa) match(s string) bool {
 		if n == dfaMatched {
 			return true
 		}
-		off = n
+		off = untag(n)
 	}
 	end := &t[off+int32(d.stride)-1]
 	switch atomic.LoadInt32(end) {

@@ -3,6 +3,7 @@ package pcre
 import (
 	"math/rand/v2"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -70,6 +71,90 @@ func TestDFATableGrowsAndStartsOver(t *testing.T) {
 			}
 			if startedOver := gen > 1; startedOver != tc.startOver {
 				t.Errorf("started over: %v, want %v", startedOver, tc.startOver)
+			}
+		})
+	}
+}
+
+// TestDFASkip checks the DFA's jumps over bytes that cannot begin a match
+// (skipTo, idleTag) against the backtracker, on long subjects where such
+// runs are long and end at every kind of byte: word and non-word
+// characters either side of \b, newlines for (?m)^ and $, characters that
+// are not ASCII, a final newline. It also checks which patterns skip:
+// none that can match the empty string or begin with too many bytes.
+func TestDFASkip(t *testing.T) {
+	for _, tc := range []struct {
+		pattern string
+		skips   bool
+	}{
+		{`casino`, true},
+		{`(?i)casino|poker`, true},
+		{`\bfu+c+k\b`, true},
+		{`\b(?:ab|ba)\B`, true},
+		{`(?m)^\[\[x`, true},
+		{`(?m)x$`, true},
+		{`b\n?\Z`, true},
+		{`k[aé]+\b`, true},
+		{`é+b`, true},
+		{`(?i)é`, true}, // only bytes of 0x80 and above begin it
+		{`^ab`, true},   // skips, though nothing but the start can begin it
+		{`[\[{]`, true},
+		{`a*`, false},       // matches the empty string
+		{`\b`, false},       // so does an assertion alone
+		{`(?:x|)y?`, false}, // and an empty alternative
+		{`[a-z]x`, false},   // too many bytes begin a match
+		{`\w+ab`, false},    // idem
+		{`[^a]b`, false},    // idem
+	} {
+		t.Run(tc.pattern, func(t *testing.T) {
+			re, err := CompilePHP("/" + tc.pattern + "/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := re.lazyDFA()
+			if d == nil {
+				t.Fatal("no DFA")
+			}
+			if got := d.skipTo != nil; got != tc.skips {
+				t.Fatalf("skips: %v, want %v", got, tc.skips)
+			}
+			r := rand.New(rand.NewPCG(11, uint64(len(tc.pattern))))
+			// Mostly bytes that begin no match, so that runs are long.
+			common := []string{"x", "y", "z", " ", "-", "Q", "1", "_"}
+			rare := []string{"a", "b", "c", "k", "u", "f", "é", "É", "\n", "[", "{", "casino", "POKER", "fuck", "ab", "ba", "[[x", "kaé", "ééb"}
+			var b strings.Builder
+			for range 3000 {
+				b.Reset()
+				for n := r.IntN(300); n > 0; n-- {
+					if r.IntN(12) == 0 {
+						b.WriteString(rare[r.IntN(len(rare))])
+					} else {
+						b.WriteString(common[r.IntN(len(common))])
+					}
+				}
+				if r.IntN(4) == 0 {
+					b.WriteString("\n")
+				}
+				s := b.String()
+				caps, err := re.exec(s, 0, 0, false, Limits{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := d.match(s), caps != nil; got != want {
+					t.Fatalf("match(%q) = %v, backtracker %v", s, got, want)
+				}
+			}
+			if !tc.skips {
+				return
+			}
+			tagged := 0
+			for _, n := range d.tab.Load().t {
+				if n < dfaMatched {
+					tagged++
+				}
+			}
+			if tagged == 0 {
+				t.Error("no step into an idle state was tagged")
 			}
 		})
 	}
