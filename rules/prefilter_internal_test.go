@@ -1,10 +1,12 @@
 package rules
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vigilwiki/vigil/rules/pcre"
+	"github.com/vigilwiki/vigil/rules/prefilter"
 )
 
 // TestFoldBuffer checks the per-action folding buffer: every subject
@@ -47,6 +49,48 @@ func TestFoldBufferBound(t *testing.T) {
 		}
 		if len(p.foldBuf) > maxFoldBuf {
 			t.Fatalf("after %d folds the buffer holds %d bytes, more than %d", i+1, len(p.foldBuf), maxFoldBuf)
+		}
+	}
+}
+
+// TestLiteralsOfCopies checks that a subject differing from one scanned
+// before only in the case of ASCII letters gets that one's literals, and
+// that those are what its own scan finds; subjects differing otherwise (a
+// letter, a non-letter whose bit 0x20 differs, a non-ASCII case) are
+// scanned for themselves.
+func TestLiteralsOfCopies(t *testing.T) {
+	index := prefilter.New([]string{"CASINO", "[HTTP", "É", "ÉTÉ", "@X", "`X", "{{CITE", "ITE|", "ITE\\"})
+	base := "Best [http://casino.example] {{cite|x}} été @x"
+	variants := []struct {
+		s    string
+		same bool // the same up to ASCII case
+	}{
+		{strings.Clone(base), true},
+		{strings.ToLower(base), true},
+		{strings.ToUpper(base[:38]) + base[38:], true},
+		{"BEST [HTTP://CASINO.EXAMPLE] {{CITE|X}} été @X", true},
+		{"Best [http://casinx.example] {{cite|x}} été @x", false},  // a letter
+		{"Best [http://casino.example] {{cite\\x}} été @x", false}, // | and \ differ by 0x20, not letters
+		{"Best [http://casino.example] {{cite|x}} été `x", false},  // @ and `
+		{"Best [http://casino.example] {{cite|x}} ÉTÉ @x", false},  // not ASCII
+	}
+	for _, v := range variants {
+		if got := sameUpToASCIICase(base, v.s); got != v.same {
+			t.Errorf("sameUpToASCIICase(%q) = %v, want %v", v.s, got, v.same)
+		}
+	}
+	var p prefilterState
+	p.reset(index)
+	p.literals(base)
+	for _, v := range variants {
+		got := p.literals(v.s)
+		want := make(prefilter.Set, index.Words())
+		index.Scan(v.s, want)
+		if !slices.Equal(got, want) {
+			t.Errorf("literals(%q) = %b, its scan finds %b", v.s, got, want)
+		}
+		if shared := &got[0] == &p.literals(base)[0]; shared != v.same {
+			t.Errorf("literals(%q) shares base's set: %v, want %v", v.s, shared, v.same)
 		}
 	}
 }
