@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"math/bits"
 	"unicode/utf8"
 	"unsafe"
 
@@ -98,26 +99,105 @@ func literalIndex(sets []*literalSet) *prefilter.Index {
 	return prefilter.New(lits)
 }
 
-// prefilterState remembers, per action, the literals found in each
-// subject and the case-folded form of subjects.
+// prefilterState remembers, per action, what it learnt about each subject
+// string: whether it is valid UTF-8, the literals found in it, its
+// case-folded form, and what direct searches in it have cost.
 type prefilterState struct {
-	index  *prefilter.Index
-	found  [16]foundMemo
-	words  []uint64 // backing store of the found sets
-	folded [8]foldMemo
+	index *prefilter.Index
+	// subjects is a table of them by the string's address and length,
+	// open addressing, in which the entries of this action have its gen.
+	// (Direct-mapped memos of 8 and 16 slots, one per kind of fact, lost
+	// entries to collisions that depended on where strings lay: an action
+	// scanned a subject again up to three times, and checked its UTF-8 up
+	// to five.)
+	subjects []subjectInfo
+	shift    uint8 // 64 - log2(len(subjects))
+	gen      uint32
+	n        int // this action's entries
+	// scans lists this action's scanned subjects, for literals.
+	scans []subjectScan
+	words []uint64 // backing store of the found sets
 	// foldBuf holds this action's folded subjects: a page folds to tens of
 	// KB, which every action would otherwise allocate anew. The folded
 	// strings are only searched, never handed out, so the next action may
 	// write over them.
 	foldBuf []byte
-	valid   [8]string // subjects known to be valid UTF-8
-	asked   [8]queryMemo
 }
 
-// queryMemo counts the cost of the direct searches in one subject.
-type queryMemo struct {
+type subjectInfo struct {
+	gen     uint32
+	valid   bool  // known to be valid UTF-8
+	hasFold bool  // folded is set
+	asked   int32 // the cost of the direct searches so far (see searchDirectly)
+	src     string
+	found   prefilter.Set // the literals found, once scanned
+	folded  string
+}
+
+type subjectScan struct {
 	src string
-	n   int
+	set prefilter.Set
+}
+
+const (
+	subjectSlots = 64 // to start with
+	// maxSubjectSlots bounds the table: an action with more subjects
+	// starts it over, forgetting what it knew (which changes nothing but
+	// speed).
+	maxSubjectSlots = 1 << 13
+)
+
+// subject returns s's entry, added if new. The pointer is valid until the
+// next call.
+func (p *prefilterState) subject(s string) *subjectInfo {
+	if p.subjects == nil {
+		p.subjects = make([]subjectInfo, subjectSlots)
+		p.shift = uint8(64 - bits.TrailingZeros(subjectSlots))
+	}
+	id := uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) ^ uint64(len(s))<<40
+	mask := uint64(len(p.subjects) - 1)
+	for i := id * 0x9E3779B97F4A7C15 >> p.shift; ; i = (i + 1) & mask {
+		e := &p.subjects[i]
+		if e.gen != p.gen {
+			if 4*(p.n+1) > 3*len(p.subjects) {
+				p.grow()
+				return p.subject(s)
+			}
+			p.n++
+			*e = subjectInfo{gen: p.gen, src: s}
+			return e
+		}
+		if sameString(e.src, s) {
+			return e
+		}
+	}
+}
+
+// grow doubles the table of subjects, or starts it over at its bound.
+func (p *prefilterState) grow() {
+	old := p.subjects
+	if 2*len(old) > maxSubjectSlots {
+		p.newGen()
+		return
+	}
+	p.subjects = make([]subjectInfo, 2*len(old))
+	p.shift--
+	p.n = 0
+	for i := range old {
+		if e := &old[i]; e.gen == p.gen {
+			*p.subject(e.src) = *e
+		}
+	}
+}
+
+// newGen empties the table of subjects.
+func (p *prefilterState) newGen() {
+	p.n = 0
+	p.gen++
+	if p.gen == 0 { // wrapped: old generations would look current
+		clear(p.subjects)
+		p.gen = 1
+	}
 }
 
 // searchDirectly reports whether n literals should be looked for in s by
@@ -128,60 +208,38 @@ type queryMemo struct {
 // have cost what a scan would, and scanning from then on, never costs
 // more than twice the better of the two for however many questions come.
 func (p *prefilterState) searchDirectly(s string, n int) bool {
-	slot := &p.asked[memoSlot(s, len(p.asked))]
-	if !sameString(slot.src, s) {
-		*slot = queryMemo{src: s}
-	}
+	e := p.subject(s)
 	cost := n * (50 + len(s)/8)
-	if slot.n+cost > 8*len(s)+200 {
+	if int(e.asked)+cost > 8*len(s)+200 {
 		return false
 	}
-	slot.n += cost
+	e.asked += int32(cost)
 	return true
-}
-
-type foldMemo struct {
-	src, folded string
-}
-
-type foundMemo struct {
-	src string
-	set prefilter.Set
 }
 
 func (p *prefilterState) reset(index *prefilter.Index) {
 	p.index = index
-	p.found = [16]foundMemo{}
+	p.newGen()
+	p.scans = p.scans[:0]
 	p.words = p.words[:0]
-	p.folded = [8]foldMemo{}
 	if cap(p.foldBuf) > 2*maxFoldBuf {
 		p.foldBuf = nil // do not keep more than the bound (and its growth)
 	}
 	p.foldBuf = p.foldBuf[:0]
-	p.valid = [8]string{}
-	p.asked = [8]queryMemo{}
 }
 
 // validUTF8 reports whether s is valid UTF-8, checking each subject once
 // per action rather than once per regex.
 func (p *prefilterState) validUTF8(s string) bool {
-	slot := &p.valid[memoSlot(s, len(p.valid))]
-	if sameString(*slot, s) {
+	e := p.subject(s)
+	if e.valid {
 		return true
 	}
 	if !utf8.ValidString(s) {
 		return false
 	}
-	*slot = s
+	e.valid = true
 	return true
-}
-
-// memoSlot places a subject in a per-action memo of n slots, by where it
-// lies and its length. Large strings sit on 8 KB-aligned spans, so low
-// address bits alone would send every page to one slot.
-func memoSlot(s string, n int) int {
-	id := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-	return int((id>>4 ^ id>>13 ^ uintptr(len(s))) % uintptr(n))
 }
 
 func sameString(a, b string) bool {
@@ -189,9 +247,9 @@ func sameString(a, b string) bool {
 }
 
 func (p *prefilterState) fold(s string) string {
-	slot := &p.folded[memoSlot(s, len(p.folded))]
-	if sameString(slot.src, s) {
-		return slot.folded
+	e := p.subject(s)
+	if e.hasFold {
+		return e.folded
 	}
 	f := s
 	if len(p.foldBuf)+len(s) > maxFoldBuf {
@@ -200,7 +258,7 @@ func (p *prefilterState) fold(s string) string {
 		f = unsafe.String(&b[len(p.foldBuf)], len(b)-len(p.foldBuf))
 		p.foldBuf = b
 	}
-	*slot = foldMemo{src: s, folded: f}
+	e.folded, e.hasFold = f, true
 	return f
 }
 
@@ -220,6 +278,8 @@ func sameUpToASCIICase(a, b string) bool {
 
 func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
+const maxCopyScans = 64
+
 // maxFoldBuf bounds the folding buffer, within an action and from one
 // action to the next.
 const maxFoldBuf = 1 << 20
@@ -227,19 +287,20 @@ const maxFoldBuf = 1 << 20
 // literals returns the set of the index's literals found in s, scanning s
 // once per action.
 func (p *prefilterState) literals(s string) prefilter.Set {
-	if set := p.scanned(s); set != nil {
-		return set
+	e := p.subject(s)
+	if e.found != nil {
+		return e.found
 	}
-	slot := &p.found[memoSlot(s, len(p.found))]
 	// Filters ask of copies of one text (the same title twice) and of its
 	// lcase, ucase and the like, which for ASCII differ only in case: the
 	// automaton folds ASCII letters, so such a subject scanned already has
 	// the same literals. A third of an action's scanned bytes were such.
-	for i := range p.found {
-		if f := &p.found[i]; f.set != nil && sameUpToASCIICase(f.src, s) {
-			set := f.set
-			*slot = foundMemo{src: s, set: set}
-			return set
+	// (Among the first maxCopyScans only: an action that scans thousands
+	// of subjects must not compare each with all.)
+	for _, sc := range p.scans[:min(len(p.scans), maxCopyScans)] {
+		if sameUpToASCIICase(sc.src, s) {
+			e.found = sc.set
+			return sc.set
 		}
 	}
 	n := p.index.Words()
@@ -247,7 +308,8 @@ func (p *prefilterState) literals(s string) prefilter.Set {
 	p.words = append(p.words, make([]uint64, n)...)
 	set := prefilter.Set(p.words[start : start+n : start+n])
 	p.index.Scan(s, set)
-	*slot = foundMemo{src: s, set: set}
+	e.found = set
+	p.scans = append(p.scans, subjectScan{s, set})
 	return set
 }
 
@@ -278,11 +340,7 @@ func (p *prefilterState) absent(s string, ls *literalSet, scan bool) bool {
 // scanned returns the literals found in s if s has been scanned during
 // this action, or nil.
 func (p *prefilterState) scanned(s string) prefilter.Set {
-	slot := &p.found[memoSlot(s, len(p.found))]
-	if slot.set != nil && sameString(slot.src, s) {
-		return slot.set
-	}
-	return nil
+	return p.subject(s).found
 }
 
 // A long subject (a whole page) is searched directly for a few literals

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -92,5 +94,60 @@ func TestLiteralsOfCopies(t *testing.T) {
 		if shared := &got[0] == &p.literals(base)[0]; shared != v.same {
 			t.Errorf("literals(%q) shares base's set: %v, want %v", v.s, shared, v.same)
 		}
+	}
+}
+
+// TestSubjectTable checks the per-action table of subjects: every subject
+// of an action keeps what was learnt of it (literals scanned once, UTF-8
+// checked once, one folded form) however many there are, through the
+// table's growth and its starting over at its bound, and nothing carries
+// into the next action, even when the generation wraps.
+func TestSubjectTable(t *testing.T) {
+	index := prefilter.New([]string{"AB", "CD"})
+	var p prefilterState
+	for _, n := range []int{1, 40, 700, 7000} {
+		p.reset(index)
+		subjects := make([]string, n)
+		for i := range subjects {
+			subjects[i] = fmt.Sprintf("s%d ab x%dcd", i, i%3) // distinct, and not copies up to case
+		}
+		for round := range 2 {
+			for i, s := range subjects {
+				found := p.literals(s)
+				if !found.Has(0) || !found.Has(1) {
+					t.Fatalf("%d subjects, round %d: literals(%q) = %b", n, round, s, found)
+				}
+				if !p.validUTF8(s) {
+					t.Fatalf("%q not valid", s)
+				}
+				if e := p.subject(s); n <= maxSubjectSlots*3/4 && (!e.valid || e.found == nil) {
+					t.Fatalf("%d subjects: %q's entry lost what was learnt: %+v", n, s, e)
+				}
+				if f := p.fold(subjects[i]); f != pcre.FoldString(s) {
+					t.Fatalf("fold(%q) = %q", s, f)
+				}
+			}
+		}
+		// Scanned once each while the table holds them all; past its
+		// bound it starts over, and forgets.
+		if n <= maxSubjectSlots*3/4 && len(p.scans) != n || len(p.scans) < n {
+			t.Errorf("%d subjects: %d scans", n, len(p.scans))
+		}
+		if n <= 48 && len(p.subjects) != subjectSlots || len(p.subjects) > maxSubjectSlots {
+			t.Errorf("%d subjects: a table of %d", n, len(p.subjects))
+		}
+	}
+	// Nothing carries into the next action.
+	s := "carried ab"
+	p.literals(s)
+	p.gen = math.MaxUint32 - 1
+	p.reset(index)
+	p.validUTF8(s)
+	p.reset(index) // wraps
+	if p.gen != 1 {
+		t.Errorf("generation after wrapping: %d", p.gen)
+	}
+	if e := p.subject(s); e.valid || e.found != nil || e.hasFold {
+		t.Errorf("a new action knows %+v", e)
 	}
 }
