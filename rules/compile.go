@@ -1097,14 +1097,15 @@ func (site *regexSite) match(s *State, subject, pattern value.Value) (bool, erro
 	str := s.str(subject)
 	// preg refuses a subject that is not UTF-8 (regexfailure), whatever
 	// the prefilter could say about it.
-	if !s.pre.validUTF8(str) {
+	subj, valid := s.pre.validUTF8(str)
+	if !valid {
 		return false, site.fail("the regular expression failed: %v", pcre.ErrBadUTF8)
 	}
 	if !lits.empty() {
 		// A pattern of fixed strings is its own literal search; the
 		// prefilter answers it only when it has scanned the subject anyway.
-		if !lits.exact || s.pre.scanned(str) != nil {
-			if !s.pre.mayContain(str, lits) {
+		if !lits.exact || subj.found != nil {
+			if !s.pre.mayContain(subj, lits) {
 				return false, nil
 			}
 		}

@@ -427,10 +427,11 @@ func fnRcount(s *State, site *callSite, args []value.Value) (value.Value, error)
 	}
 	s.warnEmpty(site, re, args[0])
 	haystack := s.str(args[1])
-	if !s.pre.validUTF8(haystack) {
+	subject, valid := s.pre.validUTF8(haystack)
+	if !valid {
 		return value.UndefinedValue, site.regex.fail("the regular expression failed: %v", pcre.ErrBadUTF8)
 	}
-	if !lits.empty() && !s.pre.mayContain(haystack, lits) {
+	if !lits.empty() && !s.pre.mayContain(subject, lits) {
 		return value.NewInt(0), nil
 	}
 	n, err := re.Count(haystack, s.regexLim)

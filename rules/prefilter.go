@@ -207,10 +207,9 @@ func (p *prefilterState) newGen() {
 // about 50 plus a byte in 8 (SIMD). Searching directly until the searches
 // have cost what a scan would, and scanning from then on, never costs
 // more than twice the better of the two for however many questions come.
-func (p *prefilterState) searchDirectly(s string, n int) bool {
-	e := p.subject(s)
-	cost := n * (50 + len(s)/8)
-	if int(e.asked)+cost > 8*len(s)+200 {
+func (p *prefilterState) searchDirectly(e *subjectInfo, n int) bool {
+	cost := n * (50 + len(e.src)/8)
+	if int(e.asked)+cost > 8*len(e.src)+200 {
 		return false
 	}
 	e.asked += int32(cost)
@@ -229,25 +228,28 @@ func (p *prefilterState) reset(index *prefilter.Index) {
 }
 
 // validUTF8 reports whether s is valid UTF-8, checking each subject once
-// per action rather than once per regex.
-func (p *prefilterState) validUTF8(s string) bool {
+// per action rather than once per regex; it returns s's entry too, for
+// the questions that follow.
+func (p *prefilterState) validUTF8(s string) (*subjectInfo, bool) {
 	e := p.subject(s)
 	if e.valid {
-		return true
+		return e, true
 	}
 	if !utf8.ValidString(s) {
-		return false
+		return e, false
 	}
 	e.valid = true
-	return true
+	return e, true
 }
 
 func sameString(a, b string) bool {
 	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }
 
-func (p *prefilterState) fold(s string) string {
-	e := p.subject(s)
+func (p *prefilterState) fold(s string) string { return p.foldOf(p.subject(s)) }
+
+func (p *prefilterState) foldOf(e *subjectInfo) string {
+	s := e.src
 	if e.hasFold {
 		return e.folded
 	}
@@ -286,8 +288,10 @@ const maxFoldBuf = 1 << 20
 
 // literals returns the set of the index's literals found in s, scanning s
 // once per action.
-func (p *prefilterState) literals(s string) prefilter.Set {
-	e := p.subject(s)
+func (p *prefilterState) literals(s string) prefilter.Set { return p.literalsOf(p.subject(s)) }
+
+func (p *prefilterState) literalsOf(e *subjectInfo) prefilter.Set {
+	s := e.src
 	if e.found != nil {
 		return e.found
 	}
@@ -322,12 +326,13 @@ func (p *prefilterState) absent(s string, ls *literalSet, scan bool) bool {
 	if ls.ids == nil || p.index == nil {
 		return false
 	}
-	found := p.scanned(s)
+	e := p.subject(s)
+	found := e.found
 	if found == nil {
 		if !scan {
 			return false
 		}
-		found = p.literals(s)
+		found = p.literalsOf(e)
 	}
 	for _, id := range ls.ids {
 		if found.Has(id) {
@@ -335,12 +340,6 @@ func (p *prefilterState) absent(s string, ls *literalSet, scan bool) bool {
 		}
 	}
 	return true
-}
-
-// scanned returns the literals found in s if s has been scanned during
-// this action, or nil.
-func (p *prefilterState) scanned(s string) prefilter.Set {
-	return p.subject(s).found
 }
 
 // A long subject (a whole page) is searched directly for a few literals
@@ -355,15 +354,16 @@ const (
 	directLiterals = 4
 )
 
-// mayContain reports whether s contains one of the literals.
-func (p *prefilterState) mayContain(s string, ls *literalSet) bool {
+// mayContain reports whether e's subject contains one of the literals.
+func (p *prefilterState) mayContain(e *subjectInfo, ls *literalSet) bool {
+	s := e.src
 	if ls.ids != nil && p.index != nil {
-		found := p.scanned(s)
+		found := e.found
 		if found == nil {
 			direct := ls.n <= directLiterals && len(s) > directSearch ||
-				p.searchDirectly(s, int(ls.n))
+				p.searchDirectly(e, int(ls.n))
 			if !direct {
-				found = p.literals(s)
+				found = p.literalsOf(e)
 			}
 		}
 		if found != nil {
@@ -376,7 +376,7 @@ func (p *prefilterState) mayContain(s string, ls *literalSet) bool {
 		}
 	}
 	if ls.fold {
-		s = p.fold(s)
+		s = p.foldOf(e)
 	}
 	return ls.needles.In(s)
 }

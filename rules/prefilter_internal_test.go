@@ -117,7 +117,7 @@ func TestSubjectTable(t *testing.T) {
 				if !found.Has(0) || !found.Has(1) {
 					t.Fatalf("%d subjects, round %d: literals(%q) = %b", n, round, s, found)
 				}
-				if !p.validUTF8(s) {
+				if _, ok := p.validUTF8(s); !ok {
 					t.Fatalf("%q not valid", s)
 				}
 				if e := p.subject(s); n <= maxSubjectSlots*3/4 && (!e.valid || e.found == nil) {
