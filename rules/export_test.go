@@ -45,6 +45,15 @@ func WithoutCode(s *Set) *Set {
 	return c
 }
 
+// WithoutLiteralIndex returns s with no literal index: every regex and
+// containment test looks for its own literals in its subject, and no
+// subject is scanned. What a Set's results must equal.
+func WithoutLiteralIndex(s *Set) *Set {
+	c := &Set{ids: s.ids, programs: s.programs, scope: s.scope, runs: s.runs, code: s.code, guardCode: s.guardCode, staticShared: s.staticShared}
+	c.pool.New = func() any { return &State{} }
+	return c
+}
+
 // CodeCalls returns the number of instructions in s's code that call a
 // closure (see code.go) and of all of them.
 func CodeCalls(s *Set) (calls, all int) {

@@ -308,3 +308,56 @@ func TestNestedAndValues(t *testing.T) {
 		}
 	}
 }
+
+// TestLiteralIndexRealFilters: the literal index (one scan per subject,
+// shared by every site, reused by a subject equal to a scanned one up to
+// ASCII case) changes nothing per filter on the real filters, over the
+// variable sets and over actions whose texts come as copies and in other
+// cases.
+func TestLiteralIndexRealFilters(t *testing.T) {
+	set := realSet(t)
+	plain := rules.WithoutLiteralIndex(set)
+	_, sets := loadVarsets(t)
+	text := "'''Example''' is a [[town]]. FUCK YOU!! [http://casino.example CASINO] {{cite web|url=x}} été @x"
+	actions := map[string]rules.VarMap{}
+	for name, vars := range sets {
+		actions[name] = vars
+	}
+	// The last differs from text in bytes that are not letters, by the
+	// bit that tells cases apart.
+	swap := strings.NewReplacer("[", "{", "]", "}", "{", "[", "}", "]", "|", `\`, "@", "`").Replace
+	for i, variant := range []func(string) string{strings.Clone, strings.ToUpper, strings.ToLower, swap} {
+		actions[fmt.Sprint("copies ", i)] = rules.VarMap{
+			"new_wikitext": value.NewString(variant(text)), "old_wikitext": value.NewString(""), "summary": value.NewString(text),
+			"added_lines": value.NewStrings([]string{variant(text)}), "page_title": value.NewString(variant("Example")),
+			"user_name": value.NewString(variant("203.0.113.7")), "user_groups": value.NewStrings([]string{"*"}),
+			"action": value.NewString("edit"), "page_namespace": value.NewInt(0), "user_editcount": value.NewInt(0),
+		}
+	}
+	for name, vars := range actions {
+		for _, limit := range []int{0, 1000} {
+			opts := rules.RunOptions{CondLimit: limit}
+			sameResults(t, fmt.Sprint(name, " limit ", limit), set, set.Run(vars, opts), plain.Run(vars, opts))
+		}
+	}
+}
+
+// FuzzSetLiterals: for any filters and texts, the literal index changes
+// no filter's result. The texts are the subject and its upper and lower
+// cases, so that subjects equal up to case meet.
+func FuzzSetLiterals(f *testing.F) {
+	addRealPairs(f)
+	f.Add(`lcase(summary) rlike "casino" & user_name rlike "CASINO"`, `summary contains "x" | "ab" in lcase(user_name)`, "xAb casino", uint16(0))
+	f.Add(`summary rlike "\\[\\[" & new_wikitext rlike "\\{\\{"`, `summary rlike "a\\|" | summary rlike "a\\\\"`, "[[a|", uint16(0))
+	f.Fuzz(func(t *testing.T, a, b, subject string, limit uint16) {
+		set, _ := rules.NewSet([]rules.FilterSource{{ID: "a", Pattern: a}, {ID: "b", Pattern: b}, {ID: "a2", Pattern: a}})
+		if set.Len() == 0 {
+			return
+		}
+		vars := fuzzAction(subject)
+		vars["user_name"] = value.NewString(strings.ToUpper(subject))
+		vars["new_wikitext"] = value.NewString(strings.ToLower(subject))
+		opts := rules.RunOptions{CondLimit: int(limit)}
+		sameResults(t, "fuzz", set, set.Run(vars, opts), rules.WithoutLiteralIndex(set).Run(vars, opts))
+	})
+}
