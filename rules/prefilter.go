@@ -126,9 +126,9 @@ type prefilterState struct {
 
 type subjectInfo struct {
 	gen     uint32
-	valid   bool  // known to be valid UTF-8
-	hasFold bool  // folded is set
-	asked   int32 // the cost of the direct searches so far (see searchDirectly)
+	valid   bool // known to be valid UTF-8
+	hasFold bool // folded is set
+	asked   int  // the cost of the direct searches so far (see searchDirectly)
 	src     string
 	found   prefilter.Set // the literals found, once scanned
 	folded  string
@@ -209,10 +209,10 @@ func (p *prefilterState) newGen() {
 // more than twice the better of the two for however many questions come.
 func (p *prefilterState) searchDirectly(e *subjectInfo, n int) bool {
 	cost := n * (50 + len(e.src)/8)
-	if int(e.asked)+cost > 8*len(e.src)+200 {
+	if e.asked+cost > 8*len(e.src)+200 {
 		return false
 	}
-	e.asked += int32(cost)
+	e.asked += cost
 	return true
 }
 
@@ -280,6 +280,8 @@ func sameUpToASCIICase(a, b string) bool {
 
 func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
+// maxCopyScans bounds the earlier scans a subject is compared with (see
+// literalsOf).
 const maxCopyScans = 64
 
 // maxFoldBuf bounds the folding buffer, within an action and from one
