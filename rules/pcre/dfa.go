@@ -273,27 +273,14 @@ const maxSkipBytes = 16
 // above; or nil when skipping would not pay or would be wrong: the pattern
 // may match the empty string, or too many bytes may begin a match.
 func (d *dfa) leadingBytes() *[256]bool {
+	var first []int32
+	if d.closure(d.start, &context{anything: true}, make([]bool, len(d.insts)), &first) {
+		return nil
+	}
 	classes := make([]uint64, (d.nclass+63)/64)
-	seen := make([]bool, len(d.insts))
-	stack := []int32{d.start}
-	for len(stack) > 0 {
-		pc := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if seen[pc] {
-			continue
-		}
-		seen[pc] = true
-		switch in := &d.insts[pc]; in.op {
-		case nMatch:
-			return nil
-		case nChar:
-			for k, w := range in.set {
-				classes[k] |= w
-			}
-		case nSplit:
-			stack = append(stack, in.out1, in.out)
-		case nNop, nAssert:
-			stack = append(stack, in.out)
+	for _, pc := range first {
+		for k, w := range d.insts[pc].set {
+			classes[k] |= w
 		}
 	}
 	var lead [256]bool
@@ -547,9 +534,13 @@ type context struct {
 	prevWord, curWord  bool
 	prevNL, curNL      bool
 	beforeFinalNewline bool // the character here is a "\n" that ends the subject
+	anything           bool // every assertion holds (see leadingBytes)
 }
 
 func (c context) holds(k assertKind) bool {
+	if c.anything {
+		return true
+	}
 	switch k {
 	case assertBOL, assertStart:
 		return c.atStart

@@ -8,6 +8,21 @@ import (
 	"testing"
 )
 
+// compileDFA compiles a pattern (between slashes, PHP's way) and returns
+// it with its lazy DFA, which it must have.
+func compileDFA(t *testing.T, pattern string) (*Regexp, *dfa) {
+	t.Helper()
+	re, err := CompilePHP("/" + pattern + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := re.lazyDFA()
+	if d == nil {
+		t.Fatal("no DFA")
+	}
+	return re, d
+}
+
 // TestDFATableGrowsAndStartsOver runs the lazy DFA from several goroutines
 // at once on patterns whose state count outgrows the first table (so it is
 // copied while others read it) and, for the second, maxDFAStates (so the
@@ -27,14 +42,7 @@ func TestDFATableGrowsAndStartsOver(t *testing.T) {
 		{"a[ab]{6}$", `a[ab]{6}\n?\z`, "abbb", false},
 	} {
 		t.Run(tc.pattern, func(t *testing.T) {
-			re, err := CompilePHP("/" + tc.pattern + "/")
-			if err != nil {
-				t.Fatal(err)
-			}
-			d := re.lazyDFA()
-			if d == nil {
-				t.Fatal("no DFA")
-			}
+			_, d := compileDFA(t, tc.pattern)
 			want := regexp.MustCompile(tc.pattern)
 			if tc.goPattern != "" {
 				want = regexp.MustCompile(tc.goPattern)
@@ -107,14 +115,7 @@ func TestDFASkip(t *testing.T) {
 		{`[^a]b`, false},    // idem
 	} {
 		t.Run(tc.pattern, func(t *testing.T) {
-			re, err := CompilePHP("/" + tc.pattern + "/")
-			if err != nil {
-				t.Fatal(err)
-			}
-			d := re.lazyDFA()
-			if d == nil {
-				t.Fatal("no DFA")
-			}
+			re, d := compileDFA(t, tc.pattern)
 			if got := d.skipTo != nil; got != tc.skips {
 				t.Fatalf("skips: %v, want %v", got, tc.skips)
 			}
