@@ -767,10 +767,15 @@ func scanKnown(t []int32, sym *[128]uint16, lead *[256]bool, s string, start int
 		}
 		if j > n+1 {
 			// s[j-1] is ASCII and cannot begin a match: its step from
-			// any idle state is tagged, or not yet known (then the
-			// bytes are stepped over one by one).
+			// any idle state, this one too, leads where the run's last
+			// idle state's would. Taken when known; when not, the scan
+			// goes on with that step from here, to be computed (going on
+			// from s[n+1] instead would find this run again at each of
+			// its bytes: time in the square of its length).
 			if v := int(atomic.LoadInt32(&t[off+int(sym[s[j-1]])])); v < dfaMatched {
 				off, n = -2-v, j-1
+			} else {
+				n = j - 2
 			}
 		}
 	}

@@ -160,3 +160,25 @@ func TestDFASkip(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkDFALongRun: a DFA whose table starts empty, over a 100 KB run
+// of bytes that cannot begin a match, then a match. The run is jumped over
+// in one pass: linear in its length (a jump that went back one byte when a
+// step was not yet in the table made it quadratic, about a second here).
+func BenchmarkDFALongRun(b *testing.B) {
+	re, err := CompilePHP(`/\bcasino\b/`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d := re.lazyDFA()
+	s := strings.Repeat("x", 100<<10) + "-casino"
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		d.mu.Lock()
+		d.reset()
+		d.mu.Unlock()
+		if !d.match(s) {
+			b.Fatal("no match")
+		}
+	}
+}
