@@ -11,8 +11,8 @@ import (
 // from key to entry, which it replaced: keys chosen to share their low
 // bits (so every probe runs the whole cluster), growth from the first
 // table's size to AbuseFilter's 1000 entries, a key's slot taken by
-// another call, emptying at 1001 entries, and emptying per action,
-// including when the generation wraps.
+// another call, emptying at 1001 entries, and emptying per action (which
+// keeps nothing alive), including when the generation wraps.
 func TestFuncCacheTable(t *testing.T) {
 	type entry struct {
 		fn     uint8
@@ -37,8 +37,8 @@ func TestFuncCacheTable(t *testing.T) {
 				t.Fatalf("%s: key %#x: a hit for other arguments", when, k)
 			}
 		}
-		if c.n != len(model) {
-			t.Fatalf("%s: %d entries, want %d", when, c.n, len(model))
+		if len(c.used) != len(model) {
+			t.Fatalf("%s: %d entries, want %d", when, len(c.used), len(model))
 		}
 	}
 	put := func(k cacheKey, e entry) bool {
@@ -56,7 +56,7 @@ func TestFuncCacheTable(t *testing.T) {
 		}
 	}
 	if len(c.slots) > 2048 {
-		t.Errorf("%d slots for %d entries", len(c.slots), c.n)
+		t.Errorf("%d slots for %d entries", len(c.slots), len(c.used))
 	}
 	// Another call with a key already held replaces its entry.
 	put(key(5), entry{3, "other", "replaced"})
@@ -78,6 +78,22 @@ func TestFuncCacheTable(t *testing.T) {
 	}
 	put(key(1), entry{1, "a1", "again"})
 	check("after emptying")
+
+	// A new action keeps nothing of the last one alive: no slot holds its
+	// arguments or results.
+	c.reset()
+	for i := range c.slots {
+		if sl := c.slots[i]; sl.args != nil || sl.result != (value.Value{}) {
+			t.Fatalf("slot %d still holds %v after the reset", i, sl.result)
+		}
+	}
+	for i := range c.arena[:cap(c.arena)] {
+		if c.arena[:cap(c.arena)][i] != (value.Value{}) {
+			t.Fatalf("the arguments' arena still holds %v after the reset", c.arena[:cap(c.arena)][i])
+		}
+	}
+	clear(model)
+	check("next action")
 
 	c.gen = math.MaxUint32
 	put(key(2), entry{2, "x", "y"})

@@ -113,7 +113,10 @@ type prefilterState struct {
 	subjects []subjectInfo
 	shift    uint8 // 64 - log2(len(subjects))
 	gen      uint32
-	n        int // this action's entries
+	// used is where this action's entries are, so that emptying the table
+	// zeroes them: the strings they hold (pages, their folded forms) are
+	// not kept alive into later actions.
+	used []int32
 	// scans lists this action's scanned subjects, for literals.
 	scans []subjectScan
 	words []uint64 // backing store of the found sets
@@ -159,11 +162,11 @@ func (p *prefilterState) subject(s string) *subjectInfo {
 	for i := id * 0x9E3779B97F4A7C15 >> p.shift; ; i = (i + 1) & mask {
 		e := &p.subjects[i]
 		if e.gen != p.gen {
-			if 4*(p.n+1) > 3*len(p.subjects) {
+			if 4*(len(p.used)+1) > 3*len(p.subjects) {
 				p.grow()
 				return p.subject(s)
 			}
-			p.n++
+			p.used = append(p.used, int32(i))
 			*e = subjectInfo{gen: p.gen, src: s}
 			return e
 		}
@@ -182,17 +185,20 @@ func (p *prefilterState) grow() {
 	}
 	p.subjects = make([]subjectInfo, 2*len(old))
 	p.shift--
-	p.n = 0
-	for i := range old {
-		if e := &old[i]; e.gen == p.gen {
-			*p.subject(e.src) = *e
-		}
+	used := p.used
+	p.used = make([]int32, 0, 2*len(used))
+	for _, i := range used {
+		*p.subject(old[i].src) = old[i]
 	}
 }
 
-// newGen empties the table of subjects.
+// newGen empties the table of subjects: the entries in use are zeroed,
+// and a new generation tells the others apart from this action's.
 func (p *prefilterState) newGen() {
-	p.n = 0
+	for _, i := range p.used {
+		p.subjects[i] = subjectInfo{}
+	}
+	p.used = p.used[:0]
 	p.gen++
 	if p.gen == 0 { // wrapped: old generations would look current
 		clear(p.subjects)
@@ -219,6 +225,7 @@ func (p *prefilterState) searchDirectly(e *subjectInfo, n int) bool {
 func (p *prefilterState) reset(index *prefilter.Index) {
 	p.index = index
 	p.newGen()
+	clear(p.scans)
 	p.scans = p.scans[:0]
 	p.words = p.words[:0]
 	if cap(p.foldBuf) > 2*maxFoldBuf {

@@ -101,7 +101,8 @@ func TestLiteralsOfCopies(t *testing.T) {
 // of an action keeps what was learnt of it (literals scanned once, UTF-8
 // checked once, one folded form) however many there are, through the
 // table's growth and its starting over at its bound, and nothing carries
-// into the next action, even when the generation wraps.
+// into the next action (no string is kept alive), even when the
+// generation wraps.
 func TestSubjectTable(t *testing.T) {
 	index := prefilter.New([]string{"AB", "CD"})
 	var p prefilterState
@@ -135,6 +136,18 @@ func TestSubjectTable(t *testing.T) {
 		}
 		if n <= 48 && len(p.subjects) != subjectSlots || len(p.subjects) > maxSubjectSlots {
 			t.Errorf("%d subjects: a table of %d", n, len(p.subjects))
+		}
+	}
+	// A new action keeps none of the last one's strings alive.
+	p.reset(index)
+	for i, e := range p.subjects {
+		if e.src != "" || e.folded != "" || e.found != nil {
+			t.Fatalf("entry %d still holds %.20q after the reset", i, e.src)
+		}
+	}
+	for _, sc := range p.scans[:cap(p.scans)] {
+		if sc.src != "" {
+			t.Fatalf("the scans still hold %.20q after the reset", sc.src)
 		}
 	}
 	// Nothing carries into the next action.

@@ -361,9 +361,12 @@ func (s *State) str(v value.Value) string {
 // a store, and the map's hashing, probing and clearing took 3 % of an
 // action's time.
 type funcCache struct {
-	slots []cacheSlot   // a power of two, at most 3/4 full
-	gen   uint32        // a slot is in use when its gen is this
-	n     int           // slots in use
+	slots []cacheSlot // a power of two, at most 3/4 full
+	gen   uint32      // a slot is in use when its gen is this
+	// used is where the slots in use are, so that emptying the table
+	// zeroes them: what they hold (a page's lcase, say) is not kept alive
+	// into later actions.
+	used  []int32
 	arena []value.Value // the cached argument lists, reset per action
 	// uncounted is the entries AbuseFilter would hold for calls whose
 	// results are kept only in their static slots (callSite.cacheFree).
@@ -389,13 +392,13 @@ const (
 	funcCacheSlots = 128 // to start with
 )
 
-// find returns the slot of key, or the free slot where it would go.
-func (c *funcCache) find(key cacheKey) *cacheSlot {
+// find returns where the slot of key is, or the free slot where it
+// would go.
+func (c *funcCache) find(key cacheKey) int {
 	mask := uint64(len(c.slots) - 1)
 	for i := uint64(key) & mask; ; i = (i + 1) & mask {
-		sl := &c.slots[i]
-		if sl.gen != c.gen || sl.key == key {
-			return sl
+		if sl := &c.slots[i]; sl.gen != c.gen || sl.key == key {
+			return int(i)
 		}
 	}
 }
@@ -452,17 +455,22 @@ func (s *State) staticPut(id int, v value.Value) {
 }
 
 func (c *funcCache) reset() {
+	clear(c.arena)
 	c.arena = c.arena[:0]
 	c.uncounted = 0
 	c.clear()
 }
 
-// clear empties the table: a new generation, so that nothing is written.
+// clear empties the table: the slots in use are zeroed, and a new
+// generation tells the others apart from this action's.
 func (c *funcCache) clear() {
-	c.n = 0
 	if c.slots == nil {
 		c.slots = make([]cacheSlot, funcCacheSlots)
 	}
+	for _, i := range c.used {
+		c.slots[i] = cacheSlot{}
+	}
+	c.used = c.used[:0]
 	c.gen++
 	if c.gen == 0 { // wrapped: old generations would look current
 		clear(c.slots)
@@ -471,7 +479,7 @@ func (c *funcCache) clear() {
 }
 
 func (c *funcCache) get(key cacheKey, fn uint8, args []value.Value) (value.Value, bool) {
-	e := c.find(key)
+	e := &c.slots[c.find(key)]
 	if e.gen != c.gen || e.fn != fn || len(e.args) != len(args) {
 		return value.Value{}, false
 	}
@@ -490,18 +498,18 @@ func (c *funcCache) put(key cacheKey, fn uint8, args []value.Value, result value
 	if cacheFree {
 		c.uncounted++
 	} else {
-		if 4*(c.n+1) > 3*len(c.slots) {
+		if 4*(len(c.used)+1) > 3*len(c.slots) {
 			c.grow()
 		}
 		start := len(c.arena)
 		c.arena = append(c.arena, args...)
-		e := c.find(key)
-		if e.gen != c.gen {
-			c.n++
+		i := c.find(key)
+		if c.slots[i].gen != c.gen {
+			c.used = append(c.used, int32(i))
 		}
-		*e = cacheSlot{gen: c.gen, fn: fn, key: key, args: c.arena[start:len(c.arena):len(c.arena)], result: result}
+		c.slots[i] = cacheSlot{gen: c.gen, fn: fn, key: key, args: c.arena[start:len(c.arena):len(c.arena)], result: result}
 	}
-	if c.n+c.uncounted > funcCacheMax {
+	if len(c.used)+c.uncounted > funcCacheMax {
 		c.clear()
 		c.uncounted = 0
 		return true
@@ -513,10 +521,10 @@ func (c *funcCache) put(key cacheKey, fn uint8, args []value.Value, result value
 func (c *funcCache) grow() {
 	old := c.slots
 	c.slots = make([]cacheSlot, 2*len(old))
-	for i := range old {
-		if e := &old[i]; e.gen == c.gen {
-			*c.find(e.key) = *e
-		}
+	for k, i := range c.used {
+		j := c.find(old[i].key)
+		c.slots[j] = old[i]
+		c.used[k] = int32(j)
 	}
 }
 
