@@ -195,15 +195,7 @@ func (p *prefilterState) grow() {
 // newGen empties the table of subjects: the entries in use are zeroed,
 // and a new generation tells the others apart from this action's.
 func (p *prefilterState) newGen() {
-	for _, i := range p.used {
-		p.subjects[i] = subjectInfo{}
-	}
-	p.used = p.used[:0]
-	p.gen++
-	if p.gen == 0 { // wrapped: old generations would look current
-		clear(p.subjects)
-		p.gen = 1
-	}
+	p.used, p.gen = emptyTable(p.subjects, p.used, p.gen)
 }
 
 // searchDirectly reports whether n literals should be looked for in s by

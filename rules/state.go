@@ -467,15 +467,24 @@ func (c *funcCache) clear() {
 	if c.slots == nil {
 		c.slots = make([]cacheSlot, funcCacheSlots)
 	}
-	for _, i := range c.used {
-		c.slots[i] = cacheSlot{}
+	c.used, c.gen = emptyTable(c.slots, c.used, c.gen)
+}
+
+// emptyTable empties a table whose slots are in use when they hold its
+// generation gen: it zeroes the slots in use (listed in used), so that
+// what they hold is not kept alive, and returns used emptied and the next
+// generation. When the generation wraps it zeroes every slot, since old
+// generations would look current.
+func emptyTable[T any](slots []T, used []int32, gen uint32) ([]int32, uint32) {
+	var zero T
+	for _, i := range used {
+		slots[i] = zero
 	}
-	c.used = c.used[:0]
-	c.gen++
-	if c.gen == 0 { // wrapped: old generations would look current
-		clear(c.slots)
-		c.gen = 1
+	if gen++; gen == 0 {
+		clear(slots)
+		gen = 1
 	}
+	return used[:0], gen
 }
 
 func (c *funcCache) get(key cacheKey, fn uint8, args []value.Value) (value.Value, bool) {
