@@ -356,10 +356,10 @@ func (s *State) str(v value.Value) string {
 // grows past 1000 entries.
 //
 // It is a table of its own rather than a Go map: open addressing on the
-// key, with a generation per slot so that emptying it (every action) is one
-// increment. An action makes about 70 cached calls, each a lookup and most
-// a store, and the map's hashing, probing and clearing took 3 % of an
-// action's time.
+// key, with a generation per slot, so that emptying it (every action)
+// touches only the slots in use. An action makes about 70 cached calls,
+// each a lookup and most a store, and the map's hashing, probing and
+// clearing took 3 % of an action's time.
 type funcCache struct {
 	slots []cacheSlot // a power of two, at most 3/4 full
 	gen   uint32      // a slot is in use when its gen is this
