@@ -280,18 +280,16 @@ func sameUpToASCIICase(a, b string) bool {
 func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
 // maxCopyScans bounds the earlier scans a subject is compared with (see
-// literalsOf).
+// literals).
 const maxCopyScans = 64
 
 // maxFoldBuf bounds the folding buffer, within an action and from one
 // action to the next.
 const maxFoldBuf = 1 << 20
 
-// literals returns the set of the index's literals found in s, scanning s
-// once per action.
-func (p *prefilterState) literals(s string) prefilter.Set { return p.literalsOf(p.subject(s)) }
-
-func (p *prefilterState) literalsOf(e *subjectInfo) prefilter.Set {
+// literals returns the set of the index's literals found in e's subject,
+// scanning it once per action.
+func (p *prefilterState) literals(e *subjectInfo) prefilter.Set {
 	s := e.src
 	if e.found != nil {
 		return e.found
@@ -333,7 +331,7 @@ func (p *prefilterState) absent(s string, ls *literalSet, scan bool) bool {
 		if !scan {
 			return false
 		}
-		found = p.literalsOf(e)
+		found = p.literals(e)
 	}
 	for _, id := range ls.ids {
 		if found.Has(id) {
@@ -364,7 +362,7 @@ func (p *prefilterState) mayContain(e *subjectInfo, ls *literalSet) bool {
 			direct := ls.n <= directLiterals && len(s) > directSearch ||
 				p.searchDirectly(e, int(ls.n))
 			if !direct {
-				found = p.literalsOf(e)
+				found = p.literals(e)
 			}
 		}
 		if found != nil {

@@ -83,15 +83,15 @@ func TestLiteralsOfCopies(t *testing.T) {
 	}
 	var p prefilterState
 	p.reset(index)
-	p.literals(base)
+	p.literals(p.subject(base))
 	for _, v := range variants {
-		got := p.literals(v.s)
+		got := p.literals(p.subject(v.s))
 		want := make(prefilter.Set, index.Words())
 		index.Scan(v.s, want)
 		if !slices.Equal(got, want) {
 			t.Errorf("literals(%q) = %b, its scan finds %b", v.s, got, want)
 		}
-		if shared := &got[0] == &p.literals(base)[0]; shared != v.same {
+		if shared := &got[0] == &p.literals(p.subject(base))[0]; shared != v.same {
 			t.Errorf("literals(%q) shares base's set: %v, want %v", v.s, shared, v.same)
 		}
 	}
@@ -114,7 +114,7 @@ func TestSubjectTable(t *testing.T) {
 		}
 		for round := range 2 {
 			for i, s := range subjects {
-				found := p.literals(s)
+				found := p.literals(p.subject(s))
 				if !found.Has(0) || !found.Has(1) {
 					t.Fatalf("%d subjects, round %d: literals(%q) = %b", n, round, s, found)
 				}
@@ -152,7 +152,7 @@ func TestSubjectTable(t *testing.T) {
 	}
 	// Nothing carries into the next action.
 	s := "carried ab"
-	p.literals(s)
+	p.literals(p.subject(s))
 	p.gen = math.MaxUint32 - 1
 	p.reset(index)
 	p.validUTF8(s)

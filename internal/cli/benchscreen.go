@@ -507,13 +507,7 @@ func (l *sampleLog) add(r sample) {
 }
 
 // all returns the samples in the order they were added.
-func (l *sampleLog) all() []sample {
-	var out []sample
-	for _, c := range l.chunks {
-		out = append(out, c...)
-	}
-	return out
-}
+func (l *sampleLog) all() []sample { return slices.Concat(l.chunks...) }
 
 // pick is one duration of each sample that has it.
 func pick(samples []sample, get func(sample) (time.Duration, bool)) []time.Duration {
