@@ -610,3 +610,188 @@ func TestScrub(t *testing.T) {
 		t.Errorf("Scrub after Close: %v", err)
 	}
 }
+
+// heldSyncs replaces the journal's sync with one that waits for the test:
+// each sync sends itself on started and returns what it then receives.
+type heldSync struct {
+	f      *os.File
+	result chan error
+}
+
+func holdSyncs(t *testing.T) chan heldSync {
+	t.Helper()
+	started := make(chan heldSync, 8)
+	orig := syncFile
+	syncFile = func(f *os.File) error {
+		h := heldSync{f: f, result: make(chan error)}
+		started <- h
+		select {
+		case err := <-h.result:
+			if err != nil {
+				return err
+			}
+		case <-time.After(10 * time.Second): // the test failed: let Close end
+			return errors.New("sync held too long")
+		}
+		return orig(f)
+	}
+	t.Cleanup(func() { syncFile = orig })
+	return started
+}
+
+func nextSync(t *testing.T, started chan heldSync) heldSync {
+	t.Helper()
+	select {
+	case h := <-started:
+		return h
+	case <-time.After(10 * time.Second):
+		t.Fatal("no sync began")
+		return heldSync{}
+	}
+}
+
+func noSync(t *testing.T, started chan heldSync) {
+	t.Helper()
+	select {
+	case <-started:
+		t.Fatal("a sync began while two groups were unfinished")
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+func appendAsync(j *Journal, records [][]byte) chan error {
+	ch := make(chan error, 1)
+	go func() { ch <- j.Append(records) }()
+	return ch
+}
+
+func answer(t *testing.T, ch chan error) error {
+	t.Helper()
+	select {
+	case err := <-ch:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("append not answered")
+		return nil
+	}
+}
+
+func notAnswered(t *testing.T, ch chan error, why string) {
+	t.Helper()
+	select {
+	case err := <-ch:
+		t.Fatalf("append answered (%v) %s", err, why)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// A group is written and its sync begun while the group before it still
+// syncs, through the other of the segment's two files; at most two groups
+// are unfinished at a time; a group is acknowledged, and its records
+// applied, only after every group before it.
+func TestSyncsOverlap(t *testing.T) {
+	started := holdSyncs(t)
+	s := &sink{}
+	j := mustOpen(t, t.TempDir(), s.apply, Options{})
+	defer j.Close(time.Second)
+
+	a := appendAsync(j, recs("a", 1))
+	ha := nextSync(t, started)
+	b := appendAsync(j, recs("b", 2))
+	hb := nextSync(t, started) // began while a's sync is held
+	if ha.f == hb.f {
+		t.Fatal("two syncs under way through the same open file")
+	}
+	c := appendAsync(j, recs("c", 1))
+	noSync(t, started)
+
+	hb.result <- nil
+	notAnswered(t, b, "before the group written before it")
+	noSync(t, started) // b is not done before a is
+	ha.result <- nil
+	if err := answer(t, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := answer(t, b); err != nil {
+		t.Fatal(err)
+	}
+	hc := nextSync(t, started)
+	if hc.f != ha.f {
+		t.Fatal("the third sync did not go through the first group's file")
+	}
+	hc.result <- nil
+	if err := answer(t, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(s.records(), ","); got != "a-0,b-0,b-1,c-0" {
+		t.Fatalf("applied %s, want a's, b's, then c's records", got)
+	}
+}
+
+// When a group's sync fails, the groups written after it fail too, even
+// when their own syncs succeed; their bytes are cut off the segment, and
+// the next append goes to a new segment. Nothing of theirs is applied,
+// now or after a restart.
+func TestFailedSyncFailsLaterGroups(t *testing.T) {
+	started := holdSyncs(t)
+	dir := t.TempDir()
+	s := &sink{}
+	j := mustOpen(t, dir, s.apply, Options{})
+
+	if err := func() error {
+		ch := appendAsync(j, recs("ok", 1))
+		nextSync(t, started).result <- nil
+		return answer(t, ch)
+	}(); err != nil {
+		t.Fatal(err)
+	}
+	seg := segmentFiles(t, dir)
+	fi, err := os.Stat(seg[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := appendAsync(j, recs("a", 1))
+	ha := nextSync(t, started)
+	b := appendAsync(j, recs("b", 1))
+	hb := nextSync(t, started)
+	hb.result <- nil
+	ha.result <- errors.New("I/O error")
+	if err := answer(t, a); err == nil || !strings.Contains(err.Error(), "I/O error") {
+		t.Fatalf("a: %v, want the sync's error", err)
+	}
+	if err := answer(t, b); err == nil || !strings.Contains(err.Error(), "earlier append") {
+		t.Fatalf("b: %v, want the failure of the group before it", err)
+	}
+
+	c := appendAsync(j, recs("c", 1))
+	hc := nextSync(t, started)
+	hc.result <- nil
+	if err := answer(t, c); err != nil {
+		t.Fatal(err)
+	}
+	// All its records applied, the failed segment is now a spare.
+	after, err := os.Stat(strings.TrimSuffix(seg[0], segmentExt) + spareExt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Size() != fi.Size() {
+		t.Fatalf("the failed segment has %d bytes; want it cut back to %d", after.Size(), fi.Size())
+	}
+	if err := j.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(s.records(), ","); got != "ok-0,c-0" {
+		t.Fatalf("applied %s, want ok-0,c-0", got)
+	}
+	j.Close(time.Second)
+
+	again := &sink{}
+	j = mustOpen(t, dir, again.apply, Options{})
+	defer j.Close(time.Second)
+	if got := again.records(); len(got) != 0 {
+		t.Fatalf("replayed %v after a restart, want nothing", got)
+	}
+}
