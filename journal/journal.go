@@ -92,27 +92,14 @@ type Journal struct {
 
 	group groupcommit.Group[[]byte]
 
-	mu   sync.Mutex // the file, and what follows up to qmu
-	cond *sync.Cond // on mu: a group's sync has ended (see finish)
-	f    *os.File   // the segment being appended to, or nil
-	// f2 is the same file opened a second time: successive groups sync
-	// through f and f2 in turn (see write).
-	f2     *os.File
-	seg    int // its number (or the last one's)
+	mu     sync.Mutex // the file
+	f      *os.File   // the segment being appended to, or nil
+	seg    int        // its number (or the last one's)
 	size   int64
 	first  time.Time // when its first record was appended
 	writes int       // appends written and synced (groups of calls)
 	buf    []byte
 	closed bool
-	// Groups written and not yet finished: numbered in the order of their
-	// bytes in the file, finished in that order.
-	started, finished uint64
-	// A group whose write or sync failed: it and every later group in
-	// this file fail, and the next write starts a new segment after
-	// cutting the file at cut.
-	failed   error
-	failedAt uint64
-	cut      int64
 
 	qmu         sync.Mutex
 	queue       []item
@@ -169,7 +156,6 @@ func Open(dir string, apply Apply, opts Options) (*Journal, error) {
 	}
 	j := &Journal{dir: dir, opts: opts, apply: apply, lock: lock, pending: map[int]int{},
 		progress: make(chan struct{}), wake: make(chan struct{}, 1), hurry: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	j.cond = sync.NewCond(&j.mu)
 	if err := j.replay(); err != nil {
 		fsdir.Unlock(lock)
 		return nil, err
@@ -426,36 +412,24 @@ func (j *Journal) Append(records [][]byte) error {
 	if full {
 		return ErrFull
 	}
-	// Concurrent calls share one write and one sync (see groupcommit),
-	// and a group's write need not wait for the sync before it to end.
-	return j.group.DoThen(records, j.write)
+	// Concurrent calls share one write and one sync (see groupcommit).
+	return j.group.Do(records, j.write)
 }
 
-// maxInFlight is how many groups may be written and not yet finished.
-// With two, a group written while the one before it syncs starts its own
-// sync at once instead of waiting for that one to end: on the machines
-// measured a sync's p99 was several times its median, and the appends that
-// came during a slow sync waited for it and then for their own (docs/
-// performance.md, twenty-seventh session).
-const maxInFlight = 2
-
-// syncFile syncs an append; tests replace it to hold or fail syncs.
-var syncFile = syncData
-
-// write appends records to the segment and returns the function that
-// syncs them and enqueues them for the applier (see finish); see Append.
-func (j *Journal) write(records [][]byte) (func() error, error) {
+// write appends records to the segment and syncs them; see Append.
+func (j *Journal) write(records [][]byte) error {
+	total := 0
+	for _, r := range records {
+		total += len(r)
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	for j.started-j.finished >= maxInFlight {
-		j.cond.Wait()
-	}
 	if j.closed {
-		return nil, ErrClosed
+		return ErrClosed
 	}
-	if j.f == nil || j.size >= j.opts.SegmentSize || j.failed != nil {
+	if j.f == nil || j.size >= j.opts.SegmentSize {
 		if err := j.rotate(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if j.size == 0 {
@@ -468,117 +442,40 @@ func (j *Journal) write(records [][]byte) (func() error, error) {
 	if cap(buf) <= 4<<20 {
 		j.buf = buf
 	}
-	if _, err := j.f.WriteAt(buf, j.size); err != nil {
-		err = fmt.Errorf("journal: append to %s: %w", j.path(j.seg), err)
-		// The groups before this one are written in full and may still
-		// sync; this one's bytes go.
-		j.fail(j.started, j.size, err)
-		return nil, err
+	_, err := j.f.WriteAt(buf, j.size)
+	if err == nil {
+		err = syncData(j.f)
 	}
-	n, start, seg := j.started, j.size, j.seg
-	j.started++
-	j.size += int64(len(buf))
-	// Linux reports a failed write-back once per open file: a sync that
-	// ran at the same time through the same file could take the report of
-	// a failure of this group's pages, and this group's own sync then
-	// succeed. Through two files in turn, and with at most two groups
-	// unfinished, every sync hears of each failure since the previous sync
-	// through its file began.
-	f := j.f
-	if n%2 == 1 {
-		f = j.f2
-	}
-	return func() error { return j.finish(n, f, seg, start, records) }, nil
-}
-
-// finish syncs group n (written to segment seg from offset start), waits
-// for the groups before it, and then, unless one of them failed, puts its
-// records in the applier's queue. A group is acknowledged only when it and
-// every group before it are on disk.
-func (j *Journal) finish(n uint64, f *os.File, seg int, start int64, records [][]byte) error {
-	err := func() (err error) {
-		// A panic must still finish the group, or the later ones would
-		// wait for it forever.
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("sync panicked: %v", p)
-			}
-		}()
-		return syncFile(f)
-	}()
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	for j.finished != n {
-		j.cond.Wait()
-	}
-	j.finished++
-	j.cond.Broadcast()
 	if err != nil {
-		err = fmt.Errorf("journal: append to %s: %w", j.path(seg), err)
-		j.fail(n, start, err)
-		return err
+		// Cut the unacknowledged bytes off, and leave this file: after a
+		// failed sync its cached pages cannot be trusted.
+		if terr := j.f.Truncate(j.size); terr == nil {
+			_ = syncData(j.f)
+		}
+		j.f.Close()
+		j.f = nil
+		return fmt.Errorf("journal: append to %s: %w", j.path(j.seg), err)
 	}
-	if j.failed != nil && j.failedAt < n {
-		return fmt.Errorf("journal: an earlier append to %s failed: %w", j.path(seg), j.failed)
-	}
+	j.size += int64(len(buf))
 	j.writes++
-	total := 0
-	for _, r := range records {
-		total += len(r)
-	}
 	j.qmu.Lock()
 	for _, r := range records {
-		j.queue = append(j.queue, item{rec: r, seg: seg})
+		j.queue = append(j.queue, item{rec: r, seg: j.seg})
 	}
 	j.queuedBytes += total
-	j.pending[seg] += len(records)
+	j.pending[j.seg] += len(records)
 	j.appended += uint64(len(records))
 	j.qmu.Unlock()
 	nudge(j.wake)
 	return nil
 }
 
-// fail records that group n, whose bytes begin at start, failed with err:
-// the groups after it in this segment fail too, and the next write
-// starts a new segment. Called with mu held.
-func (j *Journal) fail(n uint64, start int64, err error) {
-	if j.failed == nil || n < j.failedAt {
-		j.failed, j.failedAt, j.cut = err, n, start
-	}
-}
-
-// drain waits until every group written is finished. Called with mu
-// held.
-func (j *Journal) drain() {
-	for j.started != j.finished {
-		j.cond.Wait()
-	}
-}
-
-// closeFile closes the segment's files; after a failed append it first
-// cuts off the unacknowledged bytes, and leaves the file: after a failed
-// sync its cached pages cannot be trusted. Called with mu held, after
-// drain.
-func (j *Journal) closeFile() {
-	if j.f == nil {
-		return
-	}
-	if j.failed != nil {
-		if err := j.f.Truncate(j.cut); err == nil {
-			_ = syncData(j.f)
-		}
-		j.failed = nil
-	}
-	j.f.Close()
-	j.f2.Close()
-	j.f, j.f2 = nil, nil
-}
-
-// rotate starts a new segment file. Called with mu held; it waits for
-// the syncs under way (releasing mu meanwhile).
+// rotate starts a new segment file. Called with mu held.
 func (j *Journal) rotate() error {
-	j.drain()
-	j.closeFile()
+	if j.f != nil {
+		j.f.Close()
+		j.f = nil
+	}
 	next := j.seg + 1
 	// A spare (a segment whose records are all applied) is written over
 	// rather than a new file grown: a data sync then has no file size to
@@ -593,20 +490,14 @@ func (j *Journal) rotate() error {
 	if err != nil {
 		return fmt.Errorf("journal: new segment: %w", err)
 	}
-	f2, err := os.OpenFile(j.path(next), os.O_WRONLY, 0)
 	// The new name must survive a crash along with what is written into it.
-	if err == nil {
-		if err = fsdir.Sync(j.dir); err != nil {
-			f2.Close()
-		}
-	}
-	if err != nil {
+	if err := fsdir.Sync(j.dir); err != nil {
 		f.Close()
 		os.Remove(j.path(next))
 		return fmt.Errorf("journal: new segment: %w", err)
 	}
 	prev := j.seg
-	j.f, j.f2, j.seg, j.size = f, f2, next, 0
+	j.f, j.seg, j.size = f, next, 0
 	j.qmu.Lock()
 	j.current = next
 	done := j.reap(prev)
@@ -668,7 +559,6 @@ func (j *Journal) Scrub(t time.Time) error {
 	if j.closed {
 		return ErrClosed
 	}
-	j.drain()
 	if j.f != nil && j.size > 0 && j.first.Before(t) {
 		j.qmu.Lock()
 		applied := j.pending[j.seg] == 0
@@ -865,8 +755,10 @@ func (j *Journal) Close(timeout time.Duration) error {
 		err = fmt.Errorf("journal: %d records not applied at close; they stay in %s for the next start", n, j.dir)
 	}
 	j.mu.Lock()
-	j.drain()
-	j.closeFile()
+	if j.f != nil {
+		j.f.Close()
+		j.f = nil
+	}
 	j.qmu.Lock()
 	// Nothing is appended any more: the last segment goes too once its
 	// records are in.

@@ -35,19 +35,6 @@ var errLead = errors.New("lead the next group")
 // came. It returns write's outcome for the group that held the items.
 // write must not call Do on the same Group.
 func (g *Group[T]) Do(items []T, write func(all []T) error) error {
-	return g.DoThen(items, func(all []T) (func() error, error) { return nil, write(all) })
-}
-
-// DoThen is Do for a write in two parts, such as a file's write and its
-// disk sync: write starts it and returns finish (or nil), which completes
-// it. The next group's write begins as soon as this group's write has
-// returned, while finish runs, so a caller waits for the write under way
-// to start its own, not for it to be finished. Each caller gets its
-// group's outcome: write's error, or else finish's. write must not call
-// DoThen on the same Group; the finishes of successive groups may run at
-// the same time and end in any order, so what must happen in order is
-// theirs to order.
-func (g *Group[T]) DoThen(items []T, write func(all []T) (finish func() error, err error)) error {
 	c := &call[T]{items: items, done: make(chan error, 1)}
 	g.mu.Lock()
 	g.waiting = append(g.waiting, c)
@@ -69,7 +56,12 @@ func (g *Group[T]) DoThen(items []T, write func(all []T) (finish func() error, e
 			all = append(all, w.items...)
 		}
 	}
-	finish, err := safely(func() (func() error, error) { return write(all) })
+	err := safely(write, all)
+	for _, w := range group {
+		if w != c {
+			w.done <- err
+		}
+	}
 	g.mu.Lock()
 	if len(g.waiting) > 0 {
 		g.waiting[0].done <- errLead
@@ -77,26 +69,18 @@ func (g *Group[T]) DoThen(items []T, write func(all []T) (finish func() error, e
 		g.writing = false
 	}
 	g.mu.Unlock()
-	if err == nil && finish != nil {
-		_, err = safely(func() (func() error, error) { return nil, finish() })
-	}
-	for _, w := range group {
-		if w != c {
-			w.done <- err
-		}
-	}
 	return err
 }
 
-// safely calls f, turning a panic (a bug) into the group's error, so that
-// its callers are answered and the group is not left writing forever.
-func safely(f func() (func() error, error)) (finish func() error, err error) {
+// safely calls write, turning a panic (a bug) into the group's error, so
+// that its callers are answered and the group is not left writing forever.
+func safely[T any](write func([]T) error, all []T) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			finish, err = nil, fmt.Errorf("group commit: write panicked: %v", p)
+			err = fmt.Errorf("group commit: write panicked: %v", p)
 		}
 	}()
-	return f()
+	return write(all)
 }
 
 // Waiting reports how many callers wait for their group's write to begin
