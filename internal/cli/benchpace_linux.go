@@ -2,6 +2,7 @@ package cli
 
 import (
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -12,6 +13,14 @@ import (
 // requests/s sent them 0.4 ms late in the median and 2 ms at the p99, and
 // in bursts; the latencies, counted from when requests were due, charged
 // that to the server.
+//
+// The sleep is a raw system call, which the runtime does not see: through
+// syscall.Syscall, a thread asleep in a system call 1,000 times a second kept
+// the runtime's monitor thread polling every 20 µs to take its processor
+// away, 40 % of the load generator's CPU on a machine it shares with the
+// server (docs/performance.md, twenty-eighth session). The goroutine keeps
+// its processor while it sleeps; the load generator has another, and a
+// request to preempt it is served at its next call, within one interval.
 func sleepUntil(t time.Time) {
 	for {
 		d := time.Until(t)
@@ -19,6 +28,7 @@ func sleepUntil(t time.Time) {
 			return
 		}
 		ts := unix.NsecToTimespec(int64(d))
-		_ = unix.Nanosleep(&ts, nil) // interrupted: the loop sleeps what is left
+		// Interrupted (EINTR): the loop sleeps what is left.
+		unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), 0, 0)
 	}
 }
