@@ -307,9 +307,8 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 		logged  int
 		next    atomic.Int64
 	)
-	send := func(c *benchConn, due time.Time) {
-		sent := time.Now()
-		status, body, err := c.post(requests[int(next.Add(1))%len(requests)])
+	request := func() []byte { return requests[int(next.Add(1))%len(requests)] }
+	record := func(due, sent time.Time, status int, body []byte, err error) {
 		var v struct {
 			Matches []struct {
 				LogID int64 `json:"log_id"`
@@ -343,6 +342,11 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 				logged++
 			}
 		}
+	}
+	send := func(c *benchConn, due time.Time) {
+		sent := time.Now()
+		status, body, err := c.post(request())
+		record(due, sent, status, body, err)
 	}
 	// Open every connection the run will use, and send a few requests on
 	// each, one at a time: the run measures the server at work, not the
@@ -403,23 +407,8 @@ func benchScreen(ctx context.Context, env Env, o screenBenchOptions) (*ScreenBen
 	var wg sync.WaitGroup
 	end := start.Add(o.duration)
 	if o.rate > 0 {
-		// Open loop: requests are due at fixed intervals; a pool sends them.
-		due := make(chan time.Time, 100000)
-		for _, c := range conns {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for t := range due {
-					send(c, t)
-				}
-			}()
-		}
-		interval := time.Second / time.Duration(o.rate)
-		for t := loadStart; t.Before(end) && ctx.Err() == nil; t = t.Add(interval) {
-			sleepUntil(t)
-			due <- t
-		}
-		close(due)
+		loop := &openLoop{request: request, record: record}
+		loop.run(ctx, conns, loadStart, end, time.Second/time.Duration(o.rate))
 	} else {
 		for _, c := range conns {
 			wg.Add(1)

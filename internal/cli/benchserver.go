@@ -208,10 +208,11 @@ func scrapeGauge(ctx context.Context, url, name string) float64 {
 	return 0
 }
 
-// benchConn is one keep-alive HTTP/1.1 connection of the load generator,
-// used by one goroutine: a request is written whole in one call and its
-// answer read on the same goroutine, without net/http's client and its
-// two goroutines per connection (twice the load generator's CPU).
+// benchConn is one keep-alive HTTP/1.1 connection of the load generator: a
+// request is written whole in one call and its answer read without
+// net/http's client and its two goroutines per connection (twice the load
+// generator's CPU). In the closed loop one goroutine does both (post); in
+// the open loop the pacer writes and the connection's reader reads (receive).
 type benchConn struct {
 	addr string
 	conn net.Conn
@@ -222,31 +223,41 @@ type benchConn struct {
 // A broken connection is dialled again at the next request.
 func (c *benchConn) post(request []byte) (int, []byte, error) {
 	if c.conn == nil {
-		conn, err := net.DialTimeout("tcp", c.addr, 5*time.Second)
-		if err != nil {
+		if err := c.dial(); err != nil {
 			return 0, nil, err
 		}
-		c.conn, c.br = conn, bufio.NewReaderSize(conn, 16<<10)
 	}
 	c.conn.SetDeadline(time.Now().Add(30 * time.Second))
-	resp, err := c.write(request)
-	if err != nil {
+	if _, err := c.conn.Write(request); err != nil {
 		c.close()
 		return 0, nil, err
 	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.Close {
+	status, body, keep, err := c.receive()
+	if !keep {
 		c.close()
 	}
-	return resp.StatusCode, body, err
+	return status, body, err
 }
 
-func (c *benchConn) write(request []byte) (*http.Response, error) {
-	if _, err := c.conn.Write(request); err != nil {
-		return nil, err
+func (c *benchConn) dial() error {
+	conn, err := net.DialTimeout("tcp", c.addr, 5*time.Second)
+	if err != nil {
+		return err
 	}
-	return http.ReadResponse(c.br, nil)
+	c.conn, c.br = conn, bufio.NewReaderSize(conn, 16<<10)
+	return nil
+}
+
+// receive reads one answer; keep says whether the connection can carry
+// another.
+func (c *benchConn) receive() (status int, body []byte, keep bool, err error) {
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	body, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, body, err == nil && !resp.Close, err
 }
 
 func (c *benchConn) close() {
