@@ -15,7 +15,7 @@ import (
 // passes the connection on. So a request costs the load generator no
 // hand-over from one goroutine to another, which on a virtual machine is a
 // thread woken up: with a channel to 64 senders the load generator spent
-// 142 µs of CPU per request at 1,000/s, sharing the server's two cores
+// about 140 µs of CPU per request at 1,000/s, sharing the server's two cores
 // (docs/performance.md, twenty-eighth session).
 type openLoop struct {
 	request func() []byte // the next request, whole

@@ -145,7 +145,9 @@ func TestOpenLoop(t *testing.T) {
 		}))
 		defer srv.Close()
 		// 12 requests 5 ms apart on 2 connections that each take 30 ms
-		// a request: the last is sent about 6 × 30 - 55 = 125 ms late.
+		// a request: the last, due at 55 ms, is the sixth on its
+		// connection, sent when the fifth is answered, at 5 + 5 × 30 ms:
+		// about 100 ms late.
 		recs := runOpenLoop(t, srv, 2, 12, 5*time.Millisecond)
 		checkAnswered(t, recs)
 		if m := most.Load(); m != 2 {
