@@ -19,8 +19,10 @@ import (
 // the runtime's monitor thread polling every 20 µs to take its processor
 // away, 40 % of the load generator's CPU on a machine it shares with the
 // server (docs/performance.md, twenty-eighth session). The goroutine keeps
-// its processor while it sleeps; the load generator has another, and a
-// request to preempt it is served at its next call, within one interval.
+// its processor while it sleeps; the load generator has another. The
+// runtime's signal asking it to stop (for the collector, say) ends the
+// sleep early, and the loop's next call stops it, so the world does not
+// wait for the sleep (TestSleepUntilLetsTheWorldStop).
 func sleepUntil(t time.Time) {
 	for {
 		d := time.Until(t)
