@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -53,6 +54,11 @@ var openLoopDrain = 30 * time.Second
 // (used by nothing else; those not connected are dialled), and returns when
 // each one has been recorded.
 func (l *openLoop) run(ctx context.Context, conns []*benchConn, from, end time.Time, interval time.Duration) {
+	// The pacer keeps its processor while it sleeps (sleepUntil): one
+	// more for the run, or with one alone (GOMAXPROCS=1, or a container's
+	// single CPU) the readers would run only when the runtime preempts
+	// the pacer, every 10 ms or so.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1))
 	var readers sync.WaitGroup
 	for _, bc := range conns {
 		if bc.conn == nil && bc.dial() != nil {
@@ -148,7 +154,11 @@ func (l *openLoop) release(c *loopConn) {
 }
 
 // read takes c's answers until the run ends. A connection that fails is
-// dialled again; one that cannot be is left out of the run.
+// dialled again; one that cannot be is left out of the run. A connection the
+// server closes while idle, just as the pacer writes to it, fails that
+// request: rare with `vigil serve`, which keeps idle connections 2 minutes.
+// The connection is passed on before the answer is recorded, so that a
+// request waiting for one does not wait for the recording too.
 func (l *openLoop) read(c *loopConn) {
 	for {
 		status, body, keep, err := c.receive()
@@ -166,16 +176,14 @@ func (l *openLoop) read(c *loopConn) {
 			c.inFree = false
 		}
 		l.mu.Unlock()
-		if busy {
-			if err == nil && status == 0 {
-				err = errors.New("no answer")
-			}
-			l.record(due, sent, status, body, err)
-		}
-		if closing {
+		done := func() {
 			if busy {
+				l.record(due, sent, status, body, err)
 				l.inflight.Done()
 			}
+		}
+		if closing {
+			done()
 			return
 		}
 		if !keep {
@@ -193,17 +201,13 @@ func (l *openLoop) read(c *loopConn) {
 			}
 			l.mu.Unlock()
 			if derr != nil {
-				if busy {
-					l.inflight.Done()
-				}
+				done()
 				return
 			}
 		}
 		if busy || !keep {
 			l.release(c)
 		}
-		if busy {
-			l.inflight.Done()
-		}
+		done()
 	}
 }

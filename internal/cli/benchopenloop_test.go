@@ -2,10 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -242,5 +245,122 @@ func TestOpenLoopUnconnected(t *testing.T) {
 	checkAnswered(t, recs)
 	if len(recs) != 10 {
 		t.Errorf("%d records, want 10", len(recs))
+	}
+}
+
+// TestOpenLoopOneProcessor: with GOMAXPROCS=1 the pacer, which keeps its
+// processor while it sleeps, must not leave the readers waiting for the
+// runtime to preempt it (every 10 ms or so: a median latency of about
+// 100 ms at 1,000/s against a fraction of a millisecond).
+func TestOpenLoopOneProcessor(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	srv := httptest.NewServer(http.HandlerFunc(echoPath))
+	defer srv.Close()
+	recs := runOpenLoop(t, srv, 4, 300, time.Millisecond)
+	checkAnswered(t, recs)
+	lat := make([]time.Duration, len(recs))
+	for i, r := range recs {
+		lat[i] = r.at.Sub(r.due)
+	}
+	slices.Sort(lat)
+	if median := lat[len(lat)/2]; median > 20*time.Millisecond {
+		t.Errorf("median latency %v on one processor: the readers waited for the pacer", median)
+	}
+	if p := runtime.GOMAXPROCS(0); p != 1 {
+		t.Errorf("GOMAXPROCS %d after the run, want it restored to 1", p)
+	}
+}
+
+// failingWrites is a connection whose writes fail.
+type failingWrites struct{ net.Conn }
+
+func (failingWrites) Write([]byte) (int, error) { return 0, errors.New("write refused") }
+
+// TestOpenLoopWriteFails: a request whose write fails is recorded as
+// failed, with the write's error, and its connection is dialled again for
+// the requests after it.
+func TestOpenLoopWriteFails(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(echoPath))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	l, records := newTestLoop(host)
+	c := &benchConn{addr: host}
+	if err := c.dial(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	c.conn = failingWrites{c.conn}
+	from := time.Now()
+	l.run(context.Background(), []*benchConn{c}, from, from.Add(50*time.Millisecond), 10*time.Millisecond)
+	recs := records()
+	if len(recs) != 5 {
+		t.Fatalf("%d records, want 5", len(recs))
+	}
+	slices.SortFunc(recs, func(a, b loopRecord) int { return a.due.Compare(b.due) })
+	if recs[0].err == nil || !strings.Contains(recs[0].err.Error(), "write refused") {
+		t.Errorf("the first request: status %d, error %v; want the write's error", recs[0].status, recs[0].err)
+	}
+	// Request 1 was never written; the server saw 2 to 5.
+	for _, r := range recs[1:] {
+		if r.err != nil || r.status != 200 || r.body == "1" {
+			t.Errorf("due %v after the failed write: status %d, body %q, error %v", r.due, r.status, r.body, r.err)
+		}
+	}
+}
+
+// TestOpenLoopServerGone: when the server goes away mid-run, every
+// request due is still recorded once, those after as failed, and the run
+// ends.
+func TestOpenLoopServerGone(t *testing.T) {
+	saved := openLoopDrain
+	openLoopDrain = 200 * time.Millisecond
+	t.Cleanup(func() { openLoopDrain = saved })
+	srv := httptest.NewServer(http.HandlerFunc(echoPath))
+	time.AfterFunc(60*time.Millisecond, srv.Close)
+	recs := runOpenLoop(t, srv, 2, 60, 2*time.Millisecond)
+	var ok, failed int
+	for _, r := range recs {
+		if r.err == nil && r.status == 200 {
+			ok++
+		} else if r.err != nil {
+			failed++
+		}
+	}
+	if ok == 0 || failed == 0 || ok+failed != len(recs) {
+		t.Errorf("%d answered, %d failed of %d; want some of each, and nothing else", ok, failed, len(recs))
+	}
+}
+
+// TestOpenLoopCancelled: a cancelled run stops sending and returns at
+// once, having recorded each request it made due.
+func TestOpenLoopCancelled(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+	}))
+	defer srv.Close()
+	defer close(release)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	l, records := newTestLoop(host)
+	cs := []*benchConn{{addr: host}, {addr: host}}
+	defer cs[0].close()
+	defer cs[1].close()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	from := time.Now()
+	l.run(ctx, cs, from, from.Add(time.Hour), 10*time.Millisecond)
+	if d := time.Since(from); d > 10*time.Second {
+		t.Errorf("the cancelled run took %v", d)
+	}
+	recs := records()
+	if len(recs) < 3 || len(recs) > 20 {
+		t.Errorf("%d records for about 50 ms at 100/s", len(recs))
+	}
+	due := map[time.Time]bool{}
+	for _, r := range recs {
+		if due[r.due] || r.err == nil {
+			t.Errorf("due %v: recorded twice, or without the error of an answer that never came (%v)", r.due, r.err)
+		}
+		due[r.due] = true
 	}
 }
