@@ -37,7 +37,6 @@ type openLoop struct {
 type loopConn struct {
 	benchConn
 	busy      bool // a request was sent and its answer not yet read
-	inFree    bool
 	due, sent time.Time
 	sendErr   error // the request's write failed
 }
@@ -64,7 +63,7 @@ func (l *openLoop) run(ctx context.Context, conns []*benchConn, from, end time.T
 		if bc.conn == nil && bc.dial() != nil {
 			continue // its warm-up failed, and it cannot be dialled again
 		}
-		c := &loopConn{benchConn: *bc, inFree: true}
+		c := &loopConn{benchConn: *bc}
 		// No deadline for reading: a reader waits as long as its
 		// connection is idle (post leaves one).
 		c.conn.SetReadDeadline(time.Time{})
@@ -94,9 +93,7 @@ func (l *openLoop) run(ctx context.Context, conns []*benchConn, from, end time.T
 	pending := l.pending
 	l.pending = nil
 	for _, c := range l.conns {
-		if c.conn != nil {
-			c.conn.Close()
-		}
+		c.conn.Close()
 	}
 	l.mu.Unlock()
 	for _, t := range pending {
@@ -120,7 +117,6 @@ func (l *openLoop) start(c *loopConn, t time.Time) {
 		}
 		c = l.free[0]
 		l.free = l.free[1:]
-		c.inFree = false
 	}
 	c.busy, c.due, c.sent, c.sendErr = true, t, time.Now(), nil
 	conn := c.conn
@@ -149,7 +145,6 @@ func (l *openLoop) release(c *loopConn) {
 		return
 	}
 	l.free = append(l.free, c)
-	c.inFree = true
 	l.mu.Unlock()
 }
 
@@ -169,11 +164,10 @@ func (l *openLoop) read(c *loopConn) {
 		}
 		c.busy = false
 		closing := l.closing
-		if !keep && c.inFree {
+		if !keep && !busy {
 			// The server closed an idle connection: the pacer must not
 			// pick it while it is dialled again.
 			l.free = slices.DeleteFunc(l.free, func(f *loopConn) bool { return f == c })
-			c.inFree = false
 		}
 		l.mu.Unlock()
 		done := func() {
