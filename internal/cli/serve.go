@@ -333,7 +333,7 @@ func newTokenCmd(env Env) *cobra.Command {
 		Use:   "create --name NAME --scopes SCOPE[,SCOPE]",
 		Short: "Create a service token and print its secret (shown once)",
 		Long: `Create stores a new service token and prints its secret on standard output; only
-its hash is kept. Scopes: screen, read-log, manage-filters, read-protected.`,
+its hash is kept. Scopes: ` + strings.Join(vigil.Scopes, ", ") + `.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(name) == "" {
