@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -91,19 +92,7 @@ func appendJSONString(buf []byte, s string) []byte {
 		}
 		c := s[i]
 		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			switch {
-			case r == utf8.RuneError && size == 1:
-				buf = append(append(buf, s[start:i]...), `\ufffd`...)
-			case r == '\u2028' || r == '\u2029':
-				buf = append(append(buf, s[start:i]...), `\u202`...)
-				buf = append(buf, hexDigits[r&0xf])
-			default:
-				i += size
-				continue
-			}
-			i += size
-			start = i
+			buf, start, i = appendNonASCII(buf, s, start, i)
 			continue
 		}
 		// A quote, a backslash or a control character.
@@ -129,6 +118,80 @@ func appendJSONString(buf []byte, s string) []byte {
 	}
 	buf = append(buf, s[start:]...)
 	return append(buf, '"')
+}
+
+// appendNonASCII takes the text from s[i], a byte beyond ASCII, to where
+// the caller's scan goes on: escaped where it must be, appended from start
+// when it is (the caller appends the rest later). Apart from the caller's
+// loop, which ASCII text keeps to.
+func appendNonASCII(buf []byte, s string, start, i int) ([]byte, int, int) {
+	r, size := utf8.DecodeRuneInString(s[i:])
+	if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+		buf, start = appendRunes(buf, s, start, i, i+size)
+	}
+	i += size
+	if i < len(s) && s[i] >= utf8.RuneSelf {
+		// Two runes beyond ASCII in a row: a script other than Latin,
+		// most likely. The text runs on to the next quote, backslash or
+		// control character (a line's end, in a wikitext), rarely needs an
+		// escape, and is then taken whole: rune by rune, a Cyrillic
+		// wikitext went five times slower than an English one.
+		end := i + jsonstr.IndexStopString(s[i:])
+		if !plainUTF8(s[i:end]) {
+			buf, start = appendRunes(buf, s, start, i, end)
+		}
+		i = end
+	}
+	return buf, start, i
+}
+
+// plainUTF8 reports whether s is valid UTF-8 without U+2028 or U+2029,
+// which a JSON string holds as they are.
+func plainUTF8(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for {
+		// Both separators are E2 80 A8/A9; E2 80 starts other common
+		// punctuation (dashes, quotes, the ellipsis) too.
+		k := strings.Index(s, "\xe2\x80")
+		if k < 0 {
+			return true
+		}
+		if k+2 < len(s) && (s[k+2] == 0xa8 || s[k+2] == 0xa9) {
+			return false
+		}
+		s = s[k+2:]
+	}
+}
+
+// appendRunes appends s[start:end], escaped, where s[i:end] holds no quote,
+// backslash or control character: invalid bytes become U+FFFD, the line
+// and paragraph separators \u2028 and \u2029. It returns where the text
+// not yet appended starts.
+func appendRunes(buf []byte, s string, start, i, end int) ([]byte, int) {
+	for i < end {
+		if s[i] < utf8.RuneSelf {
+			i++
+			continue
+		}
+		// An ASCII byte never continues a sequence, so s[i:end] decodes
+		// as s[i:] would.
+		r, size := utf8.DecodeRuneInString(s[i:end])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			buf = append(append(buf, s[start:i]...), `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			buf = append(append(buf, s[start:i]...), `\u202`...)
+			buf = append(buf, hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	return buf, start
 }
 
 // dumpBuffers hold the public variable dumps of actions being screened: a

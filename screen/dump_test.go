@@ -32,6 +32,7 @@ func TestMarshalDump(t *testing.T) {
 		"user_blocked": false,
 		"nothing":      nil,
 		"invalid":      "ok\xffok\xc3",
+		"cyrillic":     "== История ==\nГород «Москва» — столица\u2028ещё\u2029и\xd0\xffтак\xe2\x80далее 😀😀",
 		"":             "",
 	}
 	if got, want := string(marshalDump(m)), stdDump(t, m); got != want {
@@ -39,11 +40,13 @@ func TestMarshalDump(t *testing.T) {
 	}
 	// Random strings over an alphabet with every class of byte, at every
 	// length around the 8-byte steps.
-	alphabet := []string{"a", "Z", " ", "<", "&", "\"", "\\", "\n", "\x01", "\x1f", "\x7f", "é", "😀", "\u2028", "\xff", "\xe2\x80", "/"}
+	// Runs of several runes beyond ASCII (as in Cyrillic or CJK text) are
+	// taken whole when they need no escape, up to 32 bytes at a time.
+	alphabet := []string{"a", "Z", " ", "<", "&", "\"", "\\", "\n", "\x01", "\x1f", "\x7f", "é", "ж", "漢", "😀", "\u2028", "\u2029", "—", "\xff", "\xe2\x80", "\xd0", "/"}
 	r := rand.New(rand.NewPCG(3, 4))
 	for range 20000 {
 		var b strings.Builder
-		for range r.IntN(40) {
+		for range r.IntN(80) {
 			b.WriteString(alphabet[r.IntN(len(alphabet))])
 		}
 		m := map[string]any{"s": b.String()}
@@ -55,6 +58,7 @@ func TestMarshalDump(t *testing.T) {
 
 func FuzzMarshalDump(f *testing.F) {
 	f.Add("a\"b\\c\n\xff😀\u2028<>&")
+	f.Add("Город «Москва» — столица\u2029ещё\xd0\xff漢字")
 	f.Fuzz(func(t *testing.T, s string) {
 		m := map[string]any{"s": s, "l": []any{s}}
 		if got, want := string(marshalDump(m)), stdDump(t, m); got != want {
@@ -66,6 +70,17 @@ func FuzzMarshalDump(f *testing.F) {
 func BenchmarkMarshalDump(b *testing.B) {
 	// An edit of a 40 KB page, as the service's dumps hold.
 	text := strings.Repeat("== History ==\nThe [[city]] was founded in 1820 by \"Müller\".<ref>{{cite web|url=http://example.org}}</ref>\n", 400)
+	m := map[string]any{"old_wikitext": text, "new_wikitext": text + "more\n", "added_lines": []any{"more"}, "edit_delta": int64(5)}
+	b.SetBytes(int64(2 * len(text)))
+	for b.Loop() {
+		marshalDump(m)
+	}
+}
+
+// BenchmarkMarshalDumpCyrillic: a page in a script other than Latin, whose
+// runs of text the encoder takes whole rather than rune by rune.
+func BenchmarkMarshalDumpCyrillic(b *testing.B) {
+	text := strings.Repeat("== История ==\nГород [[Москва]] был основан в 1147 году «Юрием Долгоруким».<ref>{{cite web|url=http://example.org}}</ref>\n", 400)
 	m := map[string]any{"old_wikitext": text, "new_wikitext": text + "more\n", "added_lines": []any{"more"}, "edit_delta": int64(5)}
 	b.SetBytes(int64(2 * len(text)))
 	for b.Loop() {

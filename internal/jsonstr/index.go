@@ -22,6 +22,11 @@ func IndexStopOrNonASCII(s string) int {
 	return index(unsafe.StringData(s), len(s), true)
 }
 
+// IndexStopString is IndexStop for a string.
+func IndexStopString(s string) int {
+	return index(unsafe.StringData(s), len(s), false)
+}
+
 func index(p *byte, n int, nonASCII bool) int {
 	i := 0
 	if useAVX2 && n >= 32 {

@@ -46,6 +46,9 @@ func TestIndexStop(t *testing.T) {
 				if got, want := IndexStopOrNonASCII(string(c)), reference(c, true); got != want {
 					t.Fatalf("blocks %v: IndexStopOrNonASCII(%q) = %d, want %d", blocks, c, got, want)
 				}
+				if got, want := IndexStopString(string(c)), reference(c, false); got != want {
+					t.Fatalf("blocks %v: IndexStopString(%q) = %d, want %d", blocks, c, got, want)
+				}
 			}
 		}
 		useAVX2 = saved
@@ -61,6 +64,9 @@ func FuzzIndexStop(f *testing.F) {
 		}
 		if got, want := IndexStopOrNonASCII(string(b)), reference(b, true); got != want {
 			t.Fatalf("IndexStopOrNonASCII(%q) = %d, want %d", b, got, want)
+		}
+		if got, want := IndexStopString(string(b)), reference(b, false); got != want {
+			t.Fatalf("IndexStopString(%q) = %d, want %d", b, got, want)
 		}
 	})
 }
