@@ -249,7 +249,8 @@ func runFollow(ctx context.Context, env Env, o *followOptions, args []string) er
 		}
 		return nil
 	})
-	fmt.Fprintf(env.Stdout, "screened %d actions, skipped %d changes, %d refused as invalid\n", obs.Screened, obs.Skipped, obs.Failed)
+	// Standard output is the alerts' JSON lines, for a notifier to read.
+	fmt.Fprintf(env.Stderr, "screened %d actions, skipped %d changes, %d refused as invalid\n", obs.Screened, obs.Skipped, obs.Failed)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}

@@ -699,20 +699,23 @@ func TestReplay(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state.json")
 	events := "../../../shared/testdata/eventstreams/samples/recentchange/misc-2020-2021.jsonl"
 	out, errOut, code := s.cli(t, "", "replay", events, "--as", "demowiki", "--no-fetch", "--state", state)
-	if code != 0 || !strings.Contains(out, "screened 3 actions") {
+	if code != 0 || !strings.Contains(errOut, "screened 3 actions") {
 		t.Fatalf("replay: %d %s %s", code, out, errOut)
 	}
-	// One alert line per matched action.
+	// One alert line per matched action, and nothing else: a notifier
+	// reads standard output as JSON lines.
 	alerts := 0
-	for _, line := range strings.Split(out, "\n") {
+	for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
 		var a struct {
 			Wiki    string
 			Matches []struct {
 				Would []string
 			}
 		}
-		if json.Unmarshal([]byte(line), &a) == nil && a.Wiki == "demowiki" && len(a.Matches) == 1 &&
-			slices.Equal(a.Matches[0].Would, []string{"disallow"}) {
+		if err := json.Unmarshal([]byte(line), &a); err != nil {
+			t.Fatalf("standard output holds a line that is not JSON: %q (%v)", line, err)
+		}
+		if a.Wiki == "demowiki" && len(a.Matches) == 1 && slices.Equal(a.Matches[0].Would, []string{"disallow"}) {
 			alerts++
 		}
 	}
@@ -735,9 +738,9 @@ func TestReplay(t *testing.T) {
 		t.Fatalf("matched %v", users)
 	}
 	// Resumed: nothing left to screen.
-	if out, _, code := s.cli(t, "", "replay", events, "--as", "demowiki", "--no-fetch", "--state", state); code != 0 ||
-		!strings.Contains(out, "screened 0 actions") {
-		t.Fatalf("resumed replay: %d %s", code, out)
+	if out, errOut, code := s.cli(t, "", "replay", events, "--as", "demowiki", "--no-fetch", "--state", state); code != 0 ||
+		out != "" || !strings.Contains(errOut, "screened 0 actions") {
+		t.Fatalf("resumed replay: %d %q %s", code, out, errOut)
 	}
 	// A line that is not an event is named.
 	bad := filepath.Join(t.TempDir(), "bad.jsonl")
@@ -802,7 +805,7 @@ func TestFollowEventStreams(t *testing.T) {
 	if code := <-done; code != 0 {
 		t.Fatalf("vigil follow exited %d\n%s", code, errOut.String())
 	}
-	if !strings.Contains(out.String(), "screened 3 actions") {
+	if !strings.Contains(errOut.String(), "screened 3 actions") {
 		t.Fatalf("output: %s\n%s", out.String(), errOut.String())
 	}
 	page, err := s.client.QueryLog(context.Background(), url.Values{"wiki": {"demowiki"}})
