@@ -119,6 +119,20 @@ func BenchmarkFoldString(b *testing.B) {
 	}
 }
 
+// BenchmarkFoldStringCyrillic folds a page in a script other than Latin,
+// where nearly every character is two bytes.
+func BenchmarkFoldStringCyrillic(b *testing.B) {
+	var page strings.Builder
+	for page.Len() < 30000 {
+		page.WriteString("'''Эмиль Золя''' (2 апреля 1840 — 29 сентября 1902) — французский писатель, журналист и драматург. [[Категория:Писатели Франции]] {{Писатель | имя = Золя }} ")
+	}
+	s := page.String()
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		FoldString(s)
+	}
+}
+
 // TestFoldString compares FoldString with folding rune by rune through
 // unicode.SimpleFold, on strings whose ASCII runs are long enough for the
 // eight-byte path and hold the bytes around the letter ranges, mixed with
@@ -135,7 +149,8 @@ func TestFoldString(t *testing.T) {
 		}
 		return b.String()
 	}
-	pool := []string{"a", "z", "A", "Z", "`", "{", "@", "[", "m", "0", "\x00", "\x7f", "abcdefghij", "é", "Ω", "ſ", "\u212a", "–", "ǅ", "\xff", "\xe2\x82"}
+	pool := []string{"a", "z", "A", "Z", "`", "{", "@", "[", "m", "0", "\x00", "\x7f", "abcdefghij", "é", "Ω", "ſ", "\u212a", "–", "ǅ", "\xff", "\xe2\x82",
+		"ж", "Ж", "ё", "µ", "ω", "ß", "\u0080", "\u07ff", "\xd0", "\xc1\xbf", "\xc2"}
 	r := rand.New(rand.NewPCG(9, 10))
 	for i := 0; i < 5000; i++ {
 		var s strings.Builder
