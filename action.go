@@ -6,6 +6,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vigilwiki/vigil/internal/validutf8"
 	"github.com/vigilwiki/vigil/rules/textfunc"
 )
 
@@ -362,7 +363,7 @@ func validText(field, s string, max int, required bool) error {
 		return FieldError(field, "required")
 	case len(s) > max:
 		return FieldError(field, "%d bytes; at most %d", len(s), max)
-	case !utf8.ValidString(s):
+	case !validutf8.String(s):
 		return FieldError(field, "not valid UTF-8")
 	case strings.IndexByte(s, 0) >= 0:
 		return FieldError(field, "contains a NUL byte")

@@ -18,6 +18,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/vigilwiki/vigil"
+	"github.com/vigilwiki/vigil/internal/validutf8"
 )
 
 // MaxBodyBytes bounds a request body: two 8 MiB wikitexts and the rest.
@@ -80,7 +81,7 @@ func decodeBytes(body []byte, v any) error {
 // checkBody refuses a body that is not UTF-8 or is empty.
 func checkBody(body []byte) error {
 	// JSON is UTF-8; a decoder would quietly replace bad bytes.
-	if !utf8.Valid(body) {
+	if !validutf8.Bytes(body) {
 		i := 0
 		for i < len(body) {
 			r, size := utf8.DecodeRune(body[i:])

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigilwiki/vigil/internal/jsonstr"
+	"github.com/vigilwiki/vigil/internal/validutf8"
 )
 
 // marshalDump encodes a variable dump as encoding/json does (keys sorted,
@@ -148,7 +149,7 @@ func appendNonASCII(buf []byte, s string, start, i int) ([]byte, int, int) {
 // plainUTF8 reports whether s is valid UTF-8 without U+2028 or U+2029,
 // which a JSON string holds as they are.
 func plainUTF8(s string) bool {
-	if !utf8.ValidString(s) {
+	if !validutf8.String(s) {
 		return false
 	}
 	for {
