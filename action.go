@@ -6,8 +6,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/vigilwiki/vigil/internal/validutf8"
 	"github.com/vigilwiki/vigil/rules/textfunc"
+	"github.com/vigilwiki/vigil/rules/validutf8"
 )
 
 // Action kinds, as AbuseFilter names them in its "action" variable.

@@ -18,7 +18,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/vigilwiki/vigil"
-	"github.com/vigilwiki/vigil/internal/validutf8"
+	"github.com/vigilwiki/vigil/rules/validutf8"
 )
 
 // MaxBodyBytes bounds a request body: two 8 MiB wikitexts and the rest.

@@ -2,11 +2,11 @@ package rules
 
 import (
 	"math/bits"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/vigilwiki/vigil/rules/pcre"
 	"github.com/vigilwiki/vigil/rules/prefilter"
+	"github.com/vigilwiki/vigil/rules/validutf8"
 )
 
 // The literal prefilter: a regex whose required literals (see
@@ -234,7 +234,7 @@ func (p *prefilterState) validUTF8(s string) (*subjectInfo, bool) {
 	if e.valid {
 		return e, true
 	}
-	if !utf8.ValidString(s) {
+	if !validutf8.String(s) {
 		return e, false
 	}
 	e.valid = true

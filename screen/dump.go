@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/vigilwiki/vigil/internal/jsonstr"
-	"github.com/vigilwiki/vigil/internal/validutf8"
+	"github.com/vigilwiki/vigil/rules/validutf8"
 )
 
 // marshalDump encodes a variable dump as encoding/json does (keys sorted,
