@@ -166,10 +166,11 @@ func plainUTF8(s string) bool {
 	}
 }
 
-// appendRunes appends s[start:end], escaped, where s[i:end] holds no quote,
+// appendRunes escapes what s[i:end] needs escaped, where it holds no quote,
 // backslash or control character: invalid bytes become U+FFFD, the line
-// and paragraph separators \u2028 and \u2029. It returns where the text
-// not yet appended starts.
+// and paragraph separators \u2028 and \u2029. Each escape is appended after
+// the text before it, from start; it returns where the text not yet
+// appended starts (the caller appends the rest later).
 func appendRunes(buf []byte, s string, start, i, end int) ([]byte, int) {
 	for i < end {
 		if s[i] < utf8.RuneSelf {

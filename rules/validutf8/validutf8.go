@@ -1,6 +1,6 @@
 // Package validutf8 reports whether text is valid UTF-8, as the standard
 // library's utf8.Valid does, 32 bytes at a time with AVX2 where the CPU has
-// it. The standard library's loop runs at 0.7-0.8 GB/s on Cyrillic or CJK
+// it. The standard library's loop runs at 0.7-0.9 GB/s on Cyrillic or CJK
 // text, where every character is two or three bytes, and the service checks
 // each text of an action more than once: on a Cyrillic page that was over a
 // quarter of screening it (docs/performance.md, twenty-ninth session).
