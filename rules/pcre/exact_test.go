@@ -111,6 +111,22 @@ func BenchmarkFoldString(b *testing.B) {
 	benchFold(b, "'''Émile Zola''' (2 April 1840 – 29 September 1902) was a French novelist, journalist and playwright. [[Category:Living people]] {{Infobox writer | name = Zola }} ")
 }
 
+// BenchmarkFoldStringJapanese folds a page where most characters are three
+// bytes and have no case.
+func BenchmarkFoldStringJapanese(b *testing.B) {
+	benchFold(b, "'''夏目漱石'''（なつめ そうせき、1867年2月9日 - 1916年12月9日）は、日本の小説家、評論家、英文学者。[[Category:日本の小説家]] {{Infobox 作家 | 名前 = 夏目漱石 }} ")
+}
+
+// TestFoldsThreeByte: the table of three-byte characters that folding
+// changes holds every one, and no other.
+func TestFoldsThreeByte(t *testing.T) {
+	for r := rune(0x800); r <= 0xffff; r++ {
+		if got, want := foldsThreeByte[r/64]>>(r%64)&1 != 0, foldOrbit(r) != r; got != want {
+			t.Fatalf("U+%04X: marked %v, folds to U+%04X", r, got, foldOrbit(r))
+		}
+	}
+}
+
 // BenchmarkFoldStringCyrillic folds a page in a script other than Latin,
 // where nearly every character is two bytes.
 func BenchmarkFoldStringCyrillic(b *testing.B) {
@@ -143,7 +159,8 @@ func TestFoldString(t *testing.T) {
 		return b.String()
 	}
 	pool := []string{"a", "z", "A", "Z", "`", "{", "@", "[", "m", "0", "\x00", "\x7f", "abcdefghij", "é", "Ω", "ſ", "\u212a", "–", "ǅ", "\xff", "\xe2\x82",
-		"ж", "Ж", "ё", "µ", "ω", "ß", "\u0080", "\u07ff", "\xd0", "\xc1\xbf", "\xc2"}
+		"ж", "Ж", "ё", "µ", "ω", "ß", "\u0080", "\u07ff", "\xd0", "\xc1\xbf", "\xc2",
+		"漢", "字", "か", "한", "ẞ", "\u2126", "Ａ", "ａ", "Ⅻ", "ⅻ", "\u0800", "\uffff", "\ufffd", "\xe0\x80\x80", "\xed\xa0\x80", "\xe3\x81"}
 	r := rand.New(rand.NewPCG(9, 10))
 	for i := 0; i < 5000; i++ {
 		var s strings.Builder

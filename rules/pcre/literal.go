@@ -176,6 +176,11 @@ func AppendFold(dst []byte, s string) (_ []byte, changed bool) {
 			j += n
 			continue
 		}
+		if n := foldThreeBytes(b[j:], s[i:]); n > 0 {
+			i += n
+			j += n
+			continue
+		}
 		// b keeps room for the rest of s byte for byte; only an invalid
 		// byte, which becomes three, takes more, and then b doubles (a
 		// text of invalid bytes must not cost a copy per byte).
@@ -213,6 +218,46 @@ func foldTwoBytes(dst []byte, s string) int {
 	}
 	return n
 }
+
+// foldThreeBytes copies into dst the three-byte characters at the start of
+// s that FoldRune leaves as they are (CJK ideographs, kana, hangul, most
+// punctuation: all but a few hundred) and returns how many bytes it took.
+// Rune by rune, each went through unicode.SimpleFold's searches: a
+// Japanese page folded at 60 MB/s, a tenth of the speed of a Latin one.
+func foldThreeBytes(dst []byte, s string) int {
+	n := 0
+	for n+2 < len(s) && n+2 < len(dst) {
+		c, d, e := s[n], s[n+1], s[n+2]
+		if c&0xf0 != 0xe0 || d&0xc0 != 0x80 || e&0xc0 != 0x80 {
+			break
+		}
+		r := rune(c&0x0f)<<12 | rune(d&0x3f)<<6 | rune(e&0x3f)
+		if r < 0x800 || r >= 0xd800 && r <= 0xdfff {
+			break // overlong or a surrogate: invalid, the general path
+		}
+		if foldsThreeByte[r/64]>>(r%64)&1 != 0 {
+			break
+		}
+		dst[n], dst[n+1], dst[n+2] = c, d, e
+		n += 3
+	}
+	return n
+}
+
+// foldsThreeByte marks the code points from U+0800 to U+FFFF that FoldRune
+// changes. Only runes with a case mapping can be in an orbit, so only the
+// ranges of unicode.CaseRanges need asking (TestFoldsThreeByte checks
+// every code point).
+var foldsThreeByte = func() (t [0x10000 / 64]uint64) {
+	for _, cr := range unicode.CaseRanges {
+		for r := max(rune(cr.Lo), 0x800); r <= min(rune(cr.Hi), 0xffff); r++ {
+			if foldOrbit(r) != r {
+				t[r/64] |= 1 << (r % 64)
+			}
+		}
+	}
+	return t
+}()
 
 // foldASCII folds ASCII bytes (lower-case letters to upper case) and maps
 // every other byte to 0, so that the scan for an unchanged prefix stops at
