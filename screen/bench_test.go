@@ -26,15 +26,27 @@ func BenchmarkScreen(b *testing.B) { benchScreen(b, nil) }
 // stay): a wiki in a script other than Latin, where most of a text's bytes
 // are beyond ASCII and every character is two of them.
 func BenchmarkScreenCyrillic(b *testing.B) {
+	benchScreen(b, rewriteLetters("абцдефгхийклмнопярстувшжыз"))
+}
+
+// BenchmarkScreenKana is BenchmarkScreenCyrillic with kana: characters of
+// three bytes, without case.
+func BenchmarkScreenKana(b *testing.B) {
+	benchScreen(b, rewriteLetters("あいうえおかきくけこさしすせそたちつてとなにぬねのは"))
+}
+
+// rewriteLetters writes the lower-case Latin letters of an action's texts
+// as the 26 characters of letters.
+func rewriteLetters(letters string) func(*vigil.Action) {
 	pairs := make([]string, 0, 52)
-	for i, r := range []rune("абцдефгхийклмнопярстувшжыз") {
+	for i, r := range []rune(letters) {
 		pairs = append(pairs, string(rune('a'+i)), string(r))
 	}
-	cyrillic := strings.NewReplacer(pairs...)
-	benchScreen(b, func(a *vigil.Action) {
-		old, text := cyrillic.Replace(*a.OldWikitext), cyrillic.Replace(*a.NewWikitext)
+	rewrite := strings.NewReplacer(pairs...)
+	return func(a *vigil.Action) {
+		old, text := rewrite.Replace(*a.OldWikitext), rewrite.Replace(*a.NewWikitext)
 		a.OldWikitext, a.NewWikitext = &old, &text
-	})
+	}
 }
 
 // benchScreen is BenchmarkScreen, each action changed by change first.
